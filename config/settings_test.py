@@ -1,0 +1,11 @@
+"""Test settings: the same settings, with a data folder of their own and a fast hasher."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("CONCORD_DATA_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+os.environ.setdefault("CONCORD_WORKER_HEARTBEAT_SECONDS", "1")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,60 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import User
+from accounts.services.users import user_create
+
+
+def test_a_manager_adds_an_annotator_who_joins_through_the_invite_link(client, manager):
+    client.force_login(manager)
+    response = client.post("/accounts/people/", {"username": "nina", "email": "nina@example.org", "role": "annotator"})
+    invite_url = response.context["invite_url"]
+    assert invite_url and "nina" in response.content.decode()
+    nina = User.objects.get(username="nina")
+    assert not nina.has_usable_password()
+
+    client.logout()
+    form_page = client.get(invite_url, follow=True)  # Django swaps the token into the session, then shows the form
+    assert form_page.context["validlink"]
+    client.post(form_page.request["PATH_INFO"], {"new_password1": "Sunny-Garden-42", "new_password2": "Sunny-Garden-42"})
+    assert client.login(username="nina", password="Sunny-Garden-42")
+
+
+def test_an_invite_link_works_only_once(client, manager):
+    client.force_login(manager)
+    invite_url = client.post("/accounts/people/", {"username": "nina", "role": "annotator"}).context["invite_url"]
+    client.logout()
+    page = client.get(invite_url, follow=True)
+    client.post(page.request["PATH_INFO"], {"new_password1": "Sunny-Garden-42", "new_password2": "Sunny-Garden-42"})
+    assert not client.get(invite_url, follow=True).context["validlink"]
+
+
+def test_a_manager_cannot_create_a_manager(manager):
+    with pytest.raises(PermissionDenied):
+        user_create(creator=manager, username="boss", role=User.Role.MANAGER)
+    assert not User.objects.filter(username="boss").exists()
+
+
+def test_an_admin_can_create_a_manager(admin_user):
+    created = user_create(creator=admin_user, username="boss", role=User.Role.MANAGER)
+    assert created.is_manager and not created.is_admin
+
+
+def test_an_annotator_cannot_see_or_use_the_people_page(client, annotator):
+    client.force_login(annotator)
+    assert client.get("/accounts/people/").status_code == 403
+    assert client.post("/accounts/people/", {"username": "x", "role": "annotator"}).status_code == 403
+    assert not User.objects.filter(username="x").exists()
+
+
+def test_a_taken_username_gives_a_form_error_not_a_crash(client, manager, annotator):
+    client.force_login(manager)
+    response = client.post("/accounts/people/", {"username": "ANNA", "role": "annotator"})
+    assert response.status_code == 200
+    assert "is taken" in response.content.decode()
+
+
+def test_a_manager_sees_annotators_but_not_other_managers(client, manager, annotator, admin_user):
+    client.force_login(manager)
+    people = {user.username for user in client.get("/accounts/people/").context["people"]}
+    assert people == {"anna", "maria"}

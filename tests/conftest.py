@@ -1,0 +1,72 @@
+"""Personas shared by the whole suite: a manager, two annotators on different campaigns, an outsider."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tests.factories import CampaignFactory, UserFactory
+
+PASSWORD = "a-Good-password-1"
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada", role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="maria", role=User.Role.MANAGER)
+
+
+@pytest.fixture
+def annotator(db):
+    return UserFactory(username="anna")
+
+
+@pytest.fixture
+def other_annotator(db):
+    return UserFactory(username="otto")
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="olga")
+
+
+@pytest.fixture
+def campaign(manager, annotator):
+    campaign = CampaignFactory(name="Helpfulness", created_by=manager)
+    campaign.managers.add(manager)
+    campaign.members.add(annotator)
+    return campaign
+
+
+@pytest.fixture
+def other_campaign(manager, other_annotator):
+    campaign = CampaignFactory(name="Harmlessness", created_by=manager)
+    campaign.managers.add(manager)
+    campaign.members.add(other_annotator)
+    return campaign
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    """Start real worker processes on the test database; all are stopped at the end of the test."""
+    from tests.workers import WorkerProcess
+
+    started = []
+
+    def start(**kwargs):
+        worker = WorkerProcess(log_dir=tmp_path, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
