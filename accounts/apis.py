@@ -5,11 +5,11 @@ from rest_framework.views import APIView
 
 
 class MeApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class MeSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         role = serializers.CharField()
 
-    @extend_schema(responses=OutputSerializer, summary="The authenticated user")
+    @extend_schema(responses=MeSerializer, summary="The authenticated user")
     def get(self, request):
-        return Response(self.OutputSerializer(request.user).data)
+        return Response(self.MeSerializer(request.user).data)

@@ -5,6 +5,7 @@ Defaults need no server: SQLite in WAL mode and a Celery broker on the filesyste
 `DJANGO_ENV=production` refuses to start with insecure values.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "core",
+    "modelhost",
     "annotate",
 ]
 
@@ -107,8 +109,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }
-    # A file, not memory, so worker processes started by tests share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+    # A file, not memory, so worker processes started by tests share the test database;
+    # one per test run, so two runs at once do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -206,6 +209,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # A worker writes a heartbeat row this often; /healthz calls it dead after 3 missed beats.
 WORKER_HEARTBEAT_SECONDS = env_int("CONCORD_WORKER_HEARTBEAT_SECONDS", 10)
+
+# --- model host -----------------------------------------------------------------
+# Weights load only from these folders (plus the bundled SmolLM2 and its converted cache).
+MODELHOST_MODEL_DIRS = env_list("MODELHOST_MODEL_DIRS", [])
+MODELHOST_CACHE_DIR = DATA_DIR / "models"
+MODELHOST_DEVICE = env_str("MODELHOST_DEVICE", "auto")
+MODELHOST_TOKEN_BUDGET = env_int("MODELHOST_TOKEN_BUDGET", 16384)
+# Load the default model when a gpu worker starts rather than on its first task.
+MODELHOST_PRELOAD = env_bool("MODELHOST_PRELOAD", True)
+# Streamed chat replies: "inprocess" (the web process runs the model; the embedded default) or
+# "worker" (a gpu worker runs it and the web process relays what it writes).
+MODELHOST_STREAM_VIA = env_str(
+    "MODELHOST_STREAM_VIA", "inprocess" if CELERY_BROKER_URL.startswith("filesystem://") else "worker"
+)
+# A streamed reply that no worker has started by then will not start soon: the stream says so.
+MODELHOST_REPLY_PICKUP_SECONDS = env_int("MODELHOST_REPLY_PICKUP_SECONDS", 30)
 
 LOGGING = {
     "version": 1,

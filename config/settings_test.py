@@ -5,6 +5,7 @@ from pathlib import Path
 
 os.environ.setdefault("CONCORD_DATA_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 os.environ.setdefault("CONCORD_WORKER_HEARTBEAT_SECONDS", "1")
+os.environ.setdefault("MODELHOST_PRELOAD", "0")  # test workers load the model a test asks for
 
 from config.settings import *  # noqa: E402,F403
 

@@ -3,14 +3,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import MeApi
+from modelhost import apis as modelhost_apis
 
 api_v1 = [
     path("me", MeApi.as_view(), name="api-me"),
+    path("endpoints", modelhost_apis.ModelEndpointListApi.as_view(), name="api-endpoints"),
+    path("generation-jobs", modelhost_apis.GenerationJobCreateApi.as_view(), name="api-job-create"),
+    path("generation-jobs/<int:job_id>", modelhost_apis.GenerationJobDetailApi.as_view(), name="api-job"),
+    path("generation-jobs/<int:job_id>/cancel", modelhost_apis.GenerationJobCancelApi.as_view()),
+    path("generation-jobs/<int:job_id>/outputs", modelhost_apis.GenerationJobOutputsApi.as_view()),
 ]
 
 urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
+    path("models/", include("modelhost.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

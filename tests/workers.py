@@ -26,11 +26,12 @@ def database_url_of_test_db() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, *, log_dir: Path, queues=("gpu", "default"), broker_url: str | None = None, env=None):
-        self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    def __init__(self, *, log_dir: Path, queues=("gpu", "default"), broker_url: str | None = None, env=None,
+                 hostname: str | None = None):
+        self.hostname = hostname or f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.queues = queues
         self.broker_url = broker_url or settings.CELERY_BROKER_URL
-        self.log_path = log_dir / f"{self.hostname}.log"
+        self.log_path = log_dir / f"{self.hostname}-{uuid.uuid4().hex[:4]}.log"
         self.env = env or {}
         self.process: subprocess.Popen | None = None
 

@@ -1,0 +1,171 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ModelEndpoint(models.Model):
+    """A model the host can run: a local checkpoint (transformers) or an OpenAI-compatible server."""
+
+    class Backend(models.TextChoices):
+        TRANSFORMERS = "transformers", "transformers (local weights)"
+        OPENAI = "openai", "OpenAI-compatible server (vLLM, SGLang, llama.cpp)"
+
+    class Device(models.TextChoices):
+        AUTO = "auto", "auto (GPU when present)"
+        CPU = "cpu", "CPU"
+        CUDA = "cuda", "CUDA GPU"
+
+    class Dtype(models.TextChoices):
+        AUTO = "auto", "auto"
+        FLOAT32 = "float32", "float32"
+        BFLOAT16 = "bfloat16", "bfloat16"
+        FLOAT16 = "float16", "float16"
+
+    name = models.CharField(max_length=100, unique=True)
+    backend = models.CharField(max_length=16, choices=Backend.choices, default=Backend.TRANSFORMERS)
+    model = models.CharField(
+        max_length=500, blank=True,
+        help_text="transformers: a checkpoint folder or .gguf file inside an allowed folder; empty = the bundled "
+                  "SmolLM2-135M-Instruct. openai: the model id the server serves.",
+    )
+    base_url = models.URLField(blank=True, help_text="openai: the server's /v1 URL.")
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="openai: name of the environment variable holding the API key."
+    )
+    device = models.CharField(max_length=8, choices=Device.choices, default=Device.AUTO)
+    dtype = models.CharField(max_length=10, choices=Dtype.choices, default=Dtype.AUTO)
+    max_context = models.PositiveIntegerField(default=2048)
+    default_params = models.JSONField(
+        default=dict, blank=True,
+        help_text='Sampling defaults, e.g. {"max_new_tokens": 256, "temperature": 0.7, "top_p": 0.95}.',
+    )
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_endpoint"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from modelhost.services.endpoints import endpoint_validate
+
+        endpoint_validate(endpoint=self)
+
+
+class GenerationJob(models.Model):
+    """Generate `n` samples for every conversation of the job with every endpoint of the job."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    label = models.CharField(max_length=200)
+    source = models.CharField(max_length=100, blank=True, help_text='Who asked, e.g. "annotate.campaign:3".')
+    endpoints = models.ManyToManyField(ModelEndpoint, related_name="jobs")
+    n = models.PositiveSmallIntegerField(default=1)
+    params = models.JSONField(default=dict, blank=True)
+    seed = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    generation_seconds = models.FloatField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.label}"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 100
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.generation_seconds if self.generation_seconds else 0.0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class GenerationRequest(models.Model):
+    """One conversation of a job; `key` is the caller's id for it (e.g. "prompt:17")."""
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="requests")
+    key = models.CharField(max_length=200)
+    messages = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["job", "key"], name="generation_request_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class GenerationOutput(models.Model):
+    """One sample. Unique per (request, endpoint, sample): a re-run fills gaps and never duplicates."""
+
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="outputs")
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="outputs")
+    sample_index = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    params = models.JSONField()
+    seed = models.BigIntegerField(null=True)
+    prompt_tokens = models.PositiveIntegerField()
+    completion_tokens = models.PositiveIntegerField()
+    truncated_prompt_tokens = models.PositiveIntegerField(default=0)
+    finish_reason = models.CharField(max_length=16)
+    latency_ms = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request_id", "endpoint_id", "sample_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "endpoint", "sample_index"], name="generation_output_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.key} / {self.endpoint} / {self.sample_index}"
+
+
+class StreamedReply(models.Model):
+    """One reply streamed token by token: a worker appends to `text`, the SSE view sends what is new."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT)
+    messages = models.JSONField()
+    params = models.JSONField(default=dict, blank=True)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"reply #{self.pk}"

@@ -1,0 +1,247 @@
+"""Generation jobs: many conversations x endpoints x n samples, run on the gpu queue, resumable.
+
+Each output is committed on its own as it arrives, keyed by (request, endpoint, sample), so a job
+whose worker died resumes where it stopped and a redelivered task never duplicates a row.
+"""
+
+import hashlib
+import logging
+import time
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from modelhost.backends.base import BackendError, Output, Request
+from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
+from modelhost.services.endpoints import endpoint_params
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3  # starts that made no progress (a worker killed by OOM again and again) before giving up
+ROLES = {"system", "user", "assistant"}
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def storable(text: str) -> str:
+    """Model text as the database can hold it: PostgreSQL refuses NUL characters in text."""
+    return text.replace("\x00", "\ufffd")
+
+
+def messages_validate(messages, *, where: str) -> list[dict]:
+    if isinstance(messages, str):
+        if not messages.strip():
+            raise ValidationError(f"{where}: the prompt is empty.")
+        messages = [{"role": "user", "content": messages}]
+    if not isinstance(messages, list) or not messages:
+        raise ValidationError(f"{where}: messages must be a non-empty list of {{role, content}}.")
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ROLES or not isinstance(message.get("content"), str):
+            raise ValidationError(f"{where}: each message needs a role ({', '.join(sorted(ROLES))}) and text content.")
+    if messages[-1]["role"] != "user":
+        raise ValidationError(f"{where}: the last message must be the user's.")
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def request_seed(job_seed: int, key: str, endpoint_id: int) -> int:
+    """The seed of sample 0 of a conversation; sample i is drawn with this + i (as the backends do)."""
+    digest = hashlib.sha256(f"{job_seed}|{key}|{endpoint_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+@transaction.atomic
+def generation_job_create(
+    *,
+    label: str,
+    conversations: list[tuple[str, list[dict] | str]],
+    endpoints: list[ModelEndpoint],
+    n: int = 1,
+    params: dict | None = None,
+    seed: int = 0,
+    source: str = "",
+    created_by=None,
+) -> GenerationJob:
+    """Validate everything first, then write the job and its requests, then enqueue it on commit."""
+    if not conversations:
+        raise ValidationError("A generation job needs at least one conversation.")
+    if not endpoints:
+        raise ValidationError("A generation job needs at least one model endpoint.")
+    if not 1 <= n <= 64:
+        raise ValidationError("n must be between 1 and 64 samples per conversation.")
+    keys = [key for key, _ in conversations]
+    if len(set(keys)) != len(keys):
+        raise ValidationError("Conversation keys must be unique within a job.")
+    cleaned = [(str(key), messages_validate(messages, where=f"conversation {key}")) for key, messages in conversations]
+    for endpoint in endpoints:
+        endpoint_params(endpoint=endpoint, values=params)
+
+    job = GenerationJob.objects.create(
+        label=label, source=source, n=n, params=params or {}, seed=seed, created_by=created_by,
+        total=len(cleaned) * len(endpoints) * n,
+    )
+    job.endpoints.set(endpoints)
+    GenerationRequest.objects.bulk_create(
+        GenerationRequest(job=job, key=key, messages=messages) for key, messages in cleaned
+    )
+    generation_job_enqueue(job=job)
+    return job
+
+
+def generation_job_enqueue(*, job: GenerationJob) -> None:
+    from modelhost.tasks import generation_job_run as task
+
+    transaction.on_commit(lambda: task.delay(job.pk))
+
+
+@transaction.atomic
+def generation_job_cancel(*, job: GenerationJob) -> bool:
+    """Stop a queued or running job; what it generated so far stays. False if it had already ended."""
+    updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.ACTIVE).update(
+        status=GenerationJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    return bool(updated)
+
+
+@transaction.atomic
+def generation_job_resume(*, job: GenerationJob) -> None:
+    """Run a stopped, failed or cancelled job again: only the missing outputs are generated."""
+    if job.done >= job.total and job.status == GenerationJob.Status.DONE:
+        return
+    GenerationJob.objects.filter(pk=job.pk).update(
+        status=GenerationJob.Status.QUEUED, attempts=0, error="", finished_at=None
+    )
+    generation_job_enqueue(job=job)
+
+
+def _pending(job: GenerationJob, endpoint: ModelEndpoint) -> list[tuple[GenerationRequest, list[int]]]:
+    done: dict[int, set[int]] = {}
+    for request_id, sample in GenerationOutput.objects.filter(request__job=job, endpoint=endpoint).values_list(
+        "request_id", "sample_index"
+    ):
+        done.setdefault(request_id, set()).add(sample)
+    pending = []
+    for request in job.requests.all():
+        missing = [i for i in range(job.n) if i not in done.get(request.pk, set())]
+        if missing:
+            pending.append((request, missing))
+    return pending
+
+
+def _store(job: GenerationJob, endpoint: ModelEndpoint, request: GenerationRequest, sample: int,
+           output: Output, params: dict, active_since: float, seconds_before: float) -> None:
+    with transaction.atomic():
+        if not GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).exists():
+            raise JobCancelled
+        try:
+            with transaction.atomic():
+                GenerationOutput.objects.create(
+                    request=request, endpoint=endpoint, sample_index=sample, text=storable(output.text), params=params,
+                    seed=output.seed, prompt_tokens=output.prompt_tokens,
+                    completion_tokens=output.completion_tokens,
+                    truncated_prompt_tokens=output.truncated_prompt_tokens,
+                    finish_reason=output.finish_reason, latency_ms=round(output.latency_s * 1000),
+                )
+        except IntegrityError:
+            return  # another run stored this sample first
+        GenerationJob.objects.filter(pk=job.pk).update(
+            done=F("done") + 1,
+            completion_tokens=F("completion_tokens") + output.completion_tokens,
+            generation_seconds=seconds_before + (time.monotonic() - active_since),
+        )
+
+
+def _start(job_id: int, hostname: str) -> GenerationJob | None:
+    with transaction.atomic():
+        job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or not job.is_active:
+            return None  # deleted, finished or cancelled: a redelivered message does nothing
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status, job.finished_at = GenerationJob.Status.FAILED, timezone.now()
+            job.error = f"Gave up after {job.attempts} starts without finishing (did the worker run out of memory?)."
+            job.save()
+            return None
+        job.status, job.worker = GenerationJob.Status.RUNNING, hostname
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.save()
+        return job
+
+
+def _finish(job: GenerationJob, status: str, error: str = "") -> None:
+    GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+
+
+def generation_job_run(*, job_id: int, hostname: str = "") -> None:
+    """Generate every missing output of a job. Safe to call again at any time."""
+    from modelhost.registry import backend_for
+
+    job = _start(job_id, hostname)
+    if job is None:
+        return
+    try:
+        for endpoint in job.endpoints.all():
+            params = endpoint_params(endpoint=endpoint, values=job.params)
+            pending = _pending(job, endpoint)
+            if not pending:
+                continue
+            backend = backend_for(endpoint)
+            # Whole conversations sample n at once; gaps left by a dead worker are filled sample by sample
+            # with the seed that sample had, so a resumed job holds the same texts as an uninterrupted one.
+            requests, targets = [], {}
+            for request, missing in pending:
+                seed = request_seed(job.seed, request.key, endpoint.pk)
+                groups = [(0, job.n)] if len(missing) == job.n else [(i, 1) for i in missing]
+                for first, count in groups:
+                    key = f"{request.pk}:{first}"
+                    requests.append(Request(key=key, messages=request.messages, n=count, params=params,
+                                            seed=seed + first))
+                    targets[key] = (request, first)
+            stored_params = {**params.__dict__, "stop": list(params.stop)}
+            job.refresh_from_db(fields=["generation_seconds"])
+            seconds_before, active_since = job.generation_seconds, time.monotonic()
+
+            def store(output: Output) -> None:
+                request, first = targets[output.key]
+                _store(job, endpoint, request, first + output.sample_index, output, stored_params,
+                       active_since, seconds_before)
+
+            backend.generate(requests, on_output=store)
+    except JobCancelled:
+        return
+    except SoftTimeLimitExceeded:
+        # Not a failure: give the job back to the queue and carry on in a fresh task.
+        GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, attempts=0)
+        generation_job_enqueue(job=job)
+        return
+    except (BackendError, ValidationError) as error:
+        _finish(job, GenerationJob.Status.FAILED, str(error))
+        return
+    except Exception as error:
+        logger.exception("generation job %s failed", job.pk)
+        _finish(job, GenerationJob.Status.FAILED, f"{type(error).__name__}: {error}")
+        raise
+    _finish(job, GenerationJob.Status.DONE)
+
+
+def generation_jobs_recover(*, hostname: str) -> list[int]:
+    """Requeue jobs left running by this worker's previous life or by a worker that is no longer alive."""
+    from core.selectors import workers_alive
+
+    alive = {host for hosts in workers_alive().values() for host in hosts} - {hostname}
+    orphans = list(
+        GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING).exclude(worker__in=alive)
+        .values_list("pk", flat=True)
+    )
+    for job_id in orphans:
+        with transaction.atomic():
+            if GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.RUNNING).update(
+                status=GenerationJob.Status.QUEUED
+            ):
+                generation_job_enqueue(job=GenerationJob(pk=job_id))
+    return orphans

@@ -1,0 +1,49 @@
+"""Worker start-up for model work: load the default model once per process, pick up orphaned jobs."""
+
+import logging
+
+from celery.signals import worker_init, worker_process_init, worker_ready
+from django.conf import settings
+
+from core.queues import Queue
+
+logger = logging.getLogger(__name__)
+
+
+def _preload() -> None:
+    from modelhost.registry import backend_for
+    from modelhost.services.endpoints import endpoint_get_default
+
+    try:
+        backend_for(endpoint_get_default())
+    except Exception:  # the task that needs the model will report the error on its job
+        logger.exception("could not preload the default model")
+
+
+def _consumes_gpu() -> bool:
+    from config.celery import app
+
+    return Queue.GPU in (app.amqp.queues.consume_from or {})  # None: no -Q, the default queue only
+
+
+@worker_process_init.connect
+def _load_in_child(**kwargs) -> None:
+    # Prefork children: load after the fork (CUDA state does not survive fork).
+    if settings.MODELHOST_PRELOAD and _consumes_gpu():
+        _preload()
+
+
+@worker_init.connect
+def _load_in_solo_worker(sender, **kwargs) -> None:
+    if settings.MODELHOST_PRELOAD and "solo" in str(sender.pool_cls).lower() and _consumes_gpu():
+        _preload()
+
+
+@worker_ready.connect
+def _recover_jobs(sender, **kwargs) -> None:
+    from modelhost.services.jobs import generation_jobs_recover
+
+    if Queue.GPU in [queue.name for queue in sender.task_consumer.queues]:
+        recovered = generation_jobs_recover(hostname=sender.hostname)
+        if recovered:
+            logger.info("requeued generation jobs left running: %s", recovered)

@@ -1,0 +1,108 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest
+from modelhost.services.jobs import (
+    MAX_ATTEMPTS, generation_job_cancel, generation_job_create, generation_job_run, generation_jobs_recover,
+)
+from tests.modelhost.endpoints import tiny_endpoint  # noqa: F401
+
+CONVERSATIONS = [("a", "Say something."), ("b", [{"role": "system", "content": "Be brief."},
+                                                 {"role": "user", "content": "Hello?"}]), ("c", "Why?")]
+
+
+def create(endpoint, **kwargs):
+    return generation_job_create(**{"label": "test", "conversations": CONVERSATIONS, "endpoints": [endpoint],
+                                    "n": 2, **kwargs})
+
+
+def texts(job) -> dict:
+    return {(o.request.key, o.sample_index): o.text for o in GenerationOutput.objects.filter(request__job=job)
+            .select_related("request")}
+
+
+def test_a_job_generates_n_samples_per_conversation_and_records_each(tiny_endpoint, django_capture_on_commit_callbacks):
+    job = create(tiny_endpoint)
+    generation_job_run(job_id=job.pk, hostname="here")
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total) == ("done", 6, 6)
+    assert job.completion_tokens > 0 and job.tokens_per_second > 0
+    output = GenerationOutput.objects.filter(request__job=job).first()
+    assert output.params["max_new_tokens"] == 8 and output.seed is not None
+    assert output.prompt_tokens > 0 and 0 < output.completion_tokens <= 8
+    assert output.finish_reason in {"stop", "length"} and output.latency_ms >= 0
+
+
+def test_the_same_job_twice_gives_the_same_texts(tiny_endpoint):
+    first, second = create(tiny_endpoint, seed=7), create(tiny_endpoint, seed=7)
+    generation_job_run(job_id=first.pk)
+    generation_job_run(job_id=second.pk)
+    assert texts(first) == texts(second)
+    assert len(set(texts(first).values())) > 1  # and the samples differ from each other
+
+
+def test_running_a_job_again_fills_only_the_gaps(tiny_endpoint):
+    job = create(tiny_endpoint, seed=3)
+    generation_job_run(job_id=job.pk)
+    before = texts(job)
+    kept = set(GenerationOutput.objects.filter(request__job=job).exclude(request__key="b").values_list("pk", flat=True))
+    GenerationOutput.objects.filter(request__job=job, request__key="b", sample_index=1).delete()
+    GenerationJob.objects.filter(pk=job.pk).update(status="running", done=5)  # as a worker killed mid-job leaves it
+    generation_job_run(job_id=job.pk)
+    assert set(GenerationOutput.objects.filter(request__job=job).exclude(request__key="b").values_list("pk", flat=True)) == kept
+    assert GenerationOutput.objects.filter(request__job=job).count() == 6
+    assert texts(job) == before  # the refilled sample is the same draw
+    job.refresh_from_db()
+    assert (job.status, job.done) == ("done", 6)
+
+
+def test_a_finished_or_cancelled_job_is_not_run_again(tiny_endpoint):
+    job = create(tiny_endpoint)
+    assert generation_job_cancel(job=job)
+    generation_job_run(job_id=job.pk)
+    assert GenerationOutput.objects.filter(request__job=job).count() == 0
+    assert not generation_job_cancel(job=job)
+
+
+def test_bad_input_is_refused_and_nothing_is_written(tiny_endpoint):
+    cases = [
+        {"conversations": []},
+        {"conversations": [("a", "x"), ("a", "y")]},
+        {"conversations": [("a", [{"role": "wizard", "content": "x"}])]},
+        {"conversations": [("a", [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}])]},
+        {"params": {"temprature": 0.5}},
+        {"params": {"max_new_tokens": "ten"}},
+        {"n": 0},
+        {"endpoints": []},
+    ]
+    for case in cases:
+        with pytest.raises(ValidationError):
+            create(tiny_endpoint, **case)
+    assert not GenerationJob.objects.exists() and not GenerationRequest.objects.exists()
+
+
+def test_a_prompt_longer_than_the_context_is_truncated_and_says_so(tiny_endpoint):
+    long_prompt = "annotators compare two answers " * 200
+    job = generation_job_create(label="long", conversations=[("long", long_prompt)], endpoints=[tiny_endpoint])
+    generation_job_run(job_id=job.pk)
+    output = GenerationOutput.objects.get(request__job=job)
+    assert output.truncated_prompt_tokens > 0
+    assert output.prompt_tokens + 8 <= 256
+
+
+def test_a_job_that_keeps_dying_is_given_up_with_a_reason(tiny_endpoint):
+    job = create(tiny_endpoint)
+    GenerationJob.objects.filter(pk=job.pk).update(attempts=MAX_ATTEMPTS, status="running")
+    generation_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "Gave up after" in job.error
+
+
+def test_jobs_left_running_by_a_dead_worker_are_requeued(tiny_endpoint, django_capture_on_commit_callbacks):
+    job = create(tiny_endpoint)
+    GenerationJob.objects.filter(pk=job.pk).update(status="running", worker="gone@box")
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert generation_jobs_recover(hostname="new@box") == [job.pk]
+    assert len(callbacks) == 1
+    job.refresh_from_db()
+    assert job.status == "queued"

@@ -1,0 +1,74 @@
+from modelhost.models import StreamedReply
+from modelhost.services.jobs import generation_job_create, generation_job_run
+from tests.modelhost.endpoints import tiny_endpoint  # noqa: F401
+
+
+def make_job(endpoint, user):
+    return generation_job_create(label="view job", conversations=[("a", "Hi"), ("b", "Yo")], endpoints=[endpoint],
+                                 n=2, created_by=user)
+
+
+def test_a_manager_watches_a_job_progress_bar_that_polls_until_done(client, manager, tiny_endpoint):
+    job = make_job(tiny_endpoint, manager)
+    client.force_login(manager)
+    page = client.get(f"/models/jobs/{job.pk}/").content.decode()
+    assert "0 / 4 outputs" in page and 'hx-trigger="every 1s"' in page
+
+    generation_job_run(job_id=job.pk)
+    fragment = client.get(f"/models/jobs/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "4 / 4 outputs (100%)" in fragment
+    assert "hx-trigger" not in fragment and "<html" not in fragment  # done: the polling stops
+
+
+def test_the_job_list_shows_only_my_jobs(client, manager, tiny_endpoint):
+    from tests.factories import UserFactory
+
+    make_job(tiny_endpoint, UserFactory(username="mallory", role="manager"))
+    client.force_login(manager)
+    assert "view job" not in client.get("/models/jobs/").content.decode()
+
+
+def test_annotators_have_no_access_to_jobs_or_the_playground(client, annotator, manager, tiny_endpoint):
+    job = make_job(tiny_endpoint, manager)
+    client.force_login(annotator)
+    assert client.get("/models/jobs/").status_code == 403
+    assert client.get(f"/models/jobs/{job.pk}/").status_code == 403
+    assert client.get("/models/playground/").status_code == 403
+
+
+def test_the_playground_streams_a_reply_as_server_sent_events(client, manager, tiny_endpoint, settings):
+    settings.MODELHOST_STREAM_VIA = "inprocess"  # the embedded default: the web process runs the model
+    client.force_login(manager)
+    fragment = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "Tell me <b>x</b>"})
+    reply = StreamedReply.objects.get()
+    assert f"/models/replies/{reply.pk}/stream/" in fragment.content.decode()
+
+    response = client.get(f"/models/replies/{reply.pk}/stream/")
+    assert response["Content-Type"] == "text/event-stream"
+    body = b"".join(response.streaming_content).decode()
+    assert body.count("event: token") >= 1 and body.endswith("event: done\ndata: \n\n")
+    reply.refresh_from_db()
+    assert reply.status == "done" and reply.text
+
+
+def test_a_reply_no_worker_picks_up_ends_with_a_clear_error(client, manager, tiny_endpoint, settings):
+    settings.MODELHOST_STREAM_VIA = "worker"
+    settings.MODELHOST_REPLY_PICKUP_SECONDS = 0  # no worker runs in this test
+    client.force_login(manager)
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "hi"})
+    body = b"".join(client.get(f"/models/replies/{StreamedReply.objects.get().pk}/stream/").streaming_content)
+    assert "event: error\ndata: No gpu worker started this reply" in body.decode()
+
+
+def test_someone_elses_reply_stream_is_not_found(client, manager, outsider, tiny_endpoint):
+    client.force_login(manager)
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "hi"})
+    client.force_login(outsider)
+    assert client.get(f"/models/replies/{StreamedReply.objects.get().pk}/stream/").status_code == 404
+
+
+def test_an_empty_prompt_gets_a_clear_error(client, manager, tiny_endpoint):
+    client.force_login(manager)
+    response = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": ""})
+    assert "reply: the prompt is empty." in response.content.decode()
+    assert not StreamedReply.objects.exists()
