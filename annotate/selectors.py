@@ -1,15 +1,63 @@
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
-from annotate.models import Campaign
+from annotate.models import Assignment, Campaign, Item, Judgment
 
 
 def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
     """Campaigns this user may see: admins all, managers those they manage, annotators live ones they joined."""
-    campaigns = Campaign.objects.annotate(prompt_count=Count("prompts", distinct=True)).order_by("-created_at")
+    campaigns = Campaign.objects.annotate(
+        prompt_count=Count("prompts", distinct=True), item_count=Count("items", distinct=True)
+    ).order_by("-created_at")
     if user.is_admin:
         return campaigns
     visible = Q(members=user, status__in=[Campaign.Status.LIVE, Campaign.Status.PAUSED])
     if user.is_manager:
         visible |= Q(managers=user) | Q(created_by=user)
     return campaigns.filter(visible).distinct()
+
+
+def campaign_managed_by(*, user: User) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.all()
+    if user.is_admin:
+        return campaigns
+    return campaigns.filter(Q(managers=user) | Q(created_by=user)).distinct()
+
+
+def annotator_progress(*, campaign: Campaign, annotator: User) -> dict:
+    """What this annotator has done and what is still open to them."""
+    done = Judgment.objects.filter(item__campaign=campaign, annotator=annotator).count()
+    now = timezone.now()
+    open_items = (
+        Item.objects.filter(campaign=campaign, is_gold=False)
+        .exclude(assignments__annotator=annotator).exclude(judgments__annotator=annotator)
+        .annotate(judged=Count("judgments", distinct=True),
+                  leased=Count("assignments", filter=Q(assignments__status=Assignment.Status.ACTIVE,
+                                                       assignments__expires_at__gt=now), distinct=True))
+        .filter(judged__lt=campaign.overlap)
+        .count()
+    )
+    return {"done": done, "remaining": open_items}
+
+
+def campaign_progress(*, campaign: Campaign) -> dict:
+    """Per item and per annotator progress for the manager's page."""
+    items = campaign.items.annotate(judged=Count("judgments", distinct=True)).order_by("id")
+    needed = campaign.overlap
+    total_needed = sum(needed for item in items if not item.is_gold)
+    judged = sum(min(item.judged, needed) for item in items if not item.is_gold)
+    annotators = (
+        User.objects.filter(Q(campaigns_joined=campaign) | Q(judgments__item__campaign=campaign)).distinct()
+        .annotate(
+            judged=Count("judgments", filter=Q(judgments__item__campaign=campaign), distinct=True),
+            skipped=Count("assignments", filter=Q(assignments__item__campaign=campaign,
+                                                  assignments__status=Assignment.Status.SKIPPED), distinct=True),
+            gold_right=Count("judgments", filter=Q(judgments__item__campaign=campaign, judgments__gold_correct=True),
+                             distinct=True),
+            gold_seen=Count("judgments", filter=Q(judgments__item__campaign=campaign,
+                                                  judgments__gold_correct__isnull=False), distinct=True),
+        ).order_by("username")
+    )
+    return {"items": items, "judged": judged, "needed": total_needed,
+            "percent": int(100 * judged / total_needed) if total_needed else 0, "annotators": annotators}

@@ -232,4 +232,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The filesystem transport has no host name; kombu warns about it on every connection.
+    "loggers": {"kombu.connection": {"level": "ERROR"}},
 }

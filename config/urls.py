@@ -3,10 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import MeApi
+from annotate import apis as annotate_apis
 from modelhost import apis as modelhost_apis
 
 api_v1 = [
     path("me", MeApi.as_view(), name="api-me"),
+    path("campaigns/<int:campaign_id>/next", annotate_apis.CampaignNextApi.as_view(), name="api-next"),
+    path("assignments/<int:assignment_id>/submit", annotate_apis.AssignmentSubmitApi.as_view(), name="api-submit"),
+    path("assignments/<int:assignment_id>/skip", annotate_apis.AssignmentSkipApi.as_view(), name="api-skip"),
     path("endpoints", modelhost_apis.ModelEndpointListApi.as_view(), name="api-endpoints"),
     path("generation-jobs", modelhost_apis.GenerationJobCreateApi.as_view(), name="api-job-create"),
     path("generation-jobs/<int:job_id>", modelhost_apis.GenerationJobDetailApi.as_view(), name="api-job"),

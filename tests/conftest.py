@@ -8,6 +8,8 @@ from tests.factories import CampaignFactory, UserFactory
 
 PASSWORD = "a-Good-password-1"
 
+pytest_plugins = ["tests.tiny_model"]  # tiny_model_dir and tiny_endpoint, for every folder
+
 
 @pytest.fixture
 def admin_user(db):

@@ -37,3 +37,23 @@ class PromptFactory(factory.django.DjangoModelFactory):
     campaign = factory.SubFactory(CampaignFactory)
     external_id = factory.Sequence(lambda n: f"p{n}")
     messages = factory.LazyAttribute(lambda p: [{"role": "user", "content": f"Question {p.external_id}?"}])
+
+
+def campaign_with_items(*, manager, members=(), prompts: int = 3, responses: int = 2, **fields):
+    """A live campaign built the way a manager builds one: prompts, candidates, items, launch."""
+    from annotate.models import Candidate, Prompt
+    from annotate.services.campaigns import campaign_create, campaign_items_build, campaign_status_set
+
+    fields.setdefault("responses_per_item", 2 if fields.get("design", "pairwise") == "pairwise" else responses)
+    campaign = campaign_create(creator=manager, name=fields.pop("name", f"Campaign {Prompt.objects.count()}"),
+                               **fields)
+    for p in range(prompts):
+        prompt = Prompt.objects.create(campaign=campaign, external_id=f"p{p}",
+                                       messages=[{"role": "user", "content": f"Question {p}?"}])
+        for r in range(responses):
+            Candidate.objects.create(prompt=prompt, external_id=f"p{p}-r{r}", text=f"Answer {r} to {p}.",
+                                     model=f"model-{r}")
+    campaign_items_build(campaign=campaign)
+    campaign.members.add(*members)
+    campaign_status_set(campaign=campaign, status="live", by=manager)
+    return campaign

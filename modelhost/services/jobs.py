@@ -40,7 +40,8 @@ def messages_validate(messages, *, where: str) -> list[dict]:
     if not isinstance(messages, list) or not messages:
         raise ValidationError(f"{where}: messages must be a non-empty list of {{role, content}}.")
     for message in messages:
-        if not isinstance(message, dict) or message.get("role") not in ROLES or not isinstance(message.get("content"), str):
+        if not isinstance(message, dict) or message.get("role") not in ROLES \
+                or not isinstance(message.get("content"), str):
             raise ValidationError(f"{where}: each message needs a role ({', '.join(sorted(ROLES))}) and text content.")
     if messages[-1]["role"] != "user":
         raise ValidationError(f"{where}: the last message must be the user's.")
@@ -177,41 +178,45 @@ def _finish(job: GenerationJob, status: str, error: str = "") -> None:
     )
 
 
-def generation_job_run(*, job_id: int, hostname: str = "") -> None:
-    """Generate every missing output of a job. Safe to call again at any time."""
+def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> None:
+    """Generate this endpoint's missing outputs of the job, storing each as it arrives."""
     from modelhost.registry import backend_for
 
+    params = endpoint_params(endpoint=endpoint, values=job.params)
+    pending = _pending(job, endpoint)
+    if not pending:
+        return
+    backend = backend_for(endpoint)
+    # Whole conversations sample n at once; gaps left by a dead worker are filled sample by sample
+    # with the seed that sample had, so a resumed job holds the same texts as an uninterrupted one.
+    requests, targets = [], {}
+    for request, missing in pending:
+        seed = request_seed(job.seed, request.key, endpoint.pk)
+        groups = [(0, job.n)] if len(missing) == job.n else [(i, 1) for i in missing]
+        for first, count in groups:
+            key = f"{request.pk}:{first}"
+            requests.append(Request(key=key, messages=request.messages, n=count, params=params, seed=seed + first))
+            targets[key] = (request, first)
+    stored_params = {**params.__dict__, "stop": list(params.stop)}
+    job.refresh_from_db(fields=["generation_seconds"])
+    seconds_before, active_since = job.generation_seconds, time.monotonic()
+
+    def store(output: Output) -> None:
+        request, first = targets[output.key]
+        _store(job, endpoint, request, first + output.sample_index, output, stored_params, active_since,
+               seconds_before)
+
+    backend.generate(requests, on_output=store)
+
+
+def generation_job_run(*, job_id: int, hostname: str = "") -> None:
+    """Generate every missing output of a job. Safe to call again at any time."""
     job = _start(job_id, hostname)
     if job is None:
         return
     try:
         for endpoint in job.endpoints.all():
-            params = endpoint_params(endpoint=endpoint, values=job.params)
-            pending = _pending(job, endpoint)
-            if not pending:
-                continue
-            backend = backend_for(endpoint)
-            # Whole conversations sample n at once; gaps left by a dead worker are filled sample by sample
-            # with the seed that sample had, so a resumed job holds the same texts as an uninterrupted one.
-            requests, targets = [], {}
-            for request, missing in pending:
-                seed = request_seed(job.seed, request.key, endpoint.pk)
-                groups = [(0, job.n)] if len(missing) == job.n else [(i, 1) for i in missing]
-                for first, count in groups:
-                    key = f"{request.pk}:{first}"
-                    requests.append(Request(key=key, messages=request.messages, n=count, params=params,
-                                            seed=seed + first))
-                    targets[key] = (request, first)
-            stored_params = {**params.__dict__, "stop": list(params.stop)}
-            job.refresh_from_db(fields=["generation_seconds"])
-            seconds_before, active_since = job.generation_seconds, time.monotonic()
-
-            def store(output: Output) -> None:
-                request, first = targets[output.key]
-                _store(job, endpoint, request, first + output.sample_index, output, stored_params,
-                       active_since, seconds_before)
-
-            backend.generate(requests, on_output=store)
+            _generate(job, endpoint)
     except JobCancelled:
         return
     except SoftTimeLimitExceeded:

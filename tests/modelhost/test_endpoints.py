@@ -3,7 +3,6 @@ from django.core.exceptions import ValidationError
 
 from modelhost.models import ModelEndpoint
 from modelhost.services.endpoints import endpoint_get_default, endpoint_make_default
-from tests.modelhost.endpoints import tiny_endpoint  # noqa: F401
 
 
 def validate(**fields):

@@ -3,9 +3,12 @@ from django.core.exceptions import ValidationError
 
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest
 from modelhost.services.jobs import (
-    MAX_ATTEMPTS, generation_job_cancel, generation_job_create, generation_job_run, generation_jobs_recover,
+    MAX_ATTEMPTS,
+    generation_job_cancel,
+    generation_job_create,
+    generation_job_run,
+    generation_jobs_recover,
 )
-from tests.modelhost.endpoints import tiny_endpoint  # noqa: F401
 
 CONVERSATIONS = [("a", "Say something."), ("b", [{"role": "system", "content": "Be brief."},
                                                  {"role": "user", "content": "Hello?"}]), ("c", "Why?")]
@@ -45,11 +48,12 @@ def test_running_a_job_again_fills_only_the_gaps(tiny_endpoint):
     job = create(tiny_endpoint, seed=3)
     generation_job_run(job_id=job.pk)
     before = texts(job)
-    kept = set(GenerationOutput.objects.filter(request__job=job).exclude(request__key="b").values_list("pk", flat=True))
+    others = GenerationOutput.objects.filter(request__job=job).exclude(request__key="b")
+    kept = set(others.values_list("pk", flat=True))
     GenerationOutput.objects.filter(request__job=job, request__key="b", sample_index=1).delete()
     GenerationJob.objects.filter(pk=job.pk).update(status="running", done=5)  # as a worker killed mid-job leaves it
     generation_job_run(job_id=job.pk)
-    assert set(GenerationOutput.objects.filter(request__job=job).exclude(request__key="b").values_list("pk", flat=True)) == kept
+    assert set(others.values_list("pk", flat=True)) == kept
     assert GenerationOutput.objects.filter(request__job=job).count() == 6
     assert texts(job) == before  # the refilled sample is the same draw
     job.refresh_from_db()

@@ -1,6 +1,5 @@
 from modelhost.models import StreamedReply
 from modelhost.services.jobs import generation_job_create, generation_job_run
-from tests.modelhost.endpoints import tiny_endpoint  # noqa: F401
 
 
 def make_job(endpoint, user):

@@ -8,7 +8,6 @@ from django.core.management import call_command
 from modelhost.models import GenerationJob, GenerationOutput, StreamedReply
 from modelhost.services.jobs import generation_job_create
 from modelhost.services.replies import reply_create, reply_events
-from tests.modelhost.endpoints import tiny_endpoint  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

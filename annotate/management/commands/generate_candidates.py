@@ -15,7 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("campaign", help="campaign name")
         parser.add_argument("--n", type=int, default=2, help="samples per prompt and endpoint (default 2)")
-        parser.add_argument("--endpoint", action="append", default=[], help="endpoint name (repeatable; default: the default endpoint)")
+        parser.add_argument("--endpoint", action="append", default=[],
+                            help="endpoint name (repeatable; default: the default endpoint)")
         parser.add_argument("--max-new-tokens", type=int)
         parser.add_argument("--temperature", type=float)
         parser.add_argument("--seed", type=int, default=0)
@@ -28,7 +29,8 @@ class Command(BaseCommand):
         endpoints = list(ModelEndpoint.objects.filter(name__in=endpoint))
         if len(endpoints) != len(set(endpoint)):
             raise CommandError(f"Unknown endpoint(s): {sorted(set(endpoint) - {e.name for e in endpoints})}.")
-        params = {k: v for k, v in {"max_new_tokens": max_new_tokens, "temperature": temperature}.items() if v is not None}
+        given = {"max_new_tokens": max_new_tokens, "temperature": temperature}
+        params = {name: value for name, value in given.items() if value is not None}
         try:
             job = campaign_candidates_generate(campaign=found, endpoints=endpoints, n=n, params=params, seed=seed)
         except ValidationError as error:

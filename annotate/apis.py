@@ -1,0 +1,117 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate.models import Assignment, Campaign
+from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
+
+
+class AssignmentSerializer(serializers.Serializer):
+    """A task: the item and its responses in the order this annotator must see them."""
+
+    class ResponseSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        text = serializers.CharField()
+
+    assignment = serializers.IntegerField(source="pk")
+    item = serializers.CharField(source="item.external_id")
+    prompt = serializers.JSONField(source="item.prompt.messages")
+    protocol = serializers.CharField()
+    responses = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField()
+
+    @extend_schema(exclude=True)
+    def get_responses(self, assignment: Assignment) -> list[dict]:
+        texts = dict(assignment.item.slots.values_list("candidate__external_id", "candidate__text"))
+        return [{"id": response, "text": texts[response]} for response in assignment.presented_order]
+
+
+class JudgmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    item = serializers.CharField(source="item.external_id")
+    protocol = serializers.CharField()
+    choice = serializers.CharField()
+    strength = serializers.IntegerField(allow_null=True)
+    ranking = serializers.JSONField()
+    ratings = serializers.JSONField()
+    attributes = serializers.JSONField()
+    rationale = serializers.CharField()
+    gold_correct = serializers.BooleanField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def _validation_error(error: ValidationError) -> ApiValidationError:
+    return ApiValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
+
+
+class CampaignNextApi(APIView):
+    @extend_schema(request=None, responses={200: AssignmentSerializer, 204: OpenApiResponse(description="Nothing left")},
+                   summary="Lease the next task of a campaign (or get the one you hold)")
+    def post(self, request, campaign_id: int):
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        try:
+            assignment = assignment_next(campaign=campaign, annotator=request.user)
+        except PermissionDenied as error:
+            raise ApiPermissionDenied(str(error)) from None
+        except ValidationError as error:
+            raise _validation_error(error) from None
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(AssignmentSerializer(assignment).data)
+
+
+class AssignmentSubmitApi(APIView):
+    class SubmitSerializer(serializers.Serializer):
+        client_key = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                           help_text="Idempotency key: a retry with the same key returns the first judgment.")
+        time_on_task_ms = serializers.IntegerField(required=False, min_value=1)
+        choice = serializers.CharField(required=False)
+        strength = serializers.IntegerField(required=False, allow_null=True)
+        ranking = serializers.JSONField(required=False)
+        ratings = serializers.JSONField(required=False)
+        attributes = serializers.JSONField(required=False)
+        rationale = serializers.CharField(required=False, allow_blank=True)
+
+    @extend_schema(request=SubmitSerializer, responses={201: JudgmentSerializer, 200: JudgmentSerializer},
+                   summary="Submit the answer (201); a retry returns the first judgment (200)")
+    def post(self, request, assignment_id: int):
+        data = self.SubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        answer = dict(data.validated_data)
+        client_key = answer.pop("client_key", "")
+        time_on_task_ms = answer.pop("time_on_task_ms", None)
+        try:
+            judgment, created = judgment_submit(assignment_id=assignment_id, annotator=request.user, answer=answer,
+                                                client_key=client_key, time_on_task_ms=time_on_task_ms)
+        except PermissionDenied:
+            raise NotFound("No such assignment of yours.") from None
+        except LeaseLost as error:
+            return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
+        except ValidationError as error:
+            raise _validation_error(error) from None
+        return Response(JudgmentSerializer(judgment).data, status=status.HTTP_201_CREATED if created else 200)
+
+
+class AssignmentSkipApi(APIView):
+    class SkipSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(request=SkipSerializer, responses={204: OpenApiResponse(description="Skipped")},
+                   summary="Give the task back with a reason; it goes to someone else")
+    def post(self, request, assignment_id: int):
+        data = self.SkipSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            assignment_skip(assignment_id=assignment_id, annotator=request.user,
+                            reason=data.validated_data.get("reason", ""))
+        except PermissionDenied:
+            raise NotFound("No such assignment of yours.") from None
+        except ValidationError as error:
+            raise _validation_error(error) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

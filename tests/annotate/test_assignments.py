@@ -1,0 +1,210 @@
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from annotate.models import ArmMembership, Assignment, Item, Judgment
+from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
+from tests.factories import UserFactory, campaign_with_items
+
+A = {"choice": "a"}
+
+
+@pytest.fixture
+def annotators(db):
+    return [UserFactory(username=f"ann{i}") for i in range(4)]
+
+
+def judge_all(campaign, annotator, answer=A) -> int:
+    done = 0
+    while (assignment := assignment_next(campaign=campaign, annotator=annotator)) is not None:
+        judgment_submit(assignment_id=assignment.pk, annotator=annotator, answer=answer)
+        done += 1
+    return done
+
+
+def test_each_item_gets_exactly_k_distinct_annotators(manager, annotators):
+    campaign = campaign_with_items(manager=manager, members=annotators, prompts=3, overlap=2)
+    done = [judge_all(campaign, annotator) for annotator in annotators]
+    assert sum(done) == 3 * 2
+    per_item = Counter(Judgment.objects.values_list("item_id", flat=True))
+    assert set(per_item.values()) == {2}
+    assert Judgment.objects.values("item", "annotator").distinct().count() == 6
+
+
+def test_asking_again_returns_the_task_you_hold(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    first = assignment_next(campaign=campaign, annotator=annotator)
+    assert assignment_next(campaign=campaign, annotator=annotator) == first
+
+
+def test_an_expired_lease_returns_the_item_to_the_queue(manager, annotators):
+    campaign = campaign_with_items(manager=manager, members=annotators, prompts=1, overlap=1)
+    held = assignment_next(campaign=campaign, annotator=annotators[0])
+    assert assignment_next(campaign=campaign, annotator=annotators[1]) is None
+    Assignment.objects.filter(pk=held.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert assignment_next(campaign=campaign, annotator=annotators[1]).item == held.item
+
+
+def test_late_work_counts_when_the_item_still_needs_it(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], prompts=1, overlap=1)
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    Assignment.objects.filter(pk=held.pk).update(expires_at=timezone.now() - timedelta(minutes=5))
+    judgment, created = judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A)
+    assert created and judgment.choice == "a"
+
+
+def test_late_work_is_refused_once_others_filled_the_item_and_nothing_is_written(manager, annotators):
+    campaign = campaign_with_items(manager=manager, members=annotators, prompts=1, overlap=1)
+    late = assignment_next(campaign=campaign, annotator=annotators[0])
+    Assignment.objects.filter(pk=late.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    judge_all(campaign, annotators[1])
+    with pytest.raises(LeaseLost):
+        judgment_submit(assignment_id=late.pk, annotator=annotators[0], answer=A)
+    assert Judgment.objects.filter(annotator=annotators[0]).count() == 0
+
+
+def test_a_skipped_item_goes_to_someone_else_and_never_comes_back(manager, annotators):
+    campaign = campaign_with_items(manager=manager, members=annotators, prompts=1, overlap=1)
+    skipped = assignment_next(campaign=campaign, annotator=annotators[0])
+    assignment_skip(assignment_id=skipped.pk, annotator=annotators[0], reason="I can't read code")
+    assert assignment_next(campaign=campaign, annotator=annotators[0]) is None
+    assert assignment_next(campaign=campaign, annotator=annotators[1]).item == skipped.item
+    skipped.refresh_from_db()
+    assert (skipped.status, skipped.skip_reason) == ("skipped", "I can't read code")
+
+
+def test_a_double_submit_or_a_retry_with_the_same_key_gives_one_judgment(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    first, created = judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A, client_key="k1")
+    again, created_again = judgment_submit(assignment_id=held.pk, annotator=annotator, answer={"choice": "b"},
+                                           client_key="k1")
+    assert created and not created_again and again == first
+    assert Judgment.objects.count() == 1
+
+
+def test_nobody_submits_for_someone_elses_assignment(manager, annotator, other_annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator, other_annotator])
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    with pytest.raises(PermissionDenied):
+        judgment_submit(assignment_id=held.pk, annotator=other_annotator, answer=A)
+    with pytest.raises(PermissionDenied):
+        assignment_skip(assignment_id=held.pk, annotator=other_annotator, reason="")
+    assert not Judgment.objects.exists()
+
+
+def test_an_outsider_gets_no_task_and_a_paused_campaign_gives_none(manager, annotator, outsider):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    with pytest.raises(PermissionDenied):
+        assignment_next(campaign=campaign, annotator=outsider)
+    campaign.status = "paused"
+    campaign.save()
+    with pytest.raises(ValidationError, match="paused"):
+        assignment_next(campaign=campaign, annotator=annotator)
+
+
+@pytest.mark.parametrize("answer, field", [
+    ({"choice": "left"}, "choice"),
+    ({"choice": "a", "strength": 2}, "strength"),
+    ({"choice": "a", "strength": -9}, "strength"),
+    ({}, "choice"),
+])
+def test_a_bad_pairwise_answer_names_the_field_and_writes_nothing(manager, annotator, answer, field):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    with pytest.raises(ValidationError) as error:
+        judgment_submit(assignment_id=held.pk, annotator=annotator, answer=answer)
+    assert field in error.value.message_dict
+    assert not Judgment.objects.exists()
+    assert Assignment.objects.get(pk=held.pk).status == "active"
+
+
+def test_a_ranking_must_be_a_permutation_with_ties_allowed(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], design="ranking", responses=3, prompts=1)
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    for bad in ([["p0-r0"], ["p0-r1"]], [["p0-r0", "p0-r0"], ["p0-r1"], ["p0-r2"]], [["x"], ["p0-r1"], ["p0-r2"]]):
+        with pytest.raises(ValidationError, match="exactly once"):
+            judgment_submit(assignment_id=held.pk, annotator=annotator, answer={"ranking": bad})
+    judgment, _ = judgment_submit(assignment_id=held.pk, annotator=annotator,
+                                  answer={"ranking": [["p0-r2"], ["p0-r0", "p0-r1"]]})
+    assert judgment.ranking == [["p0-r2"], ["p0-r0", "p0-r1"]]
+
+
+def test_ratings_and_attributes_are_range_checked(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], design="attributes", responses=2, prompts=1)
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    scores = {"helpfulness": 4, "correctness": 3, "coherence": 4, "complexity": 1, "verbosity": 5}
+    with pytest.raises(ValidationError, match="from 0 to 4"):
+        judgment_submit(assignment_id=held.pk, annotator=annotator,
+                        answer={"attributes": {"p0-r0": scores, "p0-r1": scores}})
+    scores["verbosity"] = 2
+    judgment, _ = judgment_submit(assignment_id=held.pk, annotator=annotator,
+                                  answer={"attributes": {"p0-r0": scores, "p0-r1": {**scores, "unsafe": 1}}})
+    assert judgment.attributes["p0-r1"]["unsafe"] == 1 and judgment.attributes["p0-r0"]["unsafe"] == 0
+
+
+def test_presentation_order_is_random_per_assignment_and_kept_with_the_judgment(manager, db):
+    people = [UserFactory(username=f"p{i}") for i in range(16)]
+    campaign = campaign_with_items(manager=manager, members=people, prompts=1, overlap=16)
+    orders = set()
+    for person in people:
+        held = assignment_next(campaign=campaign, annotator=person)
+        judgment, _ = judgment_submit(assignment_id=held.pk, annotator=person, answer=A)
+        assert judgment.presented_order == held.presented_order
+        orders.add(tuple(held.presented_order))
+    assert orders == {("p0-r0", "p0-r1"), ("p0-r1", "p0-r0")}  # 2^-15 chance of a false failure
+
+
+def test_gold_items_are_mixed_in_and_scored(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], prompts=2, gold_rate=1.0)
+    Item.objects.filter(external_id="p0:p0-r0+p0-r1").update(is_gold=True, gold={"choice": "b"})
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    assert held.item.is_gold
+    judgment, _ = judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A)
+    assert judgment.gold_correct is False
+
+
+def test_the_experiment_puts_each_annotator_in_one_balanced_arm(manager, annotators):
+    campaign = campaign_with_items(manager=manager, members=annotators, design="rank_vs_rate", responses=2,
+                                   overlap=4, prompts=2)
+    protocols = {}
+    for annotator in annotators:
+        held = assignment_next(campaign=campaign, annotator=annotator)
+        protocols[annotator.username] = held.protocol
+    assert Counter(protocols.values()) == {"rating": 2, "pairwise": 2}
+    assert Counter(ArmMembership.objects.values_list("arm", flat=True)) == {"rating": 2, "ranking": 2}
+    rater = next(a for a in annotators if protocols[a.username] == "rating")
+    held = assignment_next(campaign=campaign, annotator=rater)
+    judgment, _ = judgment_submit(assignment_id=held.pk, annotator=rater,
+                                  answer={"ratings": {"p0-r0": 6, "p0-r1": 3}})
+    assert judgment.protocol == "rating" and judgment.ratings == {"p0-r0": 6, "p0-r1": 3}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_annotators_racing_in_threads_never_over_assign_or_duplicate(manager):
+    people = [UserFactory(username=f"racer{i}") for i in range(8)]
+    campaign = campaign_with_items(manager=manager, members=people, prompts=6, responses=3, overlap=3)
+    errors = []
+
+    def annotate(person):
+        try:
+            judge_all(campaign, person)
+        except Exception as error:  # collected and asserted below, with the thread's own error
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=annotate, args=(person,)) for person in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    per_item = Counter(Judgment.objects.values_list("item_id", flat=True))
+    assert len(per_item) == Item.objects.count() == 18 and set(per_item.values()) == {3}
+    assert Judgment.objects.values("item", "annotator").distinct().count() == Judgment.objects.count() == 54
