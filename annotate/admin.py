@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from annotate.models import Campaign, Prompt
+from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
 from annotate.services.candidates import campaign_candidates_generate
 
 
@@ -32,3 +32,56 @@ class PromptAdmin(admin.ModelAdmin):
     list_display = ["external_id", "campaign", "created_at"]
     list_filter = ["campaign"]
     search_fields = ["external_id"]
+
+
+@admin.register(Candidate)
+class CandidateAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "prompt", "model", "created_at"]
+    list_filter = ["prompt__campaign", "model"]
+    search_fields = ["external_id", "text"]
+    raw_id_fields = ["prompt", "generation_output"]
+
+
+class ItemCandidateInline(admin.TabularInline):
+    model = ItemCandidate
+    raw_id_fields = ["candidate"]
+    extra = 0
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "campaign", "is_gold", "created_at"]
+    list_filter = ["campaign", "is_gold"]
+    search_fields = ["external_id"]
+    raw_id_fields = ["prompt"]
+    inlines = [ItemCandidateInline]
+
+
+@admin.register(ArmMembership)
+class ArmMembershipAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "annotator", "arm"]
+    list_filter = ["campaign", "arm"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["item", "annotator", "protocol", "status", "leased_at", "expires_at"]
+    list_filter = ["status", "protocol", "item__campaign"]
+    list_select_related = ["item", "annotator"]
+    raw_id_fields = ["item", "annotator"]
+
+
+@admin.register(Judgment)
+class JudgmentAdmin(admin.ModelAdmin):
+    list_display = ["item", "annotator", "protocol", "choice", "gold_correct", "created_at"]
+    list_filter = ["protocol", "item__campaign", "gold_correct"]
+    list_select_related = ["item", "annotator"]
+    raw_id_fields = ["assignment", "item", "annotator"]
+    readonly_fields = ["client_key", "presented_order", "time_on_task_ms", "created_at"]
+
+
+@admin.register(ItemCandidate)
+class ItemCandidateAdmin(admin.ModelAdmin):
+    list_display = ["item", "position", "candidate"]
+    list_select_related = ["item", "candidate"]
+    raw_id_fields = ["item", "candidate"]
