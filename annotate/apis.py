@@ -51,7 +51,8 @@ def _validation_error(error: ValidationError) -> ApiValidationError:
 
 
 class CampaignNextApi(APIView):
-    @extend_schema(request=None, responses={200: AssignmentSerializer, 204: OpenApiResponse(description="Nothing left")},
+    @extend_schema(request=None,
+                   responses={200: AssignmentSerializer, 204: OpenApiResponse(description="Nothing left")},
                    summary="Lease the next task of a campaign (or get the one you hold)")
     def post(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
@@ -68,8 +69,9 @@ class CampaignNextApi(APIView):
 
 class AssignmentSubmitApi(APIView):
     class SubmitSerializer(serializers.Serializer):
-        client_key = serializers.CharField(max_length=100, required=False, allow_blank=True,
-                                           help_text="Idempotency key: a retry with the same key returns the first judgment.")
+        client_key = serializers.CharField(
+            max_length=100, required=False, allow_blank=True,
+            help_text="Idempotency key: a retry with the same key returns the first judgment.")
         time_on_task_ms = serializers.IntegerField(required=False, min_value=1)
         choice = serializers.CharField(required=False)
         strength = serializers.IntegerField(required=False, allow_null=True)

@@ -1,0 +1,407 @@
+"""The judgment exchange format: JSONL, one judgment a line, to move judgments into and out of a campaign.
+
+    {"item": "i1", "prompt": "text" | [{"role": "user", "content": "..."}],
+     "responses": [{"id": "r1", "text": "...", "model": "m1"}, {"id": "r2", "text": "..."}],
+     "annotator": "anna", "protocol": "pairwise" | "ranking" | "rating" | "attributes",
+     "choice": "a" | "b" | "tie", "strength": -3..3,                  (pairwise; "a" is responses[0])
+     "ranking": [["r2"], ["r1", "r3"]],                                (ranking: best first, ties grouped)
+     "ratings": {"r1": 1..7, ...},                                     (rating)
+     "attributes": {"r1": {"helpfulness": 0..4, ..., "unsafe": 0|1}},  (attributes)
+     "rationale": "...", "presented_order": ["r2", "r1"], "created_at": "2025-01-31T12:00:00+00:00"}
+
+- An item id groups the judgments of one item: every line of an item repeats its prompt and responses, in the
+  same order (the order defines "a" and "b").
+- A response id names one response in the whole campaign: the same id on several lines is the same response,
+  which is how ratings and rankings of one response join across items. It must have the same text and model
+  everywhere; a new response is stored under the prompt of the first item it appears in.
+- Prompts are stored once per distinct text: items asking the same thing share one Prompt (an existing one of
+  the campaign when its text matches, else a new one with the id `prompt-<hash of the text>`).
+- Annotators are users found by username, or created as annotators without a password (an invite lets them in).
+- `created_at` without a time zone is UTC; without `created_at` a judgment gets the time of the import.
+
+An import checks every line, then writes all of it or nothing. A line that repeats a judgment already present
+(same item and annotator, same answer) is skipped, so importing a file twice changes nothing; a different answer
+by the same annotator to the same item is an error. An export writes each judgment in that format, keys in the
+order above, optional fields left out when empty, so that exporting an import of an export gives the same lines.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services.users import user_create
+from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt, Protocol
+from annotate.services.imports import (
+    LineError,
+    LineErrors,
+    ResponseRecord,
+    chunks,
+    id_clean,
+    keys_check,
+    messages_clean,
+    response_clean,
+    text_clean,
+)
+from annotate.services.judging import ATTRIBUTES, SAFETY, answer_clean
+
+REQUIRED = ("item", "prompt", "responses", "annotator", "protocol")
+KEYS = (*REQUIRED, "choice", "strength", "ranking", "ratings", "attributes", "rationale", "presented_order",
+        "created_at")
+ANSWERS = {
+    Protocol.PAIRWISE: {"choice", "strength"},
+    Protocol.RANKING: {"ranking"},
+    Protocol.RATING: {"ratings"},
+    Protocol.ATTRIBUTES: {"attributes"},
+}
+# What an answer is compared on when the same judgment is met twice.
+COMPARED = ("protocol", "choice", "strength", "ranking", "ratings", "attributes", "rationale", "presented_order")
+EXPORT_CHUNK = 1000
+BATCH = 500
+USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
+
+
+@dataclass
+class _Line:
+    number: int
+    item: str
+    messages: list[dict]
+    responses: list[ResponseRecord]
+    annotator: str
+    fields: dict  # the Judgment fields named in COMPARED
+    created_at: datetime | None
+
+    @property
+    def response_ids(self) -> list[str]:
+        return [response.id for response in self.responses]
+
+    def same_answer(self, fields: dict, created_at: datetime | None) -> bool:
+        times_agree = self.created_at is None or created_at is None or self.created_at == created_at
+        return times_agree and all(self.fields[name] == fields[name] for name in COMPARED)
+
+
+def _error_text(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+def _created_at(value) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text_clean(value, "created_at"))
+    except ValueError:
+        raise LineError(f"created_at must be an ISO 8601 date and time, got {value!r}") from None
+    return moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment
+
+
+def _annotator(value) -> str:
+    username = id_clean(value, "annotator")
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise LineError(f"annotator {username!r} is not a valid username (letters, digits and @.+-_)") from None
+    if len(username) > USERNAME_MAX_LENGTH:
+        raise LineError(f"annotator is longer than {USERNAME_MAX_LENGTH} characters")
+    return username
+
+
+def _line_clean(number: int, text: str) -> _Line:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LineError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(record, dict):
+        raise LineError("must be a JSON object")
+    keys_check(record, set(KEYS))
+    missing = [key for key in REQUIRED if key not in record]
+    if missing:
+        raise LineError(f"missing key(s) {', '.join(missing)}")
+    protocol = record["protocol"]
+    if protocol not in ANSWERS:
+        raise LineError(f"unknown protocol {protocol!r}; use one of {', '.join(ANSWERS)}")
+    stray = sorted(set(record) & (set().union(*ANSWERS.values()) - ANSWERS[protocol]))
+    if stray:
+        raise LineError(f"{', '.join(stray)} does not belong to a {protocol} judgment")
+    if not isinstance(record["responses"], list) or len(record["responses"]) < 2:
+        raise LineError("responses must list at least two {id, text, model?}")
+    responses = []
+    for index, response in enumerate(record["responses"]):
+        if isinstance(response, dict):
+            keys_check(response, {"id", "text", "model"}, f"responses[{index}]")
+        responses.append(response_clean(response, index))
+    ids = [response.id for response in responses]
+    if len(set(ids)) != len(ids):
+        raise LineError(f"responses list an id twice: {ids}")
+    if record.get("rationale") is not None:
+        text_clean(record["rationale"], "rationale")
+    try:
+        fields = answer_clean(protocol=protocol, candidate_ids=ids, answer=record)
+    except ValidationError as error:
+        raise LineError(_error_text(error)) from None
+    presented = record.get("presented_order")
+    if presented is not None:
+        if not isinstance(presented, list) or sorted(map(str, presented)) != sorted(ids) or len(presented) != len(ids):
+            raise LineError(f"presented_order must list each response id once: {sorted(ids)}")
+        presented = [str(response) for response in presented]
+    return _Line(
+        number=number, item=id_clean(record["item"], "item"), messages=messages_clean(record["prompt"]),
+        responses=responses, annotator=_annotator(record["annotator"]),
+        fields={"protocol": protocol, **fields, "presented_order": presented},
+        created_at=_created_at(record.get("created_at")),
+    )
+
+
+@dataclass
+class _Plan:
+    """What an import will write, worked out while checking."""
+
+    lines: list[_Line]  # the judgments to create
+    unchanged: int
+    items: dict[str, _Line]  # first line of every item in the file
+    existing_items: dict[str, tuple[int, int]]  # item id -> (item pk, prompt pk)
+    existing_responses: dict[str, int]  # response id -> candidate pk
+    first_use: dict[str, _Line]  # response id -> first line that lists it
+
+
+def _file_check(lines: list[_Line], errors: LineErrors) -> _Plan:
+    """Lines must agree with each other on items, responses and answers."""
+    plan = _Plan(lines=[], unchanged=0, items={}, existing_items={}, existing_responses={}, first_use={})
+    judged: dict[tuple[str, str], _Line] = {}
+    for line in lines:
+        first = plan.items.setdefault(line.item, line)
+        if first.messages != line.messages:
+            errors.add(line.number, f"item {line.item!r} has a different prompt on line {first.number}")
+        elif first.response_ids != line.response_ids:
+            errors.add(line.number, f"item {line.item!r} lists the responses {first.response_ids} on line "
+                                    f"{first.number}, here {line.response_ids} (the order defines a and b)")
+        for response in line.responses:
+            seen = plan.first_use.setdefault(response.id, line)
+            earlier = next(r for r in seen.responses if r.id == response.id)
+            if (earlier.text, earlier.model) != (response.text, response.model):
+                errors.add(line.number, f"response {response.id!r} has a different text or model on line "
+                                        f"{seen.number}")
+        earlier = judged.setdefault((line.item, line.annotator), line)
+        if earlier is line:
+            plan.lines.append(line)
+        elif earlier.same_answer(line.fields, line.created_at):
+            plan.unchanged += 1
+        else:
+            errors.add(line.number, f"{line.annotator} judged item {line.item!r} differently on line {earlier.number}")
+    return plan
+
+
+def _database_check(campaign: Campaign, plan: _Plan, errors: LineErrors) -> None:
+    """Lines must agree with what the campaign already holds; judgments it has already are not written again."""
+    slots: dict[int, list[str]] = {}
+    for ids in chunks(plan.items):
+        found = Item.objects.filter(campaign=campaign, external_id__in=ids).values_list(
+            "external_id", "pk", "prompt_id", "prompt__messages")
+        for external_id, pk, prompt_pk, messages in found:
+            plan.existing_items[external_id] = (pk, prompt_pk)
+            slots[pk] = []
+            line = plan.items[external_id]
+            if messages != line.messages:
+                errors.add(line.number, f"item {external_id!r} already exists in this campaign with another prompt")
+    for pks in chunks(slots):
+        for item_pk, response_id in ItemCandidate.objects.filter(item__in=pks).order_by("item", "position") \
+                .values_list("item_id", "candidate__external_id"):
+            slots[item_pk].append(response_id)
+    for external_id, (pk, _) in plan.existing_items.items():
+        line = plan.items[external_id]
+        if slots[pk] != line.response_ids:
+            errors.add(line.number, f"item {external_id!r} already exists in this campaign with the responses "
+                                    f"{slots[pk]}")
+
+    for ids in chunks(plan.first_use):
+        for response_id, pk, text, model in Candidate.objects.filter(
+                prompt__campaign=campaign, external_id__in=ids).values_list("external_id", "pk", "text", "model"):
+            line = plan.first_use[response_id]
+            response = next(r for r in line.responses if r.id == response_id)
+            if response_id in plan.existing_responses:
+                errors.add(line.number, f"response id {response_id!r} belongs to several prompts of this campaign")
+            elif (text, model) != (response.text, response.model):
+                errors.add(line.number, f"response {response_id!r} already exists in this campaign with a different "
+                                        "text or model")
+            plan.existing_responses[response_id] = pk
+
+    known = {}
+    item_pks = [pk for pk, _ in plan.existing_items.values()]
+    for pks in chunks(item_pks):
+        for row in Judgment.objects.filter(item__in=pks).values(
+                "item__external_id", "annotator__username", "created_at", *COMPARED):
+            known[row.pop("item__external_id"), row.pop("annotator__username")] = row
+    lines, plan.lines = plan.lines, []
+    for line in lines:
+        existing = known.get((line.item, line.annotator))
+        if existing is None:
+            plan.lines.append(line)
+        elif line.same_answer(existing, existing["created_at"]):
+            plan.unchanged += 1
+        else:
+            errors.add(line.number, f"{line.annotator} already has a different judgment of item {line.item!r} "
+                                    "in this campaign")
+
+
+def _users_check(lines: list[_Line], errors: LineErrors) -> dict[str, int]:
+    """Annotators by username; a name that differs from an existing one only in case would be a second person."""
+    names = {line.annotator for line in lines}
+    existing = {}
+    for batch in chunks(names):
+        lowered = [name.lower() for name in batch]
+        existing.update(User.objects.annotate(lowered=Lower("username")).filter(lowered__in=lowered)
+                        .values_list("username", "pk"))
+    lower_names = {name.lower(): name for name in existing}
+    for line in lines:
+        other = lower_names.get(line.annotator.lower())
+        if line.annotator not in existing and other is not None:
+            errors.add(line.number, f"annotator {line.annotator!r}: the user {other!r} exists; usernames differ "
+                                    "only in case")
+    return {name: pk for name, pk in existing.items() if name in names}
+
+
+def _prompt_key(messages: list[dict]) -> str:
+    return json.dumps(messages, ensure_ascii=False, sort_keys=True)
+
+
+def _write(campaign: Campaign, plan: _Plan, users: dict[str, int]) -> dict:
+    counts = {"judgments": len(plan.lines), "unchanged": plan.unchanged, "items": 0, "prompts": 0, "responses": 0,
+              "annotators": 0}
+    for name in sorted({line.annotator for line in plan.lines} - set(users)):
+        users[name] = user_create(username=name, role=User.Role.ANNOTATOR).pk
+        counts["annotators"] += 1
+
+    new_items = [line for item, line in plan.items.items() if item not in plan.existing_items]
+    prompt_pks = {}
+    if new_items:
+        for pk, messages in campaign.prompts.order_by("-pk").values_list("pk", "messages").iterator():
+            prompt_pks[_prompt_key(messages)] = pk  # the oldest prompt of a text wins
+    new_prompts = {}
+    for line in new_items:
+        key = _prompt_key(line.messages)
+        if key not in prompt_pks and key not in new_prompts:
+            external_id = "prompt-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+            new_prompts[key] = Prompt(campaign=campaign, external_id=external_id, messages=line.messages)
+    Prompt.objects.bulk_create(new_prompts.values(), batch_size=BATCH)
+    prompt_pks.update((key, prompt.pk) for key, prompt in new_prompts.items())
+    counts["prompts"] = len(new_prompts)
+
+    item_rows = {line.item: Item(campaign=campaign, prompt_id=prompt_pks[_prompt_key(line.messages)],
+                                 external_id=line.item) for line in new_items}
+    Item.objects.bulk_create(item_rows.values(), batch_size=BATCH)
+    item_pks = {item: pk for item, (pk, _) in plan.existing_items.items()}
+    item_pks.update((item, row.pk) for item, row in item_rows.items())
+    item_prompts = {item: prompt for item, (_, prompt) in plan.existing_items.items()}
+    item_prompts.update((item, row.prompt_id) for item, row in item_rows.items())
+    counts["items"] = len(item_rows)
+
+    candidates = {}
+    for response_id, line in plan.first_use.items():
+        if response_id not in plan.existing_responses:
+            response = next(r for r in line.responses if r.id == response_id)
+            candidates[response_id] = Candidate(prompt_id=item_prompts[line.item], external_id=response_id,
+                                                text=response.text, model=response.model)
+    Candidate.objects.bulk_create(candidates.values(), batch_size=BATCH)
+    candidate_pks = dict(plan.existing_responses)
+    candidate_pks.update((response_id, row.pk) for response_id, row in candidates.items())
+    counts["responses"] = len(candidates)
+
+    ItemCandidate.objects.bulk_create(
+        (ItemCandidate(item_id=item_pks[line.item], candidate_id=candidate_pks[response_id], position=position)
+         for line in new_items for position, response_id in enumerate(line.response_ids)),
+        batch_size=BATCH,
+    )
+    now = timezone.now()
+    Judgment.objects.bulk_create(
+        (Judgment(item_id=item_pks[line.item], annotator_id=users[line.annotator], created_at=line.created_at or now,
+                  **line.fields) for line in plan.lines),
+        batch_size=BATCH,
+    )
+    return counts
+
+
+@transaction.atomic
+def judgments_import(*, campaign: Campaign, lines: Iterable[str]) -> dict:
+    """Import exchange-format lines into the campaign, all or nothing. Returns what was created (judgments, items,
+    prompts, responses, annotators) and how many lines repeated a judgment already there (unchanged)."""
+    errors = LineErrors()
+    parsed = []
+    for number, text in enumerate(lines, start=1):
+        text = text.removeprefix("\ufeff") if number == 1 else text
+        if not text.strip():
+            continue
+        try:
+            parsed.append(_line_clean(number, text))
+        except LineError as error:
+            errors.add(number, str(error))
+    if not parsed and not errors.found:
+        raise ValidationError("The file holds no judgments.")
+    plan = _file_check(parsed, errors)
+    errors.raise_if_any()
+    _database_check(campaign, plan, errors)
+    users = _users_check(plan.lines, errors)
+    errors.raise_if_any()
+    return _write(campaign, plan, users)
+
+
+def _ordered(mapping: dict, order: Iterable[str]) -> dict:
+    """A JSON object's keys in a fixed order (PostgreSQL's jsonb does not keep the order they were written in)."""
+    keys = [key for key in order if key in mapping]
+    return {key: mapping[key] for key in [*keys, *sorted(set(mapping) - set(keys))]}
+
+
+def _record(judgment: Judgment) -> dict:
+    item = judgment.item
+    candidates = [slot.candidate for slot in item.slots.all()]
+    ids = [candidate.external_id for candidate in candidates]
+    messages = [{"role": message["role"], "content": message["content"]} for message in item.prompt.messages]
+    one_question = len(messages) == 1 and messages[0]["role"] == "user"
+    record = {
+        "item": item.external_id,
+        "prompt": messages[0]["content"] if one_question else messages,
+        "responses": [{"id": c.external_id, "text": c.text, **({"model": c.model} if c.model else {})}
+                      for c in candidates],
+        "annotator": judgment.annotator.username,
+        "protocol": judgment.protocol,
+    }
+    if judgment.choice:
+        record["choice"] = judgment.choice
+    if judgment.strength is not None:
+        record["strength"] = judgment.strength
+    if judgment.ranking is not None:
+        record["ranking"] = judgment.ranking
+    if judgment.ratings is not None:
+        record["ratings"] = _ordered(judgment.ratings, ids)
+    if judgment.attributes is not None:
+        record["attributes"] = {response: _ordered(scores, (*ATTRIBUTES, SAFETY))
+                                for response, scores in _ordered(judgment.attributes, ids).items()}
+    if judgment.rationale:
+        record["rationale"] = judgment.rationale
+    if judgment.presented_order is not None:
+        record["presented_order"] = judgment.presented_order
+    record["created_at"] = judgment.created_at.astimezone(UTC).isoformat()
+    return record
+
+
+def judgments_export_jsonl(*, campaign: Campaign) -> Iterator[str]:
+    """Every judgment of the campaign as an exchange-format line ending in a newline, in id order.
+
+    Rows are read in chunks (responses prefetched per chunk), so memory stays bounded for any campaign size."""
+    slots = ItemCandidate.objects.select_related("candidate").order_by("position")
+    judgments = (
+        Judgment.objects.filter(item__campaign=campaign).order_by("pk")
+        .select_related("annotator", "item__prompt")
+        .prefetch_related(Prefetch("item__slots", queryset=slots))
+    )
+    for judgment in judgments.iterator(chunk_size=EXPORT_CHUNK):
+        yield json.dumps(_record(judgment), ensure_ascii=False) + "\n"

@@ -1,0 +1,280 @@
+"""Browser UI: the annotator's task page (htmx) and the manager's campaign pages.
+
+Annotators reach only the campaigns `campaign_list_for` shows them (else 404), managers only those they manage.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from annotate.forms import (
+    RATING_LABELS,
+    SKIP_REASONS,
+    STRENGTH_LABELS,
+    UNSAFE_HELP,
+    CampaignCreateForm,
+    CandidatesGenerateForm,
+    MembersAddForm,
+    PromptsImportForm,
+    SkipForm,
+    TaskForm,
+)
+from annotate.models import Assignment, Campaign
+from annotate.selectors import annotator_progress, campaign_list_for, campaign_managed_by, campaign_progress
+from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
+from annotate.services.campaigns import (
+    TRANSITIONS,
+    campaign_create,
+    campaign_items_build,
+    campaign_members_add,
+    campaign_members_remove,
+    campaign_status_set,
+)
+from annotate.services.candidates import campaign_candidates_generate, campaign_source
+from annotate.services.exchange import judgments_export_jsonl
+from annotate.services.imports import prompts_import
+from modelhost.selectors import job_list_for
+
+STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause", Campaign.Status.CLOSED: "Close"}
+
+
+# --- annotator ---------------------------------------------------------------------------------------------------
+
+def _campaign_to_annotate(request, campaign_id: int) -> Campaign:
+    return get_object_or_404(campaign_list_for(user=request.user), pk=campaign_id)
+
+
+def _task_form(assignment: Assignment, data=None) -> TaskForm:
+    item = assignment.item
+    candidates = {candidate.external_id: candidate for candidate in item.candidates.all()}
+    return TaskForm(
+        data, protocol=assignment.protocol, campaign=item.campaign,
+        presented=[candidates[external_id] for external_id in assignment.presented_order],
+        canonical_ids=list(item.slots.values_list("candidate__external_id", flat=True)),
+        initial={"client_key": uuid.uuid4().hex},
+    )
+
+
+def _render_task(request, campaign: Campaign, *, form: TaskForm | None = None, assignment: Assignment | None = None,
+                 notice: str = "", finished: Assignment | None = None):
+    """The task panel: the given form (re-shown with its errors) or the annotator's next task."""
+    blocked = ""
+    if form is None:
+        try:
+            assignment = assignment_next(campaign=campaign, annotator=request.user)
+        except ValidationError as error:  # paused, closed or not yet live
+            blocked = " ".join(error.messages)
+        form = _task_form(assignment) if assignment else None
+    progress = annotator_progress(campaign=campaign, annotator=request.user)
+    to_go = progress["remaining"] + (1 if assignment else 0)  # the current task is no longer "open"
+    context = {
+        "campaign": campaign, "assignment": assignment, "form": form, "notice": notice, "blocked": blocked,
+        "finished": finished, "done": progress["done"], "to_go": to_go,
+        "percent": int(100 * progress["done"] / (progress["done"] + to_go)) if progress["done"] + to_go else 100,
+        "skip_reasons": SKIP_REASONS, "strength_labels": STRENGTH_LABELS, "rating_labels": RATING_LABELS,
+        "unsafe_help": UNSAFE_HELP,
+    }
+    template = "annotate/_task.html" if request.htmx else "annotate/task.html"
+    return render(request, template, context)
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def task_page(request, campaign_id: int):
+    return _render_task(request, _campaign_to_annotate(request, campaign_id))
+
+
+def _own_assignment(request, campaign: Campaign, assignment_id: int) -> Assignment:
+    return get_object_or_404(
+        Assignment.objects.select_related("item__campaign"),
+        pk=assignment_id, annotator=request.user, item__campaign=campaign,
+    )
+
+
+@login_required
+@require_POST
+def task_submit(request, campaign_id: int, assignment_id: int):
+    campaign = _campaign_to_annotate(request, campaign_id)
+    assignment = _own_assignment(request, campaign, assignment_id)
+    form = _task_form(assignment, request.POST)
+    if not form.is_valid():
+        return _render_task(request, campaign, form=form, assignment=assignment)
+    try:
+        _, created = judgment_submit(
+            assignment_id=assignment.pk, annotator=request.user, answer=form.answer(),
+            client_key=form.cleaned_data["client_key"], time_on_task_ms=form.cleaned_data["time_on_task_ms"],
+        )
+    except LeaseLost:
+        notice = ("Your time on that task ran out and others judged it meanwhile, so it was not counted. "
+                  "Here is the next one.")
+        return _render_task(request, campaign, notice=notice, finished=assignment)
+    except ValidationError as error:
+        form.add_error(None, error.messages)
+        return _render_task(request, campaign, form=form, assignment=assignment)
+    notice = "Saved." if created else "Already saved."
+    return _render_task(request, campaign, notice=notice, finished=assignment)
+
+
+@login_required
+@require_POST
+def task_skip(request, campaign_id: int, assignment_id: int):
+    campaign = _campaign_to_annotate(request, campaign_id)
+    assignment = _own_assignment(request, campaign, assignment_id)
+    form = SkipForm(request.POST)
+    if not form.is_valid():
+        return _render_task(request, campaign, form=_task_form(assignment), assignment=assignment,
+                            notice="Pick a reason to skip.")
+    try:
+        assignment_skip(assignment_id=assignment.pk, annotator=request.user, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        return _render_task(request, campaign, notice=" ".join(error.messages), finished=assignment)
+    return _render_task(request, campaign, notice="Skipped.", finished=assignment)
+
+
+# --- manager -----------------------------------------------------------------------------------------------------
+
+def _require_manager(request) -> None:
+    if not request.user.is_manager:
+        raise PermissionDenied
+
+
+def _managed_campaigns(request):
+    """The campaigns this manager manages, with their prompt and item counts."""
+    _require_manager(request)
+    return campaign_list_for(user=request.user).filter(pk__in=campaign_managed_by(user=request.user))
+
+
+def _campaign_to_manage(request, campaign_id: int) -> Campaign:
+    return get_object_or_404(_managed_campaigns(request), pk=campaign_id)
+
+
+@login_required
+def manage_list(request):
+    campaigns = _managed_campaigns(request)
+    form = CampaignCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaign_create(creator=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Created {campaign.name}. Import its prompts next.")
+            return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+    return render(request, "annotate/manage_list.html", {"campaigns": campaigns, "form": form})
+
+
+def _render_manage(request, campaign: Campaign, *, errors: list[str] = (), **forms):
+    actions = [(status, "Resume" if campaign.status == Campaign.Status.PAUSED and status == Campaign.Status.LIVE
+                else label) for status, label in STATUS_ACTIONS.items() if status in TRANSITIONS[campaign.status]]
+    context = {
+        "campaign": campaign, "errors": errors, "status_actions": actions,
+        "members": campaign.members.order_by("username"),
+        "is_member": campaign.members.filter(pk=request.user.pk).exists(),
+        "job": job_list_for(user=request.user).filter(source=campaign_source(campaign)).first(),
+        "progress": campaign_progress(campaign=campaign),
+        "members_form": MembersAddForm(), "import_form": PromptsImportForm(),
+        "generate_form": CandidatesGenerateForm(), **forms,
+    }
+    return render(request, "annotate/manage_campaign.html", context)
+
+
+@login_required
+def manage_campaign(request, campaign_id: int):
+    return _render_manage(request, _campaign_to_manage(request, campaign_id))
+
+
+@login_required
+@require_POST
+def manage_status(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    try:
+        campaign_status_set(campaign=campaign, status=request.POST.get("status", ""), by=request.user)
+    except ValidationError as error:
+        return _render_manage(request, campaign, errors=error.messages)
+    messages.success(request, f"{campaign.name} is {campaign.get_status_display().lower()}.")
+    return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+
+
+@login_required
+@require_POST
+def manage_members_add(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    form = MembersAddForm(request.POST)
+    if form.is_valid():
+        try:
+            added = campaign_members_add(campaign=campaign, usernames=form.cleaned_data["usernames"], by=request.user)
+        except ValidationError as error:
+            form.add_error("usernames", error)
+        else:
+            messages.success(request, f"Added {', '.join(user.username for user in added)}.")
+            return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+    return _render_manage(request, campaign, members_form=form)
+
+
+@login_required
+@require_POST
+def manage_members_remove(request, campaign_id: int, user_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    member = get_object_or_404(campaign.members.all(), pk=user_id)
+    campaign_members_remove(campaign=campaign, user=member, by=request.user)
+    messages.success(request, f"Removed {member.username}; their judgments stay.")
+    return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+
+
+@login_required
+@require_POST
+def manage_prompts_import(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    form = PromptsImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        content, filename = form.cleaned_data["file"]
+        try:
+            count = prompts_import(campaign=campaign, content=content, filename=filename)
+        except ValidationError as error:
+            return _render_manage(request, campaign, import_form=form, errors=error.messages)
+        messages.success(request, f"Imported {count} prompt{'s' if count != 1 else ''} from {filename}.")
+        return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+    return _render_manage(request, campaign, import_form=form)
+
+
+@login_required
+@require_POST
+def manage_candidates_generate(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    form = CandidatesGenerateForm(request.POST)
+    if form.is_valid():
+        try:
+            campaign_candidates_generate(
+                campaign=campaign, n=form.cleaned_data["n"], created_by=request.user,
+                params={"max_new_tokens": form.cleaned_data["max_new_tokens"]},
+            )
+        except ValidationError as error:
+            return _render_manage(request, campaign, generate_form=form, errors=error.messages)
+        messages.success(request, "Generation started. Build items when it is done.")
+        return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+    return _render_manage(request, campaign, generate_form=form)
+
+
+@login_required
+@require_POST
+def manage_items_build(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    created = campaign_items_build(campaign=campaign, by=request.user)
+    messages.success(request, f"Built {created} new item{'s' if created != 1 else ''}.")
+    return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+
+
+@login_required
+def manage_judgments_export(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    response = StreamingHttpResponse(judgments_export_jsonl(campaign=campaign), content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(campaign.name) or "campaign"}-judgments.jsonl"'
+    return response
+
