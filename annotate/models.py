@@ -111,11 +111,15 @@ class Item(models.Model):
         null=True, blank=True,
         help_text='Gold answer in the judgment format, e.g. {"choice": "a"} or {"ranking": [["r1"], ["r2"]]}.',
     )
+    # Kept by every writer of judgments (judgment_submit, judgments_import) so the queue can find open items
+    # through an index instead of counting judgments of the whole campaign on every request.
+    judgment_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "external_id"], name="item_unique_external_id")]
+        indexes = [models.Index(fields=["campaign", "judgment_count", "id"], name="item_open")]
 
     def __str__(self) -> str:
         return self.external_id

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,15 +30,17 @@ def campaign_check_member(*, campaign: Campaign, user: User) -> None:
         raise PermissionDenied("You are not a member of this campaign.")
 
 
-def _active_lease(now) -> Q:
-    return Q(assignments__status=Assignment.Status.ACTIVE, assignments__expires_at__gt=now)
+def _leases_of(item, now):
+    return Assignment.objects.filter(item=item, status=Assignment.Status.ACTIVE, expires_at__gt=now)
 
 
 def _taken(item: Item, now, *, excluding: Assignment | None = None) -> int:
-    leases = Assignment.objects.filter(item=item, status=Assignment.Status.ACTIVE, expires_at__gt=now)
+    """Judgments plus unexpired leases. `item` must be freshly read under its row lock: a submit raises the
+    item's judgment_count in its own transaction, which cannot commit while the lock is held."""
+    leases = _leases_of(item, now)
     if excluding is not None:
         leases = leases.exclude(pk=excluding.pk)
-    return Judgment.objects.filter(item=item).count() + leases.count()
+    return item.judgment_count + leases.count()
 
 
 @transaction.atomic
@@ -60,18 +63,21 @@ def protocol_for(*, campaign: Campaign, annotator: User, item_size: int) -> str:
     return Protocol.PAIRWISE if item_size == 2 else Protocol.RANKING
 
 
-def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool):
+def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: set[int]) -> list[int]:
     items = (
         Item.objects.filter(campaign=campaign, is_gold=gold)
+        .exclude(pk__in=tried)
         .exclude(assignments__annotator=annotator)
         .exclude(judgments__annotator=annotator)
     )
     if not gold:  # gold items go to everyone; normal items to k annotators
-        items = items.annotate(
-            judged=Count("judgments", distinct=True),
-            leased=Count("assignments", filter=_active_lease(now), distinct=True),
-        ).filter(judged__lt=campaign.overlap - F("leased"))
-    return items.order_by("id").values_list("pk", flat=True)[:CANDIDATES_PER_TRY]
+        leases = _leases_of(OuterRef("pk"), now).values("item").annotate(n=Count("pk")).values("n")
+        items = (
+            items.filter(judgment_count__lt=campaign.overlap)  # the index narrows it down before leases count
+            .alias(leased=Coalesce(Subquery(leases), 0))
+            .filter(judgment_count__lt=campaign.overlap - F("leased"))
+        )
+    return list(items.order_by("id").values_list("pk", flat=True)[:CANDIDATES_PER_TRY])
 
 
 def _lease(campaign: Campaign, item: Item, annotator: User, now) -> Assignment | None:
@@ -86,6 +92,24 @@ def _lease(campaign: Campaign, item: Item, annotator: User, now) -> Assignment |
             )
     except IntegrityError:  # the same annotator's concurrent request leased it first
         return None
+
+
+BUSY = object()
+
+
+def _try_item(campaign: Campaign, item_id: int, annotator: User, now, *, gold: bool, wait: bool):
+    """A lease of the item if it has a place; None if not; BUSY if another request holds it and we do not wait."""
+    with transaction.atomic():  # a savepoint: rolling it back releases the lock of an item without a place
+        # NO KEY UPDATE still lets leases and judgments that reference the item be inserted meanwhile.
+        item = Item.objects.select_for_update(no_key=True, skip_locked=not wait).filter(pk=item_id).first()
+        if item is None:
+            return BUSY
+        if gold or _taken(item, now) < campaign.overlap:
+            assignment = _lease(campaign, item, annotator, now)
+            if assignment:
+                return assignment
+        transaction.set_rollback(True)
+    return None
 
 
 @transaction.atomic
@@ -105,18 +129,26 @@ def assignment_next(*, campaign: Campaign, annotator: User) -> Assignment | None
     if campaign.gold_rate and random.random() < campaign.gold_rate:
         pools.insert(0, True)
     for gold in pools:
-        for item_id in _open_items(campaign, annotator, now, gold=gold):
-            item = Item.objects.select_for_update().get(pk=item_id)
-            if gold or _taken(item, now) < campaign.overlap:
-                assignment = _lease(campaign, item, annotator, now)
-                if assignment:
-                    return assignment
+        tried, busy = set(), []
+        # Until no untried item is open: under contention a whole batch of candidates can fill up meanwhile.
+        while candidates := _open_items(campaign, annotator, now, gold=gold, tried=tried):
+            for item_id in candidates:
+                tried.add(item_id)
+                outcome = _try_item(campaign, item_id, annotator, now, gold=gold, wait=False)
+                if outcome is BUSY:
+                    busy.append(item_id)
+                elif outcome:
+                    return outcome
+        for item_id in busy:  # others were leasing these a moment ago; one may still have a place
+            if outcome := _try_item(campaign, item_id, annotator, now, gold=gold, wait=True):
+                return outcome
     return None
 
 
 def _own_assignment(assignment_id: int, annotator: User) -> Assignment:
     assignment = (
-        Assignment.objects.select_for_update().select_related("item__campaign")
+        # of=self: a plain FOR UPDATE over the join would also lock the item and the one campaign row.
+        Assignment.objects.select_for_update(of=("self",)).select_related("item__campaign")
         .filter(pk=assignment_id, annotator=annotator).first()
     )
     if assignment is None:
@@ -156,8 +188,8 @@ def judgment_submit(
     now = timezone.now()
     if assignment.expires_at <= now:
         # The lease ran out; the work still counts if nobody took the free place meanwhile.
-        Item.objects.select_for_update().get(pk=item.pk)
-        if not item.is_gold and _taken(item, now, excluding=assignment) >= item.campaign.overlap:
+        locked = Item.objects.select_for_update(no_key=True).get(pk=item.pk)
+        if not item.is_gold and _taken(locked, now, excluding=assignment) >= item.campaign.overlap:
             raise LeaseLost("Your lease expired and this item got its judgments from others meanwhile.")
     if not isinstance(time_on_task_ms, int) or time_on_task_ms <= 0:
         time_on_task_ms = int((now - assignment.leased_at).total_seconds() * 1000)
@@ -167,6 +199,7 @@ def judgment_submit(
         gold_correct=gold_check(protocol=assignment.protocol, gold=item.gold, fields=fields) if item.is_gold else None,
         created_at=now, **fields,
     )
+    Item.objects.filter(pk=item.pk).update(judgment_count=F("judgment_count") + 1)
     assignment.status, assignment.finished_at = Assignment.Status.SUBMITTED, now
     assignment.save(update_fields=["status", "finished_at"])
     return judgment, True

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -327,6 +327,8 @@ def _write(campaign: Campaign, plan: _Plan, users: dict[str, int]) -> dict:
                   **line.fields) for line in plan.lines),
         batch_size=BATCH,
     )
+    judged = Judgment.objects.filter(item=OuterRef("pk")).values("item").annotate(n=Count("pk")).values("n")
+    Item.objects.filter(pk__in={item_pks[line.item] for line in plan.lines}).update(judgment_count=Subquery(judged))
     return counts
 
 
