@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import MeApi
 from annotate import apis as annotate_apis
+from annotate import report_apis
 from modelhost import apis as modelhost_apis
 
 api_v1 = [
@@ -11,6 +12,7 @@ api_v1 = [
     path("campaigns/<int:campaign_id>/next", annotate_apis.CampaignNextApi.as_view(), name="api-next"),
     path("assignments/<int:assignment_id>/submit", annotate_apis.AssignmentSubmitApi.as_view(), name="api-submit"),
     path("assignments/<int:assignment_id>/skip", annotate_apis.AssignmentSkipApi.as_view(), name="api-skip"),
+    path("campaigns/<int:campaign_id>/report", report_apis.CampaignReportApi.as_view(), name="api-report"),
     path("endpoints", modelhost_apis.ModelEndpointListApi.as_view(), name="api-endpoints"),
     path("generation-jobs", modelhost_apis.GenerationJobCreateApi.as_view(), name="api-job-create"),
     path("generation-jobs/<int:job_id>", modelhost_apis.GenerationJobDetailApi.as_view(), name="api-job"),
@@ -23,6 +25,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("models/", include("modelhost.urls")),
     path("annotate/", include("annotate.urls")),
+    path("annotate/reports/", include("annotate.report_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -21,7 +21,9 @@ DEMO_GUIDELINES = """Pick the response that helps the user more.
 * Prefer the response that answers the question asked, at the length it needs.
 * Use *tie* only when neither is better.
 """
-# Hand-written candidates, so the demo can be judged at once; generate more with the model host.
+# Hand-written candidates, so the demo can be judged at once; generate more with the model host. They are
+# credited to two made-up "models" so the report's leaderboard has something to rank.
+DEMO_MODELS = ["demo-careful", "demo-hasty"]
 DEMO_PROMPTS = [
     ("capital", "What is the capital of France, and why did it become the capital?", [
         "Paris. It grew into the capital because the Capetian kings ruled from it from the 10th century, and its "
@@ -88,6 +90,6 @@ def demo_load(*, credentials_file: Path) -> dict[str, str]:
         )
         for index, response in enumerate(responses):
             Candidate.objects.get_or_create(prompt=prompt, external_id=f"{external_id}-{index + 1}",
-                                            defaults={"text": response, "model": "hand-written"})
+                                            defaults={"text": response, "model": DEMO_MODELS[index]})
     campaign_items_build(campaign=campaign)
     return credentials

@@ -1,0 +1,100 @@
+"""Cluster bootstrap over items, shared by every statistic of a report.
+
+Each statistic here is a function of sums of per-item contributions (a coincidence matrix, a confusion matrix,
+win counts...). Resampling items with replacement then only changes how often each item's contribution is added:
+one weight matrix (rounds x items) resamples every statistic with a sparse matrix product, and all statistics of
+a report see the same resampled campaigns. Items, not judgments, are resampled because the judgments of one item
+are not independent.
+"""
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+ROUNDS = 200
+SEED = 0  # fixed, so that the command line and the API print the same intervals
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A number (or a vector of them) computed from sums of contributions.
+
+    Contribution i adds `amount[i]` to sum `column[i]` and belongs to item `item[i]`; `combine` maps sums of
+    shape (..., width) to values of shape (...) or (..., k).
+    """
+
+    item: np.ndarray
+    column: np.ndarray
+    amount: np.ndarray
+    width: int
+    combine: Callable[[np.ndarray], np.ndarray]
+    n: int  # what the statistic counts (units, pairs, comparisons), reported next to it
+
+    @classmethod
+    def from_rows(cls, item: np.ndarray, rows: np.ndarray, combine: Callable, n: int) -> "Statistic":
+        """Dense contributions: row i of `rows` (m, d) belongs to item[i]."""
+        rows = np.asarray(rows, dtype=np.float64)
+        width = rows.shape[1]
+        return cls(item=np.repeat(item, width), column=np.tile(np.arange(width), len(item)), amount=rows.ravel(),
+                   width=width, combine=combine, n=n)
+
+    def sums(self) -> np.ndarray:
+        return np.bincount(self.column, weights=self.amount, minlength=self.width)
+
+    def value(self):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.combine(self.sums())
+
+
+def rounded(value, digits: int = 4):
+    """A JSON-safe number: NaN and infinities (an undefined statistic) become None."""
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def estimate(value: float | None, n: int, low: float | None = None, high: float | None = None) -> dict:
+    return {"value": rounded(value), "n": int(n), "ci_low": rounded(low), "ci_high": rounded(high)}
+
+
+class ItemResampler:
+    def __init__(self, n_items: int, *, rounds: int = ROUNDS, seed: int = SEED):
+        self.n_items = n_items
+        draws = np.random.default_rng(seed).integers(0, max(n_items, 1), size=(rounds, n_items))
+        # How often each round draws each item (n draws with replacement), stored items x rounds, contiguous,
+        # for the sparse product below.
+        counts = np.bincount((draws + np.arange(rounds)[:, None] * n_items).ravel(), minlength=rounds * n_items)
+        self.weights = np.ascontiguousarray(counts.reshape(rounds, n_items).T, dtype=np.float64)
+
+    def sums(self, statistic: Statistic) -> np.ndarray:
+        """The statistic's sums in every round: shape (rounds, width)."""
+        by_item = sparse.csr_matrix((statistic.amount, (statistic.item, statistic.column)),
+                                    shape=(self.n_items, statistic.width))
+        return (by_item.T @ self.weights).T
+
+    def interval(self, statistic: Statistic) -> tuple[np.ndarray, np.ndarray]:
+        """Percentile interval; a round where the statistic is undefined (no pairs drawn...) is left out."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.asarray(statistic.combine(self.sums(statistic)), dtype=np.float64)
+        values[~np.isfinite(values)] = np.nan
+        tail = (1 - CONFIDENCE) / 2 * 100
+        columns = values.reshape(len(values), -1)
+        low, high = np.percentile(columns, [tail, 100 - tail], axis=0)
+        undefined = np.isnan(columns).any(axis=0)
+        if undefined.any():  # nanpercentile goes column by column: only where it is needed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all rounds undefined: the interval is NaN
+                low[undefined], high[undefined] = np.nanpercentile(columns[:, undefined], [tail, 100 - tail],
+                                                                   axis=0)
+        return low.reshape(values.shape[1:]), high.reshape(values.shape[1:])
+
+    def estimate(self, statistic: Statistic | None, *, value: float | None = None) -> dict:
+        """{value, n, ci_low, ci_high}; `value` replaces the statistic's own (a library's point estimate)."""
+        if statistic is None or statistic.n == 0:
+            return estimate(None, 0)
+        low, high = self.interval(statistic)
+        return estimate(statistic.value() if value is None else value, statistic.n, low, high)

@@ -1,0 +1,160 @@
+"""Read a campaign's judgments into flat numpy arrays: a few `values_list` queries and one pass over the rows.
+
+Everything is indexed densely: items 0..I-1, slots (an item's responses in canonical order, slot 0 = "a"),
+annotators 0..A-1 and models 0..M-1. Judgments come in the order they were made. Answers are unpacked into long
+tables (one row per judged response), with the position each response was shown at (-1 when unknown).
+"""
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Count, TextField
+from django.db.models.functions import Cast
+
+from accounts.models import User
+from annotate.models import ArmMembership, Assignment, Campaign, Item, ItemCandidate, Judgment, Protocol
+from annotate.services.judging import ATTRIBUTES, SAFETY
+
+PROTOCOLS = (Protocol.PAIRWISE, Protocol.RANKING, Protocol.RATING, Protocol.ATTRIBUTES)
+CHOICES = ("a", "b", "tie")
+ATTRIBUTE_NAMES = (*ATTRIBUTES, SAFETY)
+ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in an arm
+JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
+
+
+@dataclass
+class Answers:
+    """One row per judged response: the judgment, the response's slot, where it was shown, and its value(s)."""
+
+    judgment: np.ndarray
+    slot: np.ndarray
+    shown: np.ndarray
+    value: np.ndarray  # (n,) or (n, len(ATTRIBUTE_NAMES)) for attributes
+
+
+@dataclass
+class CampaignData:
+    item_count: int
+    slot_candidate: np.ndarray  # (I, K) candidate pk, -1 where the item has fewer slots
+    slot_model: np.ndarray  # (I, K) model index, -1 when unknown
+    models: list[str]
+    annotators: list[str]  # username by annotator index
+    annotator_arm: np.ndarray  # (A,) index into ARMS
+    skipped: np.ndarray  # (A,) skipped assignments
+    # judgments, in the order they were made
+    item: np.ndarray
+    annotator: np.ndarray
+    protocol: np.ndarray  # index into PROTOCOLS
+    time_ms: np.ndarray  # float, NaN when unknown
+    choice: np.ndarray  # index into CHOICES, -1 for other protocols
+    first_shown: np.ndarray  # slot shown first, -1 when unknown
+    rankings: Answers  # value: group index, 0 = best
+    ratings: Answers  # value: 1..7
+    attributes: Answers  # values: 0..4 per attribute, then unsafe 0/1
+
+    @property
+    def judgment_count(self) -> int:
+        return len(self.item)
+
+
+class _Table:
+    """Rows of an Answers table, collected as flat lists while reading."""
+
+    def __init__(self) -> None:
+        self.judgment, self.slot, self.shown, self.value = [], [], [], []
+
+    def add(self, judgment: int, slot: int, shown: int, value) -> None:
+        self.judgment.append(judgment)
+        self.slot.append(slot)
+        self.shown.append(shown)
+        self.value.append(value)
+
+    def answers(self, width: int = 0) -> Answers:
+        value = np.array(self.value, dtype=np.int64).reshape(-1, width) if width else np.array(self.value, np.int64)
+        return Answers(judgment=np.array(self.judgment, np.int64), slot=np.array(self.slot, np.int64),
+                       shown=np.array(self.shown, np.int64), value=value)
+
+
+def _decoded(texts: tuple) -> list:
+    """JSON texts (None for NULL) decoded in one call: 100k small json.loads calls cost more than the query."""
+    return json.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
+
+
+def _judgment_rows(campaign: Campaign):
+    """(item, annotator, protocol, choice, time on task, ranking, ratings, attributes, presented order) per
+    judgment, in the order they were made. The JSON columns come as text, decoded here column by column."""
+    answers = {f"{name}_text": Cast(name, TextField()) for name in JSON_COLUMNS}
+    rows = list(Judgment.objects.filter(item__campaign=campaign).order_by("created_at", "pk").annotate(**answers)
+                .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers))
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    return zip(*columns[:5], *(_decoded(column) for column in columns[5:]), strict=True)
+
+
+def campaign_data(*, campaign: Campaign) -> CampaignData:
+    items = list(Item.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
+    item_index = {pk: index for index, pk in enumerate(items)}
+    slot_rows = list(ItemCandidate.objects.filter(item__campaign=campaign).values_list(
+        "item_id", "position", "candidate_id", "candidate__external_id", "candidate__model"))
+    width = max((position for _, position, *_ in slot_rows), default=1) + 1
+    slot_candidate = np.full((len(items), width), -1, dtype=np.int64)
+    slot_model = np.full((len(items), width), -1, dtype=np.int64)
+    models = sorted({model for *_, model in slot_rows if model})
+    model_index = {model: index for index, model in enumerate(models)}
+    slot_of: dict[int, dict[str, int]] = {}  # item pk -> response id -> slot
+    for item_pk, position, candidate_pk, external_id, model in slot_rows:
+        index = item_index[item_pk]
+        slot_candidate[index, position] = candidate_pk
+        slot_model[index, position] = model_index.get(model, -1)
+        slot_of.setdefault(item_pk, {})[external_id] = position
+
+    judgments = _judgment_rows(campaign)
+    skips = dict(Assignment.objects.filter(item__campaign=campaign, status=Assignment.Status.SKIPPED).order_by()
+                 .values("annotator_id").annotate(n=Count("pk")).values_list("annotator_id", "n"))
+
+    protocol_index = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
+    choice_index = {choice: index for index, choice in enumerate(CHOICES)}
+    annotator_index: dict[int, int] = {}
+    item_col, annotator_col, protocol_col, time_col, choice_col, first_col = ([] for _ in range(6))
+    rankings, ratings, attributes = _Table(), _Table(), _Table()
+    for number, (item_pk, annotator_pk, protocol, choice, time_ms, ranking, rating, scores, presented) \
+            in enumerate(judgments):
+        slots = slot_of[item_pk]
+        shown = {response: position for position, response in enumerate(presented)} if presented else {}
+        item_col.append(item_index[item_pk])
+        annotator_col.append(annotator_index.setdefault(annotator_pk, len(annotator_index)))
+        protocol_col.append(protocol_index[protocol])
+        time_col.append(np.nan if time_ms is None else time_ms)
+        choice_col.append(choice_index.get(choice, -1))
+        first_col.append(slots[presented[0]] if presented else -1)
+        if ranking is not None:
+            for group, responses in enumerate(ranking):
+                for response in responses:
+                    rankings.add(number, slots[response], shown.get(response, -1), group)
+        if rating is not None:
+            for response, value in rating.items():
+                ratings.add(number, slots[response], shown.get(response, -1), value)
+        if scores is not None:
+            for response, values in scores.items():
+                attributes.add(number, slots[response], shown.get(response, -1),
+                               [values.get(name, 0) for name in ATTRIBUTE_NAMES])
+
+    for annotator_pk in skips:
+        annotator_index.setdefault(annotator_pk, len(annotator_index))
+    names = dict(User.objects.filter(pk__in=annotator_index).values_list("pk", "username"))
+    arms = dict(ArmMembership.objects.filter(campaign=campaign).values_list("annotator_id", "arm"))
+    by_index = sorted(annotator_index, key=annotator_index.get)
+    return CampaignData(
+        item_count=len(items),
+        slot_candidate=slot_candidate, slot_model=slot_model, models=models,
+        annotators=[names[pk] for pk in by_index],
+        annotator_arm=np.array([ARMS.index(arms.get(pk, "")) for pk in by_index], dtype=np.int64),
+        skipped=np.array([skips.get(pk, 0) for pk in by_index], dtype=np.int64),
+        item=np.array(item_col, np.int64), annotator=np.array(annotator_col, np.int64),
+        protocol=np.array(protocol_col, np.int64), time_ms=np.array(time_col, np.float64),
+        choice=np.array(choice_col, np.int64),
+        first_shown=np.array(first_col, np.int64),
+        rankings=rankings.answers(), ratings=ratings.answers(), attributes=attributes.answers(len(ATTRIBUTE_NAMES)),
+    )
