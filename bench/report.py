@@ -23,7 +23,8 @@ import time
 from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.common import django_setup, postgres_create
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord_bench_report")
@@ -34,29 +35,6 @@ ANNOTATORS = 60
 CARELESS = 3  # annotators who click at random
 OVERLAP = 3
 SHARES = {"pairwise": 0.6, "rating": 0.2, "ranking": 0.1, "attributes": 0.1}  # of the judgments
-
-
-def postgres_create(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG keeps every query in memory
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def items_per_protocol(judgments: int) -> dict[str, int]:

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import MeApi
 from annotate import apis as annotate_apis
-from annotate import report_apis
+from annotate import export_apis, report_apis
 from modelhost import apis as modelhost_apis
 
 api_v1 = [
@@ -13,6 +13,9 @@ api_v1 = [
     path("assignments/<int:assignment_id>/submit", annotate_apis.AssignmentSubmitApi.as_view(), name="api-submit"),
     path("assignments/<int:assignment_id>/skip", annotate_apis.AssignmentSkipApi.as_view(), name="api-skip"),
     path("campaigns/<int:campaign_id>/report", report_apis.CampaignReportApi.as_view(), name="api-report"),
+    path("exports", export_apis.ExportListCreateApi.as_view(), name="api-exports"),
+    path("exports/<int:export_id>", export_apis.ExportDetailApi.as_view(), name="api-export"),
+    path("exports/<int:export_id>/files/<path:path>", export_apis.ExportFileApi.as_view(), name="api-export-file"),
     path("endpoints", modelhost_apis.ModelEndpointListApi.as_view(), name="api-endpoints"),
     path("generation-jobs", modelhost_apis.GenerationJobCreateApi.as_view(), name="api-job-create"),
     path("generation-jobs/<int:job_id>", modelhost_apis.GenerationJobDetailApi.as_view(), name="api-job"),
@@ -24,6 +27,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
     path("models/", include("modelhost.urls")),
+    path("annotate/exports/", include("annotate.export_urls")),
     path("annotate/", include("annotate.urls")),
     path("annotate/reports/", include("annotate.report_urls")),
     path("admin/", admin.site.urls),

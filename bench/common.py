@@ -1,0 +1,30 @@
+"""Set-up shared by the benchmarks: a PostgreSQL database of their own, and Django on it."""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+
+def postgres_create(url: str) -> None:
+    """Create the database named in `url` if the server does not have it yet."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
+
+
+def django_setup(url: str, *, migrate: bool = True, **env: str) -> None:
+    """Django on `url` with DEBUG off (DEBUG keeps every query in memory), migrated unless told not to."""
+    os.environ.update(DATABASE_URL=url, DJANGO_DEBUG="0", **env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
