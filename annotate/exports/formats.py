@@ -5,6 +5,7 @@ the trainer) or standard (plain strings), and the dataset types preference (expl
 preference (KTO) and prompt-completion (the attribute rows). Provenance columns follow the format's own.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 
 import pyarrow as pa
@@ -31,7 +32,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-class Format:
+class Format(ABC):
     """A row layout. `rows` yields dicts whose keys are `columns()` in order."""
 
     name = ""
@@ -108,8 +109,8 @@ class Format:
         return [self.completion(candidate.text) for candidate in item.candidates]
 
     # --- what each format defines -------------------------------------------------------------------------------
-    def own_columns(self) -> list[Column]:
-        raise NotImplementedError
+    @abstractmethod
+    def own_columns(self) -> list[Column]: ...
 
     def columns(self) -> list[Column]:
         return self.own_columns()
@@ -117,8 +118,8 @@ class Format:
     def schema(self) -> pa.Schema:
         return pa.schema([(name, kind) for name, kind, _ in self.columns()])
 
-    def rows(self, item: ItemRecord, result: ItemVerdicts) -> Iterator[dict]:
-        raise NotImplementedError
+    @abstractmethod
+    def rows(self, item: ItemRecord, result: ItemVerdicts) -> Iterator[dict]: ...
 
 
 class PreferenceFormat(Format):

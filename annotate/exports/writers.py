@@ -8,6 +8,7 @@ directory with a fingerprint derived from its content.
 import gzip
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -41,7 +42,7 @@ def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-class SplitWriter:
+class SplitWriter(ABC):
     """Writes one split; `path` is the file (or, for hf, the temporary Arrow stream) it fills.
 
     Compressing and writing a batch run on a thread of their own (zlib, zstd and file writes release the GIL), so
@@ -63,8 +64,8 @@ class SplitWriter:
             self._pending.result()  # raises what the write raised
             self._pending = None
 
-    def write(self, rows: list[dict]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def write(self, rows: list[dict]) -> None: ...
 
     def close(self) -> None:
         self._wait()
