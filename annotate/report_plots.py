@@ -75,6 +75,10 @@ def interval_chart(rows: list[dict], *, title: str, low: float, high: float, ref
     return _svg(LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH, height, title, mark_safe("".join(parts)))
 
 
+def _short(label: str, length: int) -> str:
+    return label if len(label) <= length else label[: length - 1] + "…"
+
+
 def heat_map(matrix: list[list], *, rows: list[str], columns: list[str], title: str, row_title: str,
              column_title: str, scale_max: float | None = None, digits: int = 0) -> SafeString:
     """Cells shaded by value (darker = larger; empty cells grey), each with its number."""
@@ -83,12 +87,14 @@ def heat_map(matrix: list[list], *, rows: list[str], columns: list[str], title: 
     parts = [format_html('<text x="{}" y="14" text-anchor="middle" fill="{}">{}</text>',
                          left + cell * len(columns) / 2, MUTED, column_title),
              format_html('<text x="10" y="{}" fill="{}">{}</text>', top - 8, MUTED, row_title)]
-    parts += [format_html('<text x="{}" y="{}" text-anchor="middle">{}</text>', left + cell * j + cell / 2, top - 8,
-                          label) for j, label in enumerate(columns)]
+    # A cell is 64 px wide: long column names are shortened, the full name one hover away.
+    parts += [format_html('<text x="{}" y="{}" text-anchor="middle"><title>{}</title>{}</text>',
+                          left + cell * j + cell / 2, top - 8, label, _short(label, 8))
+              for j, label in enumerate(columns)]
     for i, (label, row) in enumerate(zip(rows, matrix, strict=True)):
         y = top + cell * i
-        parts.append(format_html('<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
-                                 left - 8, y + cell / 2, label))
+        parts.append(format_html('<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle"><title>{}</title>{}'
+                                 '</text>', left - 8, y + cell / 2, label, _short(label, 16)))
         for j, value in enumerate(row):
             shade = 0 if value is None else max(0.0, min(1.0, value / largest))
             fill = "#eef1f6" if value is None else ACCENT
