@@ -80,18 +80,14 @@ def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: 
     return list(items.order_by("id").values_list("pk", flat=True)[:CANDIDATES_PER_TRY])
 
 
-def _lease(campaign: Campaign, item: Item, annotator: User, now) -> Assignment | None:
+def _lease(campaign: Campaign, item: Item, annotator: User, now) -> Assignment:
     order = list(item.slots.values_list("candidate__external_id", flat=True))
     random.shuffle(order)  # per assignment, so position bias can be measured and averages out
-    try:
-        with transaction.atomic():
-            return Assignment.objects.create(
-                item=item, annotator=annotator, presented_order=order, leased_at=now,
-                expires_at=now + timedelta(minutes=campaign.lease_minutes),
-                protocol=protocol_for(campaign=campaign, annotator=annotator, item_size=len(order)),
-            )
-    except IntegrityError:  # the same annotator's concurrent request leased it first
-        return None
+    return Assignment.objects.create(
+        item=item, annotator=annotator, presented_order=order, leased_at=now,
+        expires_at=now + timedelta(minutes=campaign.lease_minutes),
+        protocol=protocol_for(campaign=campaign, annotator=annotator, item_size=len(order)),
+    )
 
 
 BUSY = object()
@@ -99,16 +95,21 @@ BUSY = object()
 
 def _try_item(campaign: Campaign, item_id: int, annotator: User, now, *, gold: bool, wait: bool):
     """A lease of the item if it has a place; None if not; BUSY if another request holds it and we do not wait."""
-    with transaction.atomic():  # a savepoint: rolling it back releases the lock of an item without a place
-        # NO KEY UPDATE still lets leases and judgments that reference the item be inserted meanwhile.
-        item = Item.objects.select_for_update(no_key=True, skip_locked=not wait).filter(pk=item_id).first()
-        if item is None:
-            return BUSY
-        if gold or _taken(item, now) < campaign.overlap:
-            assignment = _lease(campaign, item, annotator, now)
-            if assignment:
-                return assignment
-        transaction.set_rollback(True)
+    try:
+        with transaction.atomic():  # a savepoint: rolling it back releases the lock of an item without a place
+            # NO KEY UPDATE still lets leases and judgments that reference the item be inserted meanwhile;
+            # the prompt comes along (unlocked) because the caller shows it next.
+            item = (
+                Item.objects.select_for_update(no_key=True, skip_locked=not wait, of=("self",))
+                .select_related("prompt").filter(pk=item_id).first()
+            )
+            if item is None:
+                return BUSY
+            if gold or _taken(item, now) < campaign.overlap:
+                return _lease(campaign, item, annotator, now)
+            transaction.set_rollback(True)
+    except IntegrityError:  # the same annotator's concurrent request leased it first
+        pass
     return None
 
 
@@ -183,8 +184,8 @@ def judgment_submit(
     if assignment.status == Assignment.Status.SKIPPED:
         raise ValidationError("You skipped this item, so it cannot be judged.")
     item = assignment.item
-    candidate_ids = list(item.slots.values_list("candidate__external_id", flat=True))
-    fields = answer_clean(protocol=assignment.protocol, candidate_ids=candidate_ids, answer=answer)
+    # The presented order is a permutation of the item's responses: no need to read them again.
+    fields = answer_clean(protocol=assignment.protocol, candidate_ids=assignment.presented_order, answer=answer)
     now = timezone.now()
     if assignment.expires_at <= now:
         # The lease ran out; the work still counts if nobody took the free place meanwhile.
