@@ -1,5 +1,5 @@
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Least
 
 from accounts.models import User
 from annotate.models import Assignment, Campaign, Item, Judgment
@@ -28,14 +28,9 @@ def campaign_managed_by(*, user: User) -> QuerySet[Campaign]:
 def annotator_progress(*, campaign: Campaign, annotator: User) -> dict:
     """What this annotator has done and what is still open to them."""
     done = Judgment.objects.filter(item__campaign=campaign, annotator=annotator).count()
-    now = timezone.now()
     open_items = (
-        Item.objects.filter(campaign=campaign, is_gold=False)
+        Item.objects.filter(campaign=campaign, is_gold=False, judgment_count__lt=campaign.overlap)
         .exclude(assignments__annotator=annotator).exclude(judgments__annotator=annotator)
-        .annotate(judged=Count("judgments", distinct=True),
-                  leased=Count("assignments", filter=Q(assignments__status=Assignment.Status.ACTIVE,
-                                                       assignments__expires_at__gt=now), distinct=True))
-        .filter(judged__lt=campaign.overlap)
         .count()
     )
     return {"done": done, "remaining": open_items}
@@ -43,10 +38,12 @@ def annotator_progress(*, campaign: Campaign, annotator: User) -> dict:
 
 def campaign_progress(*, campaign: Campaign) -> dict:
     """Per item and per annotator progress for the manager's page."""
-    items = campaign.items.annotate(judged=Count("judgments", distinct=True)).order_by("id")
-    needed = campaign.overlap
-    total_needed = sum(needed for item in items if not item.is_gold)
-    judged = sum(min(item.judged, needed) for item in items if not item.is_gold)
+    items = campaign.items.annotate(judged=F("judgment_count")).order_by("id")
+    # Summed in SQL: a campaign may hold a hundred thousand items.
+    totals = campaign.items.filter(is_gold=False).aggregate(
+        items=Count("pk"), judged=Sum(Least("judgment_count", Value(campaign.overlap))))
+    total_needed = totals["items"] * campaign.overlap
+    judged = totals["judged"] or 0
     annotators = (
         User.objects.filter(Q(campaigns_joined=campaign) | Q(judgments__item__campaign=campaign)).distinct()
         .annotate(
