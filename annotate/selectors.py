@@ -1,21 +1,30 @@
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Least
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Least
 
 from accounts.models import User
-from annotate.models import Assignment, Campaign, Item, Judgment
+from annotate.models import Assignment, Campaign, Item, Judgment, Prompt
 
 
-def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
+def campaign_visible_to(*, user: User) -> QuerySet[Campaign]:
     """Campaigns this user may see: admins all, managers those they manage, annotators live ones they joined."""
-    campaigns = Campaign.objects.annotate(
-        prompt_count=Count("prompts", distinct=True), item_count=Count("items", distinct=True)
-    ).order_by("-created_at")
+    campaigns = Campaign.objects.order_by("-created_at")
     if user.is_admin:
         return campaigns
     visible = Q(members=user, status__in=[Campaign.Status.LIVE, Campaign.Status.PAUSED])
     if user.is_manager:
         visible |= Q(managers=user) | Q(created_by=user)
     return campaigns.filter(visible).distinct()
+
+
+def _count_of(model) -> Coalesce:
+    rows = model.objects.filter(campaign=OuterRef("pk")).values("campaign").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(rows), 0)
+
+
+def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
+    """The visible campaigns with their prompt and item counts, for lists (each count its own subquery: counting
+    both through one join would multiply prompts by items)."""
+    return campaign_visible_to(user=user).annotate(prompt_count=_count_of(Prompt), item_count=_count_of(Item))
 
 
 def campaign_managed_by(*, user: User) -> QuerySet[Campaign]:

@@ -1,6 +1,6 @@
 """Browser UI: the annotator's task page (htmx) and the manager's campaign pages.
 
-Annotators reach only the campaigns `campaign_list_for` shows them (else 404), managers only those they manage.
+Annotators reach only the campaigns `campaign_visible_to` shows them (else 404), managers only those they manage.
 """
 
 import uuid
@@ -27,7 +27,13 @@ from annotate.forms import (
     TaskForm,
 )
 from annotate.models import Assignment, Campaign
-from annotate.selectors import annotator_progress, campaign_list_for, campaign_managed_by, campaign_progress
+from annotate.selectors import (
+    annotator_progress,
+    campaign_list_for,
+    campaign_managed_by,
+    campaign_progress,
+    campaign_visible_to,
+)
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
 from annotate.services.campaigns import (
     TRANSITIONS,
@@ -48,7 +54,7 @@ STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause
 # --- annotator ---------------------------------------------------------------------------------------------------
 
 def _campaign_to_annotate(request, campaign_id: int) -> Campaign:
-    return get_object_or_404(campaign_list_for(user=request.user), pk=campaign_id)
+    return get_object_or_404(campaign_visible_to(user=request.user), pk=campaign_id)
 
 
 def _task_form(assignment: Assignment, data=None) -> TaskForm:
