@@ -5,7 +5,7 @@ from django.db import transaction
 
 from accounts.models import User
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Prompt
-from annotate.services.candidates import campaign_source
+from annotate.services.candidates import campaign_source, prompt_key
 from modelhost.models import GenerationOutput
 
 TRANSITIONS = {
@@ -71,7 +71,7 @@ def _attach_generated(campaign: Campaign) -> int:
         GenerationOutput.objects.filter(request__job__source=campaign_source(campaign), candidate__isnull=True)
         .select_related("request", "endpoint")
     )
-    prompts = {f"prompt:{pk}": pk for pk in campaign.prompts.values_list("pk", flat=True)}
+    prompts = {prompt_key(pk): pk for pk in campaign.prompts.values_list("pk", flat=True)}
     new = [
         Candidate(prompt_id=prompts[output.request.key], external_id=f"gen-{output.pk}", text=output.text,
                   model=output.endpoint.name, generation_output=output,
