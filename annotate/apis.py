@@ -8,28 +8,24 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.models import Assignment, Campaign
+from annotate.models import Campaign
+from annotate.selectors import assignment_task
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
 
 
-class AssignmentSerializer(serializers.Serializer):
+class TaskSerializer(serializers.Serializer):
     """A task: the item and its responses in the order this annotator must see them."""
 
     class ResponseSerializer(serializers.Serializer):
         id = serializers.CharField()
         text = serializers.CharField()
 
-    assignment = serializers.IntegerField(source="pk")
-    item = serializers.CharField(source="item.external_id")
-    prompt = serializers.JSONField(source="item.prompt.messages")
+    assignment = serializers.IntegerField()
+    item = serializers.CharField()
+    prompt = serializers.JSONField()
     protocol = serializers.CharField()
-    responses = serializers.SerializerMethodField()
+    responses = ResponseSerializer(many=True)
     expires_at = serializers.DateTimeField()
-
-    @extend_schema(exclude=True)
-    def get_responses(self, assignment: Assignment) -> list[dict]:
-        texts = dict(assignment.item.slots.values_list("candidate__external_id", "candidate__text"))
-        return [{"id": response, "text": texts[response]} for response in assignment.presented_order]
 
 
 class JudgmentSerializer(serializers.Serializer):
@@ -52,7 +48,7 @@ def _validation_error(error: ValidationError) -> ApiValidationError:
 
 class CampaignNextApi(APIView):
     @extend_schema(request=None,
-                   responses={200: AssignmentSerializer, 204: OpenApiResponse(description="Nothing left")},
+                   responses={200: TaskSerializer, 204: OpenApiResponse(description="Nothing left")},
                    summary="Lease the next task of a campaign (or get the one you hold)")
     def post(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
@@ -64,7 +60,7 @@ class CampaignNextApi(APIView):
             raise _validation_error(error) from None
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(AssignmentSerializer(assignment).data)
+        return Response(TaskSerializer(assignment_task(assignment=assignment)).data)
 
 
 class AssignmentSubmitApi(APIView):

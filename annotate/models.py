@@ -119,7 +119,7 @@ class Item(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "external_id"], name="item_unique_external_id")]
-        indexes = [models.Index(fields=["campaign", "judgment_count", "id"], name="item_open")]
+        indexes = [models.Index(fields=["campaign", "is_gold", "-judgment_count", "id"], name="item_open")]
 
     def __str__(self) -> str:
         return self.external_id
@@ -174,7 +174,11 @@ class Assignment(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="assignment_once_per_annotator")]
-        indexes = [models.Index(fields=["item", "status", "expires_at"])]
+        indexes = [
+            models.Index(fields=["item", "status", "expires_at"]),
+            # An annotator's current lease, looked up on every request for a task: few rows, whatever their history.
+            models.Index(fields=["annotator"], condition=Q(status="active"), name="assignment_active"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item} → {self.annotator}"
@@ -212,6 +216,9 @@ class Judgment(models.Model):
             models.UniqueConstraint(fields=["annotator", "client_key"], condition=~Q(client_key=""),
                                     name="judgment_unique_client_key"),
         ]
+        # Judgments imported without an assignment: the queue must not serve their items to the same annotator
+        # again (the annotator's own leases cover the rest).
+        indexes = [models.Index(fields=["annotator", "item"], condition=Q(assignment=None), name="judgment_imported")]
 
     def __str__(self) -> str:
         return f"{self.annotator} on {self.item}"

@@ -3,22 +3,36 @@
 Capacity of an item = its judgments + its unexpired active leases; it never exceeds the campaign's
 overlap. On PostgreSQL the item row is locked (SELECT ... FOR UPDATE) while it is counted and leased;
 on SQLite every write transaction takes the database lock at BEGIN (IMMEDIATE), which serialises them.
+
+The statements every annotator runs for every task are plain SQL: building them with the ORM cost several
+times what the database spends running them (bench/annotator_loop.py measures it). The rest uses the ORM.
 """
 
 import random
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
-from annotate.models import ArmMembership, Assignment, Campaign, Item, Judgment, Protocol
+from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Protocol
 from annotate.services.judging import answer_clean, gold_check
+from core.sql import sql_instance, sql_rows, sql_run
 
 CANDIDATES_PER_TRY = 20
+ITEM, ASSIGNMENT, JUDGMENT = Item._meta.db_table, Assignment._meta.db_table, Judgment._meta.db_table
+SLOT, CANDIDATE = ItemCandidate._meta.db_table, Candidate._meta.db_table
+MEMBER = Campaign.members.through._meta.db_table
+
+
+def _item_lock(*, wait: bool) -> str:
+    """Row lock of the item read, on PostgreSQL. NO KEY UPDATE still lets leases and judgments that reference
+    the item be inserted meanwhile. SQLite has no row locks: its IMMEDIATE transactions already run one at a time."""
+    if connection.vendor != "postgresql":
+        return ""
+    return " FOR NO KEY UPDATE OF item" + ("" if wait else " SKIP LOCKED")
 
 
 class LeaseLost(ValidationError):
@@ -26,21 +40,17 @@ class LeaseLost(ValidationError):
 
 
 def campaign_check_member(*, campaign: Campaign, user: User) -> None:
-    if not campaign.members.filter(pk=user.pk).exists():
+    if not sql_rows(f"SELECT 1 FROM {MEMBER} WHERE campaign_id = %s AND user_id = %s", [campaign.pk, user.pk]):
         raise PermissionDenied("You are not a member of this campaign.")
 
 
-def _leases_of(item, now):
-    return Assignment.objects.filter(item=item, status=Assignment.Status.ACTIVE, expires_at__gt=now)
-
-
-def _taken(item: Item, now, *, excluding: Assignment | None = None) -> int:
-    """Judgments plus unexpired leases. `item` must be freshly read under its row lock: a submit raises the
-    item's judgment_count in its own transaction, which cannot commit while the lock is held."""
-    leases = _leases_of(item, now)
-    if excluding is not None:
-        leases = leases.exclude(pk=excluding.pk)
-    return item.judgment_count + leases.count()
+def _taken(item_id: int, judgment_count: int, now, *, excluding: int = 0) -> int:
+    """Judgments plus unexpired leases (other than `excluding`). `judgment_count` must be freshly read under the
+    item's row lock: a submit raises it in its own transaction, which cannot commit while the lock is held."""
+    leases = sql_rows(
+        f"SELECT COUNT(*) FROM {ASSIGNMENT} WHERE item_id = %s AND status = %s AND expires_at > %s AND id <> %s",
+        [item_id, Assignment.Status.ACTIVE, connection.ops.adapt_datetimefield_value(now), excluding])
+    return judgment_count + leases[0][0]
 
 
 @transaction.atomic
@@ -64,27 +74,39 @@ def protocol_for(*, campaign: Campaign, annotator: User, item_size: int) -> str:
 
 
 def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: set[int]) -> list[int]:
-    items = (
-        Item.objects.filter(campaign=campaign, is_gold=gold)
-        .exclude(pk__in=tried)
-        .exclude(assignments__annotator=annotator)
-        .exclude(judgments__annotator=annotator)
+    """Up to CANDIDATES_PER_TRY items the annotator may take, fullest first (items get finished rather than all
+    half-judged). Hand-written because it runs on every lease and the ORM spends more time building it than the
+    database spends running it. It walks the item_open index in order and stops after a few rows; the per-item
+    checks are scalar subqueries on purpose: PostgreSQL would turn NOT EXISTS into an anti-join, and with
+    statistics that lag behind a busy campaign it then reads all of the annotator's assignments for every row."""
+    taken_by_annotator = (
+        f"(SELECT COUNT(*) FROM {ASSIGNMENT} own WHERE own.item_id = item.id AND own.annotator_id = %s)"
+        f" + (SELECT COUNT(*) FROM {JUDGMENT} imported WHERE imported.item_id = item.id"
+        "     AND imported.annotator_id = %s AND imported.assignment_id IS NULL) = 0"  # judgments imported alone
     )
-    if not gold:  # gold items go to everyone; normal items to k annotators
-        leases = _leases_of(OuterRef("pk"), now).values("item").annotate(n=Count("pk")).values("n")
-        items = (
-            items.filter(judgment_count__lt=campaign.overlap)  # the index narrows it down before leases count
-            .alias(leased=Coalesce(Subquery(leases), 0))
-            .filter(judgment_count__lt=campaign.overlap - F("leased"))
-        )
-    return list(items.order_by("id").values_list("pk", flat=True)[:CANDIDATES_PER_TRY])
+    params = [campaign.pk, gold, annotator.pk, annotator.pk]
+    capacity = ""
+    if not gold:  # gold items go to everyone; normal items to k annotators (judgments + unexpired leases)
+        capacity = (f"AND item.judgment_count < %s AND item.judgment_count + (SELECT COUNT(*) FROM {ASSIGNMENT} lease"
+                    " WHERE lease.item_id = item.id AND lease.status = %s AND lease.expires_at > %s) < %s")
+        params += [campaign.overlap, Assignment.Status.ACTIVE, connection.ops.adapt_datetimefield_value(now),
+                   campaign.overlap]
+    skip = f"AND item.id NOT IN ({', '.join(['%s'] * len(tried))})" if tried else ""
+    sql = f"""
+        SELECT item.id FROM {ITEM} item
+        WHERE item.campaign_id = %s AND item.is_gold = %s AND {taken_by_annotator} {capacity} {skip}
+        ORDER BY item.judgment_count DESC, item.id
+        LIMIT {CANDIDATES_PER_TRY}"""
+    return [row[0] for row in sql_rows(sql, params + sorted(tried))]
 
 
-def _lease(campaign: Campaign, item: Item, annotator: User, now) -> Assignment:
-    order = list(item.slots.values_list("candidate__external_id", flat=True))
+def _lease(campaign: Campaign, item_id: int, annotator: User, now) -> Assignment:
+    order = [row[0] for row in sql_rows(
+        f"SELECT candidate.external_id FROM {SLOT} slot JOIN {CANDIDATE} candidate ON candidate.id = slot.candidate_id"
+        " WHERE slot.item_id = %s ORDER BY slot.position", [item_id])]
     random.shuffle(order)  # per assignment, so position bias can be measured and averages out
     return Assignment.objects.create(
-        item=item, annotator=annotator, presented_order=order, leased_at=now,
+        item_id=item_id, annotator=annotator, presented_order=order, leased_at=now,
         expires_at=now + timedelta(minutes=campaign.lease_minutes),
         protocol=protocol_for(campaign=campaign, annotator=annotator, item_size=len(order)),
     )
@@ -97,16 +119,12 @@ def _try_item(campaign: Campaign, item_id: int, annotator: User, now, *, gold: b
     """A lease of the item if it has a place; None if not; BUSY if another request holds it and we do not wait."""
     try:
         with transaction.atomic():  # a savepoint: rolling it back releases the lock of an item without a place
-            # NO KEY UPDATE still lets leases and judgments that reference the item be inserted meanwhile;
-            # the prompt comes along (unlocked) because the caller shows it next.
-            item = (
-                Item.objects.select_for_update(no_key=True, skip_locked=not wait, of=("self",))
-                .select_related("prompt").filter(pk=item_id).first()
-            )
-            if item is None:
+            locked = sql_rows(f"SELECT judgment_count FROM {ITEM} item WHERE id = %s{_item_lock(wait=wait)}",
+                              [item_id])
+            if not locked:
                 return BUSY
-            if gold or _taken(item, now) < campaign.overlap:
-                return _lease(campaign, item, annotator, now)
+            if gold or _taken(item_id, locked[0][0], now) < campaign.overlap:
+                return _lease(campaign, item_id, annotator, now)
             transaction.set_rollback(True)
     except IntegrityError:  # the same annotator's concurrent request leased it first
         pass
@@ -120,12 +138,13 @@ def assignment_next(*, campaign: Campaign, annotator: User) -> Assignment | None
     if campaign.status != Campaign.Status.LIVE:
         raise ValidationError(f"The campaign is {campaign.get_status_display().lower()}, not live.")
     now = timezone.now()
-    current = (
-        Assignment.objects.filter(item__campaign=campaign, annotator=annotator, status=Assignment.Status.ACTIVE,
-                                  expires_at__gt=now).order_by("id").first()
-    )
+    current = sql_rows(
+        f"SELECT lease.id FROM {ASSIGNMENT} lease JOIN {ITEM} item ON item.id = lease.item_id"
+        " WHERE item.campaign_id = %s AND lease.annotator_id = %s AND lease.status = %s AND lease.expires_at > %s"
+        " ORDER BY lease.id LIMIT 1",
+        [campaign.pk, annotator.pk, Assignment.Status.ACTIVE, connection.ops.adapt_datetimefield_value(now)])
     if current:
-        return current
+        return Assignment.objects.get(pk=current[0][0])
     pools = [False]
     if campaign.gold_rate and random.random() < campaign.gold_rate:
         pools.insert(0, True)
@@ -146,14 +165,25 @@ def assignment_next(*, campaign: Campaign, annotator: User) -> Assignment | None
     return None
 
 
+_ASSIGNMENT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
+_ITEM_FIELDS = ["id", "campaign_id", "external_id", "is_gold", "gold"]
+
+
 def _own_assignment(assignment_id: int, annotator: User) -> Assignment:
-    assignment = (
-        # of=self: a plain FOR UPDATE over the join would also lock the item and the one campaign row.
-        Assignment.objects.select_for_update(of=("self",)).select_related("item__campaign")
-        .filter(pk=assignment_id, annotator=annotator).first()
-    )
-    if assignment is None:
+    """The annotator's assignment, locked, with the parts of its item and campaign a submit needs."""
+    lock = " FOR UPDATE OF lease" if connection.vendor == "postgresql" else ""  # only the assignment row
+    rows = sql_rows(
+        f"SELECT {', '.join(f'lease.{name}' for name in _ASSIGNMENT_FIELDS)},"
+        f" {', '.join(f'item.{name}' for name in _ITEM_FIELDS)}, campaign.overlap"
+        f" FROM {ASSIGNMENT} lease JOIN {ITEM} item ON item.id = lease.item_id"
+        f" JOIN {Campaign._meta.db_table} campaign ON campaign.id = item.campaign_id"
+        f" WHERE lease.id = %s AND lease.annotator_id = %s{lock}", [assignment_id, annotator.pk])
+    if not rows:
         raise PermissionDenied("This is not your assignment.")
+    values = rows[0]
+    assignment = sql_instance(Assignment, _ASSIGNMENT_FIELDS, values[:len(_ASSIGNMENT_FIELDS)])
+    assignment.item = sql_instance(Item, _ITEM_FIELDS, values[len(_ASSIGNMENT_FIELDS):-1])
+    assignment.item.campaign = sql_instance(Campaign, ["id", "overlap"], [assignment.item.campaign_id, values[-1]])
     return assignment
 
 
@@ -177,10 +207,11 @@ def judgment_submit(
     """Record the answer once. A retry (same assignment or same client key) returns the first judgment."""
     assignment = _own_assignment(assignment_id, annotator)
     client_key = (client_key or "")[:100]
-    earlier = Judgment.objects.filter(Q(assignment=assignment) | (Q(annotator=annotator, client_key=client_key)
-                                                                  if client_key else Q(pk__in=[]))).first()
+    earlier = sql_rows(f"SELECT id FROM {JUDGMENT} WHERE assignment_id = %s"
+                       " OR (annotator_id = %s AND client_key = %s AND client_key <> '')",
+                       [assignment.pk, annotator.pk, client_key])
     if earlier:
-        return earlier, False
+        return Judgment.objects.get(pk=earlier[0][0]), False
     if assignment.status == Assignment.Status.SKIPPED:
         raise ValidationError("You skipped this item, so it cannot be judged.")
     item = assignment.item
@@ -189,8 +220,8 @@ def judgment_submit(
     now = timezone.now()
     if assignment.expires_at <= now:
         # The lease ran out; the work still counts if nobody took the free place meanwhile.
-        locked = Item.objects.select_for_update(no_key=True).get(pk=item.pk)
-        if not item.is_gold and _taken(locked, now, excluding=assignment) >= item.campaign.overlap:
+        locked = sql_rows(f"SELECT judgment_count FROM {ITEM} item WHERE id = %s{_item_lock(wait=True)}", [item.pk])
+        if not item.is_gold and _taken(item.pk, locked[0][0], now, excluding=assignment.pk) >= item.campaign.overlap:
             raise LeaseLost("Your lease expired and this item got its judgments from others meanwhile.")
     if not isinstance(time_on_task_ms, int) or time_on_task_ms <= 0:
         time_on_task_ms = int((now - assignment.leased_at).total_seconds() * 1000)
@@ -200,7 +231,8 @@ def judgment_submit(
         gold_correct=gold_check(protocol=assignment.protocol, gold=item.gold, fields=fields) if item.is_gold else None,
         created_at=now, **fields,
     )
-    Item.objects.filter(pk=item.pk).update(judgment_count=F("judgment_count") + 1)
+    sql_run(f"UPDATE {ITEM} SET judgment_count = judgment_count + 1 WHERE id = %s", [item.pk])
     assignment.status, assignment.finished_at = Assignment.Status.SUBMITTED, now
-    assignment.save(update_fields=["status", "finished_at"])
+    sql_run(f"UPDATE {ASSIGNMENT} SET status = %s, finished_at = %s WHERE id = %s",
+            [assignment.status, connection.ops.adapt_datetimefield_value(now), assignment.pk])
     return judgment, True

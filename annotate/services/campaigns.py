@@ -1,7 +1,7 @@
 from itertools import combinations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import User
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Prompt
@@ -105,4 +105,13 @@ def campaign_items_build(*, campaign: Campaign, by: User | None = None) -> int:
                 ItemCandidate(item=item, candidate=c, position=i) for i, c in enumerate(group))
             existing.add(external_id)
             created += 1
+    if created and connection.vendor == "postgresql":
+        transaction.on_commit(_item_statistics_refresh)
     return created
+
+
+def _item_statistics_refresh() -> None:
+    """PostgreSQL plans the queue's open-item query from table statistics, which know nothing of a campaign
+    built a moment ago until autovacuum comes by; with them stale it sorts every open item on each request."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Item._meta.db_table}, {ItemCandidate._meta.db_table}")

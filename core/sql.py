@@ -1,0 +1,34 @@
+"""Plain SQL for the few hot paths where building a query with the ORM costs more than running it."""
+
+from datetime import UTC, datetime
+
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Model
+
+
+def sql_rows(sql: str, params: list) -> list[tuple]:
+    """The rows of one statement on the default database (`%s` placeholders on every back end). Datetimes come
+    back aware, as from the ORM: SQLite stores them as naive UTC."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if connection.vendor == "sqlite":
+        rows = [tuple(value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+                      for value in row) for row in rows]
+    return rows
+
+
+def sql_run(sql: str, params: list) -> int:
+    """Run one statement that returns no rows; the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def sql_instance(model: type[Model], attnames: list[str], values) -> Model:
+    """A model instance from columns read with plain SQL, converted as the ORM would (JSON is decoded); fields
+    left out are deferred, as with .only()."""
+    fields = [model._meta.get_field(name) for name in attnames]
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, values, strict=True)]
+    return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
