@@ -8,7 +8,8 @@ item judged more than k times, no annotator twice on one item, every submitted a
 The clients run on the same machine as the server, so their CPU is part of the figures.
 
     .venv/bin/python -m bench.annotator_loop [--annotators 50] [--seconds 20] [--items 3000] [--overlap 3]
-                                             [--workers 3] [--threads 8] [--sqlite] [--profile]
+                                             [--workers 2xCPUs] [--threads 2] [--worker-class gthread]
+                                             [--sqlite] [--profile]
 
 --profile samples the gunicorn processes with py-spy and prints the functions of this project that hold the most
 samples (the whole collapsed stacks are kept for a flame graph).
@@ -85,11 +86,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def gunicorn_start(*, url: str, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
+def gunicorn_start(*, url: str, port: int, workers: int, threads: int, log: Path,
+                   worker_class: str = "gthread") -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_ENV": "development", "DJANGO_DEBUG": "0",
            "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
+               "--worker-class", worker_class, "--workers", str(workers), "--threads", str(threads),
                "--backlog", "256", "--keep-alive", "30", "--timeout", "60"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
@@ -225,7 +227,10 @@ def postgres_processes() -> list[psutil.Process]:
 
 
 def profile_start(server: subprocess.Popen, seconds: float, output: Path) -> subprocess.Popen:
-    command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid), "--subprocesses",
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        raise SystemExit(f"--profile needs py-spy: {Path(sys.executable).with_name('pip')} install py-spy")
+    command = [str(py_spy), "record", "--pid", str(server.pid), "--subprocesses",
                "--nonblocking", "--rate", "50", "--format", "raw", "--duration", str(int(seconds)),
                "--output", str(output)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -269,8 +274,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--items", type=int, default=3000)
     parser.add_argument("--overlap", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process")
+    # Processes over threads: a thread waiting for the GIL holds its request as surely as one waiting for the
+    # database. Two per core, two threads each, was the best shape on a 2-core box (see the README).
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn process")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
+                        help="sync: one request per process at a time, no keep-alive")
     parser.add_argument("--sqlite", action="store_true", help="the embedded default: SQLite in a temporary folder")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     args = parser.parse_args()
@@ -294,13 +303,14 @@ def main() -> None:
 
     port = free_port()
     log = folder / "gunicorn.log"
-    server = gunicorn_start(url=url, port=port, workers=args.workers, threads=args.threads, log=log)
+    server = gunicorn_start(url=url, port=port, workers=args.workers, threads=args.threads, log=log,
+                            worker_class=args.worker_class)
     try:
         wait_ready(port, tokens[0], server)
         clients = [Client(port=port, token=token, campaign_id=campaign.pk) for token in tokens]
         for client in clients:
             client.warm_up()
-        print(f"server    gunicorn gthread, {args.workers} workers x {args.threads} threads, port {port}, "
+        print(f"server    gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads, port {port}, "
               f"{os.cpu_count()} CPUs; log {log}")
         server_processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children()]
         cpu_before = (psutil.cpu_times(), os.times(), cpu_seconds(server_processes), cpu_seconds(postgres_processes()))

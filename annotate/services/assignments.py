@@ -76,13 +76,15 @@ def protocol_for(*, campaign: Campaign, annotator: User, item_size: int) -> str:
 def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: set[int]) -> list[int]:
     """Up to CANDIDATES_PER_TRY items the annotator may take, fullest first (items get finished rather than all
     half-judged). Hand-written because it runs on every lease and the ORM spends more time building it than the
-    database spends running it. It walks the item_open index in order and stops after a few rows; the per-item
-    checks are scalar subqueries on purpose: PostgreSQL would turn NOT EXISTS into an anti-join, and with
-    statistics that lag behind a busy campaign it then reads all of the annotator's assignments for every row."""
+    database spends running it. The plan must walk the item_open index in order and stop after a few rows,
+    whatever the statistics say; hence the per-item checks are scalar subqueries (PostgreSQL turns NOT EXISTS into
+    an anti-join, which with statistics lagging behind a busy campaign reads all of the annotator's assignments
+    for every row), and "none of mine" is written `< 1`: for `= 0` on an expression it guesses that 0.5% of the
+    items pass, expects fewer than the limit, and sorts every open item instead."""
     taken_by_annotator = (
         f"(SELECT COUNT(*) FROM {ASSIGNMENT} own WHERE own.item_id = item.id AND own.annotator_id = %s)"
         f" + (SELECT COUNT(*) FROM {JUDGMENT} imported WHERE imported.item_id = item.id"
-        "     AND imported.annotator_id = %s AND imported.assignment_id IS NULL) = 0"  # judgments imported alone
+        "     AND imported.annotator_id = %s AND imported.assignment_id IS NULL) < 1"  # judgments imported alone
     )
     params = [campaign.pk, gold, annotator.pk, annotator.pk]
     capacity = ""
@@ -200,18 +202,32 @@ def assignment_skip(*, assignment_id: int, annotator: User, reason: str) -> Assi
     return assignment
 
 
-@transaction.atomic
 def judgment_submit(
     *, assignment_id: int, annotator: User, answer: dict, client_key: str = "", time_on_task_ms: int | None = None,
 ) -> tuple[Judgment, bool]:
     """Record the answer once. A retry (same assignment or same client key) returns the first judgment."""
-    assignment = _own_assignment(assignment_id, annotator)
     client_key = (client_key or "")[:100]
-    earlier = sql_rows(f"SELECT id FROM {JUDGMENT} WHERE assignment_id = %s"
-                       " OR (annotator_id = %s AND client_key = %s AND client_key <> '')",
-                       [assignment.pk, annotator.pk, client_key])
-    if earlier:
-        return Judgment.objects.get(pk=earlier[0][0]), False
+    try:
+        return _judgment_record(assignment_id=assignment_id, annotator=annotator, answer=answer,
+                                client_key=client_key, time_on_task_ms=time_on_task_ms)
+    except IntegrityError:
+        # The client key already names a judgment of this annotator (judgment_unique_client_key): a retry that
+        # came through another assignment. Looked up only now, so a first submit needs no read for it.
+        earlier = Judgment.objects.filter(annotator=annotator, client_key=client_key).exclude(client_key="").first()
+        if earlier is None:
+            raise
+        return earlier, False
+
+
+@transaction.atomic
+def _judgment_record(
+    *, assignment_id: int, annotator: User, answer: dict, client_key: str, time_on_task_ms: int | None,
+) -> tuple[Judgment, bool]:
+    assignment = _own_assignment(assignment_id, annotator)  # locked: a concurrent retry waits, then finds this
+    if assignment.status == Assignment.Status.SUBMITTED:
+        earlier = Judgment.objects.filter(assignment=assignment).first()
+        if earlier:
+            return earlier, False
     if assignment.status == Assignment.Status.SKIPPED:
         raise ValidationError("You skipped this item, so it cannot be judged.")
     item = assignment.item

@@ -19,12 +19,15 @@ def annotators(db):
     return [UserFactory(username=f"ann{i}") for i in range(4)]
 
 
-def judge_all(campaign, annotator, answer=A) -> int:
-    done = 0
+def iter_tasks(campaign, annotator, answer=A):
+    """Each task the annotator gets until none is left, judged with `answer`."""
     while (assignment := assignment_next(campaign=campaign, annotator=annotator)) is not None:
         judgment_submit(assignment_id=assignment.pk, annotator=annotator, answer=answer)
-        done += 1
-    return done
+        yield assignment
+
+
+def judge_all(campaign, annotator, answer=A) -> int:
+    return len(list(iter_tasks(campaign, annotator, answer)))
 
 
 def test_each_item_gets_exactly_k_distinct_annotators(manager, annotators):
@@ -86,6 +89,35 @@ def test_a_double_submit_or_a_retry_with_the_same_key_gives_one_judgment(manager
                                            client_key="k1")
     assert created and not created_again and again == first
     assert Judgment.objects.count() == 1
+
+
+def test_a_retry_whose_key_was_already_used_through_another_assignment_returns_that_judgment(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], prompts=2)
+    first_task = assignment_next(campaign=campaign, annotator=annotator)
+    first, _ = judgment_submit(assignment_id=first_task.pk, annotator=annotator, answer=A, client_key="k1")
+    second_task = assignment_next(campaign=campaign, annotator=annotator)
+    again, created = judgment_submit(assignment_id=second_task.pk, annotator=annotator, answer=A, client_key="k1")
+    assert not created and again == first
+    second_task.refresh_from_db()
+    assert second_task.status == "active" and Judgment.objects.count() == 1
+
+
+def test_items_closest_to_done_are_served_first(manager, annotators):
+    campaign = campaign_with_items(manager=manager, members=annotators, prompts=3, overlap=3)
+    fullest = Item.objects.filter(campaign=campaign).order_by("-id").first()
+    first = assignment_next(campaign=campaign, annotator=annotators[0])
+    judgment_submit(assignment_id=first.pk, annotator=annotators[0], answer=A)
+    Item.objects.filter(pk=fullest.pk).update(judgment_count=2)  # as if two others had judged it
+    assert assignment_next(campaign=campaign, annotator=annotators[1]).item_id == fullest.pk
+
+
+def test_an_item_the_annotator_judged_in_an_import_is_not_served_to_them_again(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], prompts=2, overlap=2)
+    imported = Item.objects.filter(campaign=campaign).first()
+    Judgment.objects.create(item=imported, annotator=annotator, protocol="pairwise", choice="a",
+                            created_at=timezone.now())
+    served = {assignment.item_id for assignment in iter_tasks(campaign, annotator)}
+    assert imported.pk not in served and len(served) == 1
 
 
 def test_nobody_submits_for_someone_elses_assignment(manager, annotator, other_annotator):
