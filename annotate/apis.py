@@ -1,5 +1,4 @@
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -8,8 +7,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.models import Campaign
-from annotate.selectors import assignment_task
+from annotate.selectors import assignment_task, campaign_for_queue
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
 
 
@@ -51,7 +49,9 @@ class CampaignNextApi(APIView):
                    responses={200: TaskSerializer, 204: OpenApiResponse(description="Nothing left")},
                    summary="Lease the next task of a campaign (or get the one you hold)")
     def post(self, request, campaign_id: int):
-        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        campaign = campaign_for_queue(campaign_id=campaign_id)
+        if campaign is None:
+            raise NotFound("No such campaign.")
         try:
             assignment = assignment_next(campaign=campaign, annotator=request.user)
         except PermissionDenied as error:
@@ -60,7 +60,7 @@ class CampaignNextApi(APIView):
             raise _validation_error(error) from None
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(TaskSerializer(assignment_task(assignment=assignment)).data)
+        return Response(assignment_task(assignment=assignment))  # already shaped as TaskSerializer documents it
 
 
 class AssignmentSubmitApi(APIView):

@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce, Least
 
 from accounts.models import User
 from annotate.models import Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
-from core.sql import sql_rows
+from core.sql import sql_instance, sql_rows
 
 
 def campaign_visible_to(*, user: User) -> QuerySet[Campaign]:
@@ -89,3 +89,13 @@ def assignment_task(*, assignment: Assignment) -> dict:
         "responses": [{"id": response, "text": texts[response]} for response in assignment.presented_order],
         "expires_at": assignment.expires_at,
     }
+
+
+_QUEUE_FIELDS = ["id", "name", "status", "design", "overlap", "lease_minutes", "gold_rate"]
+
+
+def campaign_for_queue(*, campaign_id: int) -> Campaign | None:
+    """The campaign fields the assignment queue reads (the rest deferred), in one plain statement: the API reads
+    them for every task it hands out."""
+    rows = sql_rows(f"SELECT {', '.join(_QUEUE_FIELDS)} FROM {Campaign._meta.db_table} WHERE id = %s", [campaign_id])
+    return sql_instance(Campaign, _QUEUE_FIELDS, rows[0]) if rows else None

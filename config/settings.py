@@ -113,11 +113,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # one per test run, so two runs at once do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3")}
 elif env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    # Parameters bound on the server let psycopg prepare a statement it has run a few times on a connection, so
-    # PostgreSQL stops parsing and planning the queue's statements on every request (about 40% of its CPU per
-    # judgment in bench/annotator_loop.py). Turn off behind a pooler that cannot keep them (PgBouncer in
-    # transaction mode before 1.21).
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # Parameters bound on the server, and psycopg preparing a statement once a connection has run it a few times
+    # (Django turns that off by default), so PostgreSQL stops parsing and planning the queue's statements on every
+    # request: about 40% of its CPU per judgment in bench/annotator_loop.py. Turn off behind a pooler that cannot
+    # keep prepared statements (PgBouncer in transaction mode before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

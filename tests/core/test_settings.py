@@ -50,12 +50,12 @@ def test_database_url_switches_to_postgresql_with_persistent_checked_connections
     assert settings["engine"] == "django.db.backends.postgresql"
     assert settings["name"] == "concord"
     assert settings["max_age"] == 600 and settings["health"] is True
-    assert settings["options"]["server_side_binding"] is True  # so psycopg prepares the statements it repeats
+    assert settings["options"]["server_side_binding"] is True and settings["options"]["prepare_threshold"] == 5
 
 
 def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_them():
     settings = show(DATABASE_URL="postgres://concord:pw@db.internal:5433/concord", DATABASE_PREPARED_STATEMENTS="0")
-    assert "server_side_binding" not in settings["options"]
+    assert "server_side_binding" not in settings["options"] and "prepare_threshold" not in settings["options"]
 
 
 def test_celery_broker_url_switches_the_broker():
