@@ -2,11 +2,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
-from core.sql import sql_rows
+from core.sql import sql_instance, sql_rows
 
 KEY_PREFIX = "ccd_"
 # Writing last_used_at on every request would turn each API read into a write.
@@ -52,4 +52,4 @@ def token_authenticate(*, key: str) -> User | None:
     now = timezone.now()
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
-    return User.from_db(DEFAULT_DB_ALIAS, _USER_FIELDS, user_values)
+    return sql_instance(User, _USER_FIELDS, user_values)
