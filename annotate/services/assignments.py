@@ -35,6 +35,14 @@ def _item_lock(*, wait: bool) -> str:
     return " FOR NO KEY UPDATE OF item" + ("" if wait else " SKIP LOCKED")
 
 
+def items_added() -> None:
+    """Call when a campaign gains items in bulk. PostgreSQL plans the open-items query from table statistics,
+    which know nothing of the new items until autovacuum comes by; with them stale it sorts every open item on
+    each request. So the item tables are analyzed once the transaction commits."""
+    if connection.vendor == "postgresql":
+        transaction.on_commit(lambda: sql_run(f"ANALYZE {ITEM}, {SLOT}", []))
+
+
 class LeaseLost(ValidationError):
     """The lease expired and the item got its k judgments meanwhile: the work cannot be counted."""
 

@@ -1,10 +1,11 @@
 from itertools import combinations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import User
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Prompt
+from annotate.services.assignments import items_added
 from annotate.services.candidates import campaign_source, prompt_key
 from modelhost.models import GenerationOutput
 
@@ -105,13 +106,6 @@ def campaign_items_build(*, campaign: Campaign, by: User | None = None) -> int:
                 ItemCandidate(item=item, candidate=c, position=i) for i, c in enumerate(group))
             existing.add(external_id)
             created += 1
-    if created and connection.vendor == "postgresql":
-        transaction.on_commit(_item_statistics_refresh)
+    if created:
+        items_added()
     return created
-
-
-def _item_statistics_refresh() -> None:
-    """PostgreSQL plans the queue's open-item query from table statistics, which know nothing of a campaign
-    built a moment ago until autovacuum comes by; with them stale it sorts every open item on each request."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Item._meta.db_table}, {ItemCandidate._meta.db_table}")

@@ -41,6 +41,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services.users import user_create
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt, Protocol
+from annotate.services.assignments import items_added
 from annotate.services.imports import (
     LineError,
     LineErrors,
@@ -299,6 +300,8 @@ def _write(campaign: Campaign, plan: _Plan, users: dict[str, int]) -> dict:
     item_rows = {line.item: Item(campaign=campaign, prompt_id=prompt_pks[_prompt_key(line.messages)],
                                  external_id=line.item) for line in new_items}
     Item.objects.bulk_create(item_rows.values(), batch_size=BATCH)
+    if item_rows:
+        items_added()
     item_pks = {item: pk for item, (pk, _) in plan.existing_items.items()}
     item_pks.update((item, row.pk) for item, row in item_rows.items())
     item_prompts = {item: prompt for item, (_, prompt) in plan.existing_items.items()}
