@@ -2,18 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-PROTOCOLS_HELP = (
-    "pairwise: A / B / tie (+ strength, rationale); ranking: order k responses, ties allowed; "
-    "rating: Likert 1-7 per response; attributes: HelpSteer2 0-4 per attribute + safety; "
-    "rank_vs_rate: the ranking-vs-rating experiment (each annotator in one arm)"
-)
+from annotate.protocols import PROTOCOLS_HELP, RANK_VS_RATE, Protocol
 
-
-class Protocol(models.TextChoices):
-    PAIRWISE = "pairwise", "Pairwise A/B"
-    RANKING = "ranking", "Listwise ranking"
-    RATING = "rating", "Likert 1-7"
-    ATTRIBUTES = "attributes", "Attributes 0-4 (HelpSteer2)"
 
 
 class Campaign(models.Model):
@@ -23,7 +13,7 @@ class Campaign(models.Model):
         PAUSED = "paused", "Paused"
         CLOSED = "closed", "Closed"
 
-    RANK_VS_RATE = "rank_vs_rate"
+    RANK_VS_RATE = RANK_VS_RATE
     DESIGNS = [*Protocol.choices, (RANK_VS_RATE, "Ranking vs rating experiment")]
 
     name = models.CharField(max_length=200, unique=True)
@@ -222,53 +212,3 @@ class Judgment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotator} on {self.item}"
-
-
-class Export(models.Model):
-    """A dataset made from judgments: its spec, its progress, and the files it wrote (served by permission only)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
-
-    spec = models.JSONField(help_text="The checked spec, every key present: running it again gives the same files.")
-    campaigns = models.ManyToManyField(Campaign, related_name="exports")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    snapshot_judgment_id = models.BigIntegerField(
-        default=0, help_text="Judgments with an id up to this one are read: the data as it was when asked for."
-    )
-    done = models.PositiveBigIntegerField(default=0, help_text="Judgments read so far.")
-    total = models.PositiveBigIntegerField(default=0)
-    rows = models.PositiveBigIntegerField(default=0)
-    content_hash = models.CharField(max_length=64, blank=True)
-    files = models.JSONField(default=list, blank=True, help_text="[{path, bytes, sha256}] under the export folder.")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="exports")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"export #{self.pk} ({self.spec.get('format')})"
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.done / self.total) if self.total else (100 if self.status == self.Status.DONE else 0)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
-    @property
-    def directory(self):
-        """Where the files are: under MEDIA_ROOT, which no URL serves."""
-        return settings.MEDIA_ROOT / "exports" / str(self.pk)

@@ -115,8 +115,9 @@ def load(judgments: int) -> None:
 
 def run(filetype: str) -> dict:
     """One export in this process, timed from the queued row to the recorded files."""
-    from annotate.models import Campaign, Export
-    from annotate.services.export_runs import export_create, export_run
+    from annotate.models import Campaign
+    from exports.models import Export
+    from exports.services import export_create, export_run
 
     campaign = Campaign.objects.get(name=CAMPAIGN)
     export = export_create(spec={"campaigns": [campaign.pk], "format": "dpo", "filetype": filetype, "test_size": 0.05},

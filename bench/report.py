@@ -217,8 +217,8 @@ def interfaces_time(campaign) -> tuple[float, float]:
     from django.test import RequestFactory
     from rest_framework.test import APIRequestFactory, force_authenticate
 
-    from annotate.report_apis import CampaignReportApi
-    from annotate.report_views import campaign_report_page
+    from annotate.report.apis import CampaignReportApi
+    from annotate.report.views import campaign_report_page
 
     manager = campaign.created_by
     request = APIRequestFactory().get(f"/api/v1/campaigns/{campaign.pk}/report")
@@ -242,8 +242,8 @@ def run_backend(url: str, judgments: int, rebuild: bool) -> dict:
     django_setup(url)
     from django.db import connection
 
-    from annotate.metrics.data import campaign_data
-    from annotate.metrics.report import campaign_report
+    from annotate.report.metrics.data import campaign_data
+    from annotate.report.metrics.report import campaign_report
     from annotate.models import Campaign, Judgment
 
     campaign = Campaign.objects.filter(name=CAMPAIGN).first()

@@ -4,7 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import MeApi
 from annotate import apis as annotate_apis
-from annotate import export_apis, report_apis
+from annotate.report import apis as report_apis
+from exports import apis as export_apis
 from modelhost import apis as modelhost_apis
 
 api_v1 = [
@@ -27,9 +28,9 @@ urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
     path("models/", include("modelhost.urls")),
-    path("annotate/exports/", include("annotate.export_urls")),
+    path("annotate/exports/", include("exports.urls")),
     path("annotate/", include("annotate.urls")),
-    path("annotate/reports/", include("annotate.report_urls")),
+    path("annotate/reports/", include("annotate.report.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

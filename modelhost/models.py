@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.runs import Run
+
 
 class ModelEndpoint(models.Model):
     """A model the host can run: a local checkpoint (transformers) or an OpenAI-compatible server."""
@@ -58,17 +60,9 @@ class ModelEndpoint(models.Model):
         endpoint_validate(endpoint=self)
 
 
-class GenerationJob(models.Model):
-    """Generate `n` samples for every conversation of the job with every endpoint of the job."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
+class GenerationJob(Run):
+    """Generate `n` samples for every conversation of the job with every endpoint of the job; done/total count
+    outputs."""
 
     label = models.CharField(max_length=200)
     source = models.CharField(max_length=100, blank=True, help_text='Who asked, e.g. "annotate.campaign:3".')
@@ -76,18 +70,9 @@ class GenerationJob(models.Model):
     n = models.PositiveSmallIntegerField(default=1)
     params = models.JSONField(default=dict, blank=True)
     seed = models.BigIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
     generation_seconds = models.FloatField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    worker = models.CharField(max_length=255, blank=True)
-    error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -96,16 +81,8 @@ class GenerationJob(models.Model):
         return f"#{self.pk} {self.label}"
 
     @property
-    def percent(self) -> int:
-        return int(100 * self.done / self.total) if self.total else 100
-
-    @property
     def tokens_per_second(self) -> float:
         return self.completion_tokens / self.generation_seconds if self.generation_seconds else 0.0
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
 
 
 class GenerationRequest(models.Model):

@@ -6,13 +6,7 @@ ValidationError naming the field, and nothing is written.
 
 from django.core.exceptions import ValidationError
 
-from annotate.models import Protocol
-
-ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
-SAFETY = "unsafe"  # HelpSteer2's safety flag: 1 when the response fails safety
-RATING_RANGE = (1, 7)
-ATTRIBUTE_RANGE = (0, 4)
-STRENGTH_RANGE = (-3, 3)
+from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, SAFETY, STRENGTH_RANGE, Protocol
 
 
 def _int_in(value, low: int, high: int, field: str) -> int:

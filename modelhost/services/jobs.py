@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from modelhost.backends.base import BackendError, Output, Request
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
+from core.runs import run_cancel, run_fail, run_finish, run_requeue, run_start
 from modelhost.services.endpoints import endpoint_params
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3  # starts that made no progress (a worker killed by OOM again and again) before giving up
 ROLES = {"system", "user", "assistant"}
 
 
@@ -98,13 +98,9 @@ def generation_job_enqueue(*, job: GenerationJob) -> None:
     transaction.on_commit(lambda: task.delay(job.pk))
 
 
-@transaction.atomic
 def generation_job_cancel(*, job: GenerationJob) -> bool:
     """Stop a queued or running job; what it generated so far stays. False if it had already ended."""
-    updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.ACTIVE).update(
-        status=GenerationJob.Status.CANCELLED, finished_at=timezone.now()
-    )
-    return bool(updated)
+    return run_cancel(run=job)
 
 
 @transaction.atomic
@@ -155,29 +151,6 @@ def _store(job: GenerationJob, endpoint: ModelEndpoint, request: GenerationReque
         )
 
 
-def _start(job_id: int, hostname: str) -> GenerationJob | None:
-    with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or not job.is_active:
-            return None  # deleted, finished or cancelled: a redelivered message does nothing
-        if job.attempts >= MAX_ATTEMPTS:
-            job.status, job.finished_at = GenerationJob.Status.FAILED, timezone.now()
-            job.error = f"Gave up after {job.attempts} starts without finishing (did the worker run out of memory?)."
-            job.save()
-            return None
-        job.status, job.worker = GenerationJob.Status.RUNNING, hostname
-        job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.save()
-        return job
-
-
-def _finish(job: GenerationJob, status: str, error: str = "") -> None:
-    GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(
-        status=status, error=error, finished_at=timezone.now()
-    )
-
-
 def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> None:
     """Generate this endpoint's missing outputs of the job, storing each as it arrives."""
     from modelhost.registry import backend_for
@@ -211,7 +184,7 @@ def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> None:
 
 def generation_job_run(*, job_id: int, hostname: str = "") -> None:
     """Generate every missing output of a job. Safe to call again at any time."""
-    job = _start(job_id, hostname)
+    job = run_start(model=GenerationJob, run_id=job_id, worker=hostname)
     if job is None:
         return
     try:
@@ -221,17 +194,17 @@ def generation_job_run(*, job_id: int, hostname: str = "") -> None:
         return
     except SoftTimeLimitExceeded:
         # Not a failure: give the job back to the queue and carry on in a fresh task.
-        GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, attempts=0)
-        generation_job_enqueue(job=job)
+        if run_requeue(run=job):
+            generation_job_enqueue(job=job)
         return
     except (BackendError, ValidationError) as error:
-        _finish(job, GenerationJob.Status.FAILED, str(error))
+        run_fail(run=job, error=str(error))
         return
     except Exception as error:
         logger.exception("generation job %s failed", job.pk)
-        _finish(job, GenerationJob.Status.FAILED, f"{type(error).__name__}: {error}")
+        run_fail(run=job, error=f"{type(error).__name__}: {error}")
         raise
-    _finish(job, GenerationJob.Status.DONE)
+    run_finish(run=job)
 
 
 def generation_jobs_recover(*, hostname: str) -> list[int]:

@@ -1,9 +1,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from annotate.models import Export
-from annotate.services.export_runs import export_run
-from tests.annotate.exports.conftest import judge_all
+from exports.models import Export
+from exports.services import export_run
+from tests.exports.conftest import judge_all
 from tests.conftest import PASSWORD
 from tests.factories import campaign_with_items
 

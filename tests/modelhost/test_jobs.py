@@ -1,9 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.runs import MAX_STARTS
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest
 from modelhost.services.jobs import (
-    MAX_ATTEMPTS,
     generation_job_cancel,
     generation_job_create,
     generation_job_run,
@@ -96,7 +96,7 @@ def test_a_prompt_longer_than_the_context_is_truncated_and_says_so(tiny_endpoint
 
 def test_a_job_that_keeps_dying_is_given_up_with_a_reason(tiny_endpoint):
     job = create(tiny_endpoint)
-    GenerationJob.objects.filter(pk=job.pk).update(attempts=MAX_ATTEMPTS, status="running")
+    GenerationJob.objects.filter(pk=job.pk).update(attempts=MAX_STARTS, status="running")
     generation_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "Gave up after" in job.error

@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate.metrics.gold import GOLD_THRESHOLD
-from annotate.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
-from annotate.metrics.text import report_text
+from annotate.report.metrics.gold import GOLD_THRESHOLD
+from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
+from annotate.report.metrics.text import report_text
 from annotate.models import Campaign
 
 

@@ -1,0 +1,45 @@
+"""The protocol vocabulary: what an answer may be, in one low module.
+
+Models, services, metrics and exports import these; this module imports nothing of theirs, so the
+rules of a judgment are written once and every layer reads the same ranges.
+"""
+
+from django.db import models
+
+
+class Protocol(models.TextChoices):
+    PAIRWISE = "pairwise", "Pairwise A/B"
+    RANKING = "ranking", "Listwise ranking"
+    RATING = "rating", "Likert 1-7"
+    ATTRIBUTES = "attributes", "Attributes 0-4 (HelpSteer2)"
+
+
+PROTOCOLS = (Protocol.PAIRWISE, Protocol.RANKING, Protocol.RATING, Protocol.ATTRIBUTES)
+RANK_VS_RATE = "rank_vs_rate"  # the design that puts each annotator in a rating or a ranking arm
+PROTOCOLS_HELP = (
+    "pairwise: A / B / tie (+ strength, rationale); ranking: order k responses, ties allowed; "
+    "rating: Likert 1-7 per response; attributes: HelpSteer2 0-4 per attribute + safety; "
+    "rank_vs_rate: the ranking-vs-rating experiment (each annotator in one arm)"
+)
+
+CHOICES = ("a", "b", "tie")
+ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")  # HelpSteer2
+SAFETY = "unsafe"  # HelpSteer2's safety flag: 1 when the response fails safety
+ATTRIBUTE_NAMES = (*ATTRIBUTES, SAFETY)
+RATING_RANGE = (1, 7)
+ATTRIBUTE_RANGE = (0, 4)
+STRENGTH_RANGE = (-3, 3)
+
+GOLD_THRESHOLD = 0.7  # below this share of right gold answers an annotator is flagged
+GOLD_MIN_JUDGMENTS = 3  # fewer gold answers say too little to flag anyone
+
+# The judgment exchange format (one JSON object a line): keys and the answer keys of each protocol.
+EXCHANGE_REQUIRED = ("item", "prompt", "responses", "annotator", "protocol")
+EXCHANGE_KEYS = (*EXCHANGE_REQUIRED, "choice", "strength", "ranking", "ratings", "attributes", "rationale",
+                 "presented_order", "created_at")
+EXCHANGE_ANSWERS = {
+    Protocol.PAIRWISE: {"choice", "strength"},
+    Protocol.RANKING: {"ranking"},
+    Protocol.RATING: {"ratings"},
+    Protocol.ATTRIBUTES: {"attributes"},
+}

@@ -1,0 +1,68 @@
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate.report.metrics.gold import GOLD_THRESHOLD
+from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
+from annotate.models import Campaign
+from annotate.services.campaigns import campaign_check_manager
+
+ESTIMATE = "an estimate: {value, n, ci_low, ci_high} (95% item-bootstrap interval; null when undefined)"
+
+
+class ReportSerializer(serializers.Serializer):
+    """The campaign report (documentation only: the view returns the report's dict as it is)."""
+
+    campaign = serializers.JSONField(help_text="{id, name, design}")
+    items = serializers.IntegerField(help_text="Items in the campaign.")
+    judgments = serializers.IntegerField(help_text="Judgments in the campaign.")
+    judgments_by_protocol = serializers.JSONField(help_text="protocol -> judgments")
+    agreement = serializers.JSONField(help_text=(
+        "Per protocol (pairwise, ranking, rating; attributes per attribute), over units judged by 2 or more: "
+        f"level, units, percent_agreement, fleiss_kappa, krippendorff_alpha (each {ESTIMATE}), cohen_kappa "
+        '("annotatorA|annotatorB" -> estimate); ordinal blocks add quadratic_kappa (pooled over pairs); '
+        "ranking adds kendall_tau and spearman."))
+    rating_vs_ranking = serializers.JSONField(help_text=(
+        "Bansal et al. consistency of comparisons with ratings: ratings (mean|each), labels, pairs, "
+        "consistency (estimate), confusion (3x3: rows the ranking's label a/b/tie, columns the ratings' label), "
+        "tie_driven_share, per_arm, per_annotator (and per_rater when ratings=each)."))
+    position_bias = serializers.JSONField(help_text=(
+        "pairwise: overall and per_annotator share of decided choices for the first-shown response (exact 95% "
+        "interval, binomial p_value), tie_share; ranking: mean_rank_by_shown_position; rating: "
+        "mean_rating_by_shown_position."))
+    gold = serializers.JSONField(help_text="threshold, min_judgments, items, per_annotator accuracy, flagged.")
+    annotators = serializers.JSONField(help_text=(
+        "username -> judgments, skipped, skip_rate, median_time_on_task_ms, arm, majority_agreement, "
+        "outlier {flagged, votes_tested, evidence} (Chatbot Arena's sequential test)."))
+    bradley_terry = serializers.JSONField(help_text=(
+        "Strongest first: [{model, score, ci_low, ci_high, battles}], Elo scale around 1000."))
+    win_rates = serializers.JSONField(help_text="{models, win_rate (row beats column, ties as halves), games}")
+    settings = serializers.JSONField(help_text="What the report was computed with.")
+
+
+class CampaignReportApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        ratings = serializers.ChoiceField(
+            choices=[RATINGS_MEAN, RATINGS_EACH], default=RATINGS_MEAN,
+            help_text="Compare comparisons with ratings averaged over annotators (mean) or with each annotator's.")
+        gold_threshold = serializers.FloatField(min_value=0, max_value=1, default=GOLD_THRESHOLD,
+                                                help_text="Flag annotators whose gold accuracy is below this.")
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: ReportSerializer},
+        summary="Agreement, consistency, position bias, gold and leaderboard of a campaign (its managers only)",
+    )
+    def get(self, request, campaign_id: int):
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        try:
+            campaign_check_manager(campaign=campaign, user=request.user)
+        except PermissionDenied as error:
+            raise ApiPermissionDenied(str(error)) from None
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return Response(campaign_report(campaign=campaign, **filters.validated_data))

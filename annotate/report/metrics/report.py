@@ -1,0 +1,378 @@
+"""The campaign report: every measure of a campaign's judgments as one JSON-ready dict.
+
+The command line (`manage.py report`), the API and the report page all call `campaign_report`, so they show the
+same numbers; the bootstrap seed is fixed for the same reason. Estimates are {value, n, ci_low, ci_high} with
+a 95% interval from the item bootstrap (position bias and gold use exact binomial intervals instead).
+"""
+
+import numpy as np
+
+from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position
+from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
+from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, rounded
+from annotate.report.metrics.data import ARMS, ATTRIBUTE_NAMES, CHOICES, PROTOCOLS, Answers, CampaignData, campaign_data
+from annotate.report.metrics.gold import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_summary
+from annotate.models import Campaign, Protocol
+from annotate.services.judging import ATTRIBUTE_RANGE, RATING_RANGE, SAFETY
+
+RATINGS_MEAN, RATINGS_EACH = "mean", "each"
+PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PROTOCOLS
+
+
+def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
+                    min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS) -> dict:
+    """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
+    "each" with every annotator's own ratings of both, one comparison per such annotator."""
+    if ratings not in (RATINGS_MEAN, RATINGS_EACH):
+        raise ValueError(f"ratings must be {RATINGS_MEAN!r} or {RATINGS_EACH!r}, got {ratings!r}")
+    data = campaign_data(campaign=campaign)
+    resampler = ItemResampler(data.item_count, rounds=rounds)
+    blocks = _agreement_codes(data)
+    battles = _battles(data)
+    scores, win_rates = _leaderboard(data, battles, resampler)
+    return {
+        "campaign": {"id": campaign.pk, "name": campaign.name, "design": campaign.design},
+        "items": data.item_count,
+        "judgments": data.judgment_count,
+        "judgments_by_protocol": {protocol: int(np.count_nonzero(data.protocol == index))
+                                  for index, protocol in enumerate(PROTOCOLS)},
+        "agreement": _agreement(data, blocks, resampler, min_shared_units),
+        "rating_vs_ranking": _rating_vs_ranking(data, resampler, ratings),
+        "position_bias": _position_bias(data),
+        "gold": gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        "annotators": _annotators(data, blocks, battles),
+        "bradley_terry": scores,
+        "win_rates": win_rates,
+        "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings, "gold_threshold": gold_threshold,
+                     "min_shared_units": min_shared_units},
+    }
+
+
+# --- shared shapes ----------------------------------------------------------------------------------------------
+
+def _per_judgment(data: CampaignData, answers: Answers, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The judgments an answer table covers, and their values as a (judgments, slots) matrix, NaN where empty."""
+    judgments, row = np.unique(answers.judgment, return_inverse=True)
+    matrix = np.full((len(judgments), data.slot_candidate.shape[1]), np.nan)
+    matrix[row, answers.slot] = value
+    return judgments, matrix
+
+
+def _slot_pairs(matrix: np.ndarray):
+    """Every pair of slots s < t that both hold a value: (row, s, t, value at s, value at t)."""
+    first, second = np.triu_indices(matrix.shape[1], k=1)
+    row, pair = np.nonzero(~np.isnan(matrix[:, first]) & ~np.isnan(matrix[:, second]))
+    return row, first[pair], second[pair], matrix[row, first[pair]], matrix[row, second[pair]]
+
+
+def _unit_codes(data: CampaignData, answers: Answers, value: np.ndarray, n_values: int) -> Codes:
+    """Codes whose units are the responses of items: (item, slot)."""
+    width = data.slot_candidate.shape[1]
+    keys, unit = np.unique(data.item[answers.judgment] * width + answers.slot, return_inverse=True)
+    return Codes(unit=unit, rater=data.annotator[answers.judgment], value=value, unit_item=keys // width,
+                 n_values=n_values)
+
+
+# --- agreement --------------------------------------------------------------------------------------------------
+
+def _agreement_codes(data: CampaignData) -> dict[str, tuple[Codes, str]]:
+    """The reliability data of each protocol (of each attribute), with its level of measurement."""
+    blocks = {}
+    pairwise = np.flatnonzero((data.protocol == PAIRWISE) & (data.choice >= 0))
+    if len(pairwise):
+        items, unit = np.unique(data.item[pairwise], return_inverse=True)
+        blocks[Protocol.PAIRWISE] = (Codes(unit=unit, rater=data.annotator[pairwise], value=data.choice[pairwise],
+                                           unit_item=items, n_values=len(CHOICES)), NOMINAL)
+    if len(data.rankings.judgment):
+        blocks[Protocol.RANKING] = (_unit_codes(data, data.rankings, data.rankings.value,
+                                                data.slot_candidate.shape[1]), ORDINAL)
+    if len(data.ratings.judgment):
+        low, high = RATING_RANGE
+        blocks[Protocol.RATING] = (_unit_codes(data, data.ratings, data.ratings.value - low, high - low + 1), ORDINAL)
+    if len(data.attributes.judgment):
+        for index, name in enumerate(ATTRIBUTE_NAMES):
+            low, high = (0, 1) if name == SAFETY else ATTRIBUTE_RANGE
+            blocks[f"{Protocol.ATTRIBUTES}.{name}"] = (
+                _unit_codes(data, data.attributes, data.attributes.value[:, index] - low, high - low + 1),
+                NOMINAL if name == SAFETY else ORDINAL)
+    return blocks
+
+
+def _pair_estimates(data: CampaignData, batches, resampler: ItemResampler) -> dict[str, dict]:
+    """"annotatorA|annotatorB" (names in alphabetical order) -> estimate, for every pair of the batches."""
+    found = {}
+    for pairs, shared, statistic in batches:
+        values = statistic.value()
+        low, high = resampler.interval(statistic)
+        for index, pair in enumerate(pairs):
+            key = "|".join(sorted(data.annotators[rater] for rater in pair))
+            found[key] = estimate(values[index], shared[index], low[index], high[index])
+    return dict(sorted(found.items()))
+
+
+def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: ItemResampler,
+                     min_shared_units: int) -> dict:
+    alpha, alpha_value = agreement.krippendorff_alpha(codes, level)
+    block = {
+        "level": level,
+        "units": alpha.n,
+        "percent_agreement": resampler.estimate(agreement.percent_agreement(codes)),
+        "fleiss_kappa": resampler.estimate(agreement.fleiss_kappa(codes)),
+        "krippendorff_alpha": resampler.estimate(alpha, value=alpha_value),
+        "cohen_kappa": _pair_estimates(data, agreement.cohen_kappas(codes, min_units=min_shared_units), resampler),
+    }
+    if level == ORDINAL:
+        block["quadratic_kappa"] = resampler.estimate(agreement.pooled_weighted_kappa(codes))
+    return block
+
+
+def _ranking_correlations(data: CampaignData, resampler: ItemResampler) -> dict:
+    """Kendall's tau-b and Spearman's rho between every two rankings of the same item, averaged."""
+    judgments, groups = _per_judgment(data, data.rankings, data.rankings.value)
+    items = data.item[judgments]
+    sizes = (~np.isnan(groups)).sum(axis=1)
+    tau_parts, rho_parts, item_parts = [], [], []
+    for size in np.unique(sizes):
+        rows = np.flatnonzero(sizes == size)
+        # rater_pairs pairs the rows (judgments) of each item: the row index stands in for the rater
+        codes = Codes(unit=items[rows], rater=np.arange(len(rows)), value=np.zeros(len(rows), np.int64),
+                      unit_item=np.arange(data.item_count), n_values=1)
+        item, first, second, _, _ = agreement.rater_pairs(codes)
+        ranked = groups[rows][:, :size]
+        tau, rho = agreement.rank_correlations(ranked[first], ranked[second])
+        tau_parts.append(tau)
+        rho_parts.append(rho)
+        item_parts.append(item)
+    item = np.concatenate(item_parts)
+    return {"kendall_tau": resampler.estimate(agreement.mean_statistic(item, np.concatenate(tau_parts))),
+            "spearman": resampler.estimate(agreement.mean_statistic(item, np.concatenate(rho_parts)))}
+
+
+def _agreement(data: CampaignData, blocks: dict, resampler: ItemResampler, min_shared_units: int) -> dict:
+    result = {}
+    for name, (codes, level) in blocks.items():
+        block = _agreement_block(data, codes, level, resampler, min_shared_units)
+        protocol, _, attribute = name.partition(".")
+        if attribute:
+            result.setdefault(protocol, {})[attribute] = block
+        else:
+            result[protocol] = block
+    if Protocol.RANKING in result:
+        result[Protocol.RANKING].update(_ranking_correlations(data, resampler))
+    return result
+
+
+# --- rating vs ranking ------------------------------------------------------------------------------------------
+
+def _comparisons(data: CampaignData) -> dict[str, np.ndarray]:
+    """Pairs of responses that a pairwise or ranking judgment ordered: judgment, both candidate pks, label."""
+    pairwise = np.flatnonzero((data.protocol == PAIRWISE) & (data.choice >= 0))
+    judgments, groups = _per_judgment(data, data.rankings, data.rankings.value)
+    row, first, second, first_group, second_group = _slot_pairs(groups)
+    judgment = np.concatenate([pairwise, judgments[row]])
+    item = data.item[judgment]
+    first = np.concatenate([np.zeros(len(pairwise), np.int64), first])
+    second = np.concatenate([np.ones(len(pairwise), np.int64), second])
+    # a better group has a lower index, so "a" wins when its group is lower: compare negated groups
+    label = np.concatenate([data.choice[pairwise], consistency.label_from_scores(-first_group, -second_group)])
+    return {"judgment": judgment, "first": data.slot_candidate[item, first],
+            "second": data.slot_candidate[item, second], "label": label}
+
+
+def _ratings_by_candidate(data: CampaignData) -> tuple[np.ndarray, np.ndarray]:
+    """Mean rating per (candidate, rater), keyed candidate * raters + rater (sorted)."""
+    ratings = data.ratings
+    candidate = data.slot_candidate[data.item[ratings.judgment], ratings.slot]
+    rater = data.annotator[ratings.judgment]
+    raters = len(data.annotators)
+    keys, index = np.unique(candidate * raters + rater, return_inverse=True)
+    means = np.bincount(index, weights=ratings.value) / np.bincount(index)
+    return keys, means
+
+
+def _rated_comparisons(data: CampaignData, comparisons: dict, how: str) -> dict[str, np.ndarray]:
+    """Comparisons whose two responses have ratings, with the label the ratings imply and who rated (-1: the
+    mean of all raters)."""
+    keys, means = _ratings_by_candidate(data)
+    raters = len(data.annotators)
+    first, second = comparisons["first"], comparisons["second"]
+    if how == RATINGS_MEAN:
+        candidates, index = np.unique(keys // raters, return_inverse=True)
+        mean = np.bincount(index, weights=means) / np.bincount(index)  # over raters: each rater counts once
+        first_at, first_rated = _lookup(candidates, first)
+        second_at, second_rated = _lookup(candidates, second)
+        chosen = np.flatnonzero(first_rated & second_rated)
+        first_score, second_score = mean[first_at[chosen]], mean[second_at[chosen]]
+        rater = np.full(len(chosen), -1)
+    else:
+        # one comparison per rater who rated both responses: expand over the raters of the first response
+        start = np.searchsorted(keys, first * raters)
+        count = np.searchsorted(keys, (first + 1) * raters) - start
+        chosen = np.repeat(np.arange(len(first)), count)
+        first_key = np.repeat(start, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        rater = keys[first_key] % raters
+        second_at, both = _lookup(keys, second[chosen] * raters + rater)
+        chosen, rater, first_key, second_at = chosen[both], rater[both], first_key[both], second_at[both]
+        first_score, second_score = means[first_key], means[second_at]
+    judgment = comparisons["judgment"][chosen]
+    return {"item": data.item[judgment], "annotator": data.annotator[judgment], "rater": rater,
+            "ranking_label": comparisons["label"][chosen],
+            "rating_label": consistency.label_from_scores(first_score, second_score)}
+
+
+def _lookup(sorted_keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each wanted key sits in sorted_keys, and whether it is there at all."""
+    at = np.searchsorted(sorted_keys, wanted)
+    found = at < len(sorted_keys)
+    found[found] = sorted_keys[at[found]] == wanted[found]
+    return np.where(found, at, 0), found
+
+
+def _consistency_summary(rated: dict, keep: np.ndarray, resampler: ItemResampler) -> dict:
+    ranking_label, rating_label = rated["ranking_label"][keep], rated["rating_label"][keep]
+    return {
+        "pairs": int(keep.sum()),
+        "consistency": resampler.estimate(consistency.consistency(rated["item"][keep], ranking_label, rating_label)),
+        "confusion": consistency.confusion(ranking_label, rating_label).tolist(),
+        "tie_driven_share": rounded(consistency.tie_driven_share(ranking_label, rating_label)),
+    }
+
+
+def _rating_vs_ranking(data: CampaignData, resampler: ItemResampler, how: str) -> dict:
+    rated = _rated_comparisons(data, _comparisons(data), how)
+    everything = np.ones(len(rated["item"]), dtype=bool)
+    arm = data.annotator_arm[rated["annotator"]]
+    result = {
+        "ratings": how,
+        "labels": list(consistency.LABELS),
+        "confusion_axes": "rows: the ranking's label; columns: the label the ratings imply",
+        **_consistency_summary(rated, everything, resampler),
+        "per_arm": {ARMS[index] or "none": _consistency_summary(rated, arm == index, resampler)
+                    for index in np.unique(arm)},
+        "per_annotator": {data.annotators[index]: _consistency_summary(rated, rated["annotator"] == index, resampler)
+                          for index in np.unique(rated["annotator"])},
+    }
+    if how == RATINGS_EACH:
+        result["per_rater"] = {data.annotators[index]: _consistency_summary(rated, rated["rater"] == index, resampler)
+                               for index in np.unique(rated["rater"])}
+    for group in ("per_annotator", "per_rater"):
+        if group in result:
+            result[group] = dict(sorted(result[group].items()))
+    return result
+
+
+# --- position bias ----------------------------------------------------------------------------------------------
+
+def _position_bias(data: CampaignData) -> dict:
+    result = {}
+    pairwise = (data.protocol == PAIRWISE) & (data.choice >= 0) & (data.first_shown >= 0)
+    if pairwise.any():
+        decided = pairwise & (data.choice != CHOICES.index("tie"))
+        chose_first = data.choice == data.first_shown  # choice "a" is slot 0, "b" slot 1
+        per_annotator = {data.annotators[index]: position.first_shown_share(chose_first[decided & (
+            data.annotator == index)]) for index in np.unique(data.annotator[decided])}
+        result[Protocol.PAIRWISE] = {
+            "overall": position.first_shown_share(chose_first[decided]),
+            "tie_share": rounded(np.count_nonzero(pairwise & ~decided) / np.count_nonzero(pairwise)),
+            "per_annotator": dict(sorted(per_annotator.items())),
+        }
+    if len(data.rankings.judgment):
+        judgments, groups = _per_judgment(data, data.rankings, data.rankings.value)
+        _, shown = _per_judgment(data, data.rankings, data.rankings.shown)
+        ranks = np.full(groups.shape, np.nan)
+        sizes = (~np.isnan(groups)).sum(axis=1)
+        for size in np.unique(sizes):
+            rows = np.flatnonzero(sizes == size)
+            ranks[rows, :size] = agreement.average_ranks(groups[rows][:, :size])
+        known = ~np.isnan(shown) & (shown >= 0)
+        expected = np.broadcast_to(((sizes + 1) / 2)[:, None], ranks.shape)
+        result[Protocol.RANKING] = {"mean_rank_by_shown_position": position.mean_by_shown_position(
+            shown[known].astype(np.int64), ranks[known], expected[known])}
+    if len(data.ratings.judgment):
+        ratings = data.ratings
+        known = ratings.shown >= 0
+        grand_mean = np.full(known.sum(), ratings.value[known].mean() if known.any() else np.nan)
+        result[Protocol.RATING] = {"mean_rating_by_shown_position": position.mean_by_shown_position(
+            ratings.shown[known], ratings.value[known].astype(np.float64), grand_mean)}
+    return result
+
+
+# --- battles: leaderboard and outlier test ----------------------------------------------------------------------
+
+def _battles(data: CampaignData) -> dict[str, np.ndarray]:
+    """Every comparison of two responses by different known models: judgment, both models, score of the first
+    (1 won, 0.5 tie, 0 lost), in judging order."""
+    parts = []
+    pairwise = np.flatnonzero((data.protocol == PAIRWISE) & (data.choice >= 0))
+    parts.append((pairwise, np.zeros(len(pairwise), np.int64), np.ones(len(pairwise), np.int64),
+                  np.array([1.0, 0.0, 0.5])[data.choice[pairwise]]))
+    helpfulness = data.attributes.value[:, ATTRIBUTE_NAMES.index("helpfulness")]
+    # lower group = better, so rankings are compared on negated groups
+    for answers, value in ((data.rankings, -data.rankings.value), (data.ratings, data.ratings.value),
+                           (data.attributes, helpfulness)):
+        judgments, matrix = _per_judgment(data, answers, value)
+        row, first, second, first_value, second_value = _slot_pairs(matrix)
+        parts.append((judgments[row], first, second, (np.sign(first_value - second_value) + 1) / 2))
+    judgment, first, second, score = (np.concatenate(column) for column in zip(*parts, strict=True))
+    order = np.argsort(judgment, kind="stable")  # judgments are numbered in the order they were made
+    judgment, first, second, score = judgment[order], first[order], second[order], score[order]
+    item = data.item[judgment]
+    first_model, second_model = data.slot_model[item, first], data.slot_model[item, second]
+    keep = (first_model >= 0) & (second_model >= 0) & (first_model != second_model)
+    return {"judgment": judgment[keep], "item": item[keep], "first": first_model[keep],
+            "second": second_model[keep], "score": score[keep]}
+
+
+def _leaderboard(data: CampaignData, battles: dict, resampler: ItemResampler) -> tuple[list[dict], dict]:
+    n_models = len(data.models)
+    statistic = leaderboard.battles(battles["item"], battles["first"], battles["second"], battles["score"], n_models)
+    if not statistic.n:
+        return [], {"models": [], "win_rate": [], "games": []}
+    scores = statistic.value()
+    low, high = resampler.interval(statistic)
+    wins, games = leaderboard.battle_matrices(statistic.sums(), n_models)
+    played = np.flatnonzero(games.sum(axis=1) > 0)
+    order = played[np.argsort(-scores[played], kind="stable")]
+    table = [{"model": data.models[index], "score": rounded(scores[index]), "ci_low": rounded(low[index]),
+              "ci_high": rounded(high[index]), "battles": int(games[index].sum())} for index in order]
+    rates = leaderboard.win_rates(wins, games)[np.ix_(order, order)]
+    return table, {"models": [data.models[index] for index in order],
+                   "win_rate": [[rounded(rate) for rate in row] for row in rates],
+                   "games": games[np.ix_(order, order)].astype(int).tolist()}
+
+
+# --- annotators -------------------------------------------------------------------------------------------------
+
+def _annotators(data: CampaignData, blocks: dict, battles: dict) -> dict:
+    raters = len(data.annotators)
+    judged = np.bincount(data.annotator, minlength=raters)
+    agree_sum, agree_n = np.zeros(raters), np.zeros(raters)
+    for name, (codes, _) in blocks.items():
+        if name.startswith(Protocol.ATTRIBUTES) and not name.endswith(".helpfulness"):
+            continue  # attributes count through helpfulness, their overall score
+        agrees = annotators.majority_agreement(codes.unit, codes.value, codes.n_units, codes.n_values)
+        defined = ~np.isnan(agrees)
+        agree_sum += np.bincount(codes.rater[defined], weights=agrees[defined], minlength=raters)
+        agree_n += np.bincount(codes.rater[defined], minlength=raters)
+    decided = battles["score"] != 0.5
+    low_model = np.minimum(battles["first"], battles["second"])[decided]
+    vote = np.where(battles["first"] < battles["second"], battles["score"], 1 - battles["score"])[decided]
+    flagged, tested, evidence = annotators.sequential_outliers(
+        data.annotator[battles["judgment"][decided]], low_model * len(data.models)
+        + np.maximum(battles["first"], battles["second"])[decided], vote, raters)
+    result = {}
+    for index, name in enumerate(data.annotators):
+        times = data.time_ms[(data.annotator == index) & ~np.isnan(data.time_ms)]
+        finished = judged[index] + data.skipped[index]
+        result[name] = {
+            "judgments": int(judged[index]),
+            "skipped": int(data.skipped[index]),
+            "skip_rate": rounded(data.skipped[index] / finished) if finished else None,
+            "median_time_on_task_ms": rounded(np.median(times), 1) if len(times) else None,
+            "arm": ARMS[data.annotator_arm[index]] or None,
+            "majority_agreement": estimate(agree_sum[index] / agree_n[index] if agree_n[index] else None,
+                                           agree_n[index]),
+            "outlier": {"flagged": bool(flagged[index]), "votes_tested": int(tested[index]),
+                        "evidence": rounded(evidence[index], 2)},
+        }
+    return dict(sorted(result.items()))

@@ -1,0 +1,104 @@
+"""The campaign report page: the numbers of `campaign_report` with server-rendered SVG plots. Managers only."""
+
+import math
+import statistics
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from annotate.report import plots as report_plots
+from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
+from annotate.models import Campaign
+from annotate.services.campaigns import campaign_check_manager
+
+PAIRS_SHOWN = 10
+
+
+def _agreement_blocks(agreement: dict) -> list[tuple[str, dict]]:
+    """(title, block) for every protocol, and for every attribute of the attributes protocol."""
+    blocks = []
+    for protocol, block in agreement.items():
+        if "level" in block:
+            blocks.append((protocol, block))
+        else:
+            blocks += [(f"{protocol}: {attribute}", inner) for attribute, inner in block.items()]
+    return blocks
+
+
+def _pair_summary(pairs: dict[str, dict], shown: int = PAIRS_SHOWN) -> dict:
+    """The median pair kappa and the pairs that agree least: with dozens of annotators there are too many pairs
+    to list (the API has them all)."""
+    defined = sorted((estimate["value"], pair, estimate) for pair, estimate in pairs.items()
+                     if estimate["value"] is not None)
+    values = [value for value, _, _ in defined]
+    return {"pairs": len(pairs), "median": statistics.median(values) if values else None,
+            "lowest": [(pair, estimate) for _, pair, estimate in defined[:shown]]}
+
+
+def _row(label: str, estimate: dict) -> dict:
+    return {"label": label, "value": estimate["value"], "ci_low": estimate["ci_low"], "ci_high": estimate["ci_high"]}
+
+
+def _plots(report: dict, blocks: list[tuple[str, dict]]) -> dict:
+    plots = {}
+    if blocks:
+        alphas = [_row(name, block["krippendorff_alpha"]) for name, block in blocks]
+        lowest = min([0.0, *(row["ci_low"] for row in alphas if row["ci_low"] is not None)])
+        plots["agreement"] = report_plots.interval_chart(
+            alphas, title="Krippendorff's alpha per protocol and attribute", low=max(-1.0, math.floor(lowest * 2) / 2),
+            high=1.0,
+            reference=0.0, bars=True)
+    attributes = report["agreement"].get("attributes")
+    if attributes:
+        plots["attributes"] = report_plots.interval_chart(
+            [_row(name, block["quadratic_kappa"]) for name, block in attributes.items() if "quadratic_kappa" in block],
+            title="Quadratic-weighted kappa per attribute", low=-1.0, high=1.0, reference=0.0, bars=True)
+    consistency = report["rating_vs_ranking"]
+    if consistency["pairs"]:
+        plots["consistency"] = report_plots.heat_map(
+            consistency["confusion"], rows=consistency["labels"], columns=consistency["labels"],
+            title="Ranking label against the label the ratings imply", row_title="ranking",
+            column_title="ratings imply")
+    pairwise = report["position_bias"].get("pairwise")
+    if pairwise:
+        plots["position"] = report_plots.interval_chart(
+            [_row("everyone", pairwise["overall"]),
+             *(_row(name, row) for name, row in pairwise["per_annotator"].items())],
+            title="Share of decided choices for the response shown first", low=0.0, high=1.0, reference=0.5,
+            bars=True)
+    listwise = report["position_bias"].get("ranking", {}).get("mean_rank_by_shown_position")
+    if listwise:
+        plots["listwise"] = report_plots.interval_chart(
+            [{"label": f"shown #{row['position']}", "value": row["mean"], "ci_low": None, "ci_high": None}
+             for row in listwise],
+            title="Mean rank by shown position (1 = best)", low=1.0, high=float(len(listwise)),
+            reference=listwise[0]["expected"], bars=True)
+    leaderboard = report["bradley_terry"]
+    if leaderboard:
+        ends = [value for row in leaderboard for value in (row["score"], row["ci_low"], row["ci_high"])
+                if value is not None]
+        plots["leaderboard"] = report_plots.interval_chart(
+            [{"label": row["model"], "value": row["score"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
+             for row in leaderboard],
+            title="Bradley-Terry scores with 95% intervals", low=float(int(min(ends) - 20) // 50 * 50),
+            high=float(int(max(ends) + 70) // 50 * 50), reference=1000.0, digits=0)
+        rates = report["win_rates"]
+        plots["win_rates"] = report_plots.heat_map(
+            rates["win_rate"], rows=rates["models"], columns=rates["models"], title="Win rate of row over column",
+            row_title="model", column_title="against", scale_max=1.0, digits=2)
+    return plots
+
+
+@login_required
+def campaign_report_page(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    campaign_check_manager(campaign=campaign, user=request.user)
+    ratings = RATINGS_EACH if request.GET.get("ratings") == RATINGS_EACH else RATINGS_MEAN
+    report = campaign_report(campaign=campaign, ratings=ratings)
+    blocks = _agreement_blocks(report["agreement"])
+    return render(request, "annotate/report.html", {
+        "campaign": campaign, "report": report, "agreement_blocks": blocks, "plots": _plots(report, blocks),
+        "pair_summaries": [(name, _pair_summary(block["cohen_kappa"])) for name, block in blocks
+                           if block["cohen_kappa"]],
+        "ratings": ratings,
+    })

@@ -1,8 +1,0 @@
-from django.urls import path
-
-from annotate import report_views
-
-app_name = "reports"
-urlpatterns = [
-    path("<int:campaign_id>/", report_views.campaign_report_page, name="campaign"),
-]

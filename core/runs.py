@@ -1,0 +1,100 @@
+"""Background runs: the one model and lifecycle that every long job shares (generation, exports, and what comes).
+
+A run row is started by a worker under a row lock, reports progress, and ends done, failed or cancelled. Workers die
+and messages are redelivered, so a start of a run that has ended does nothing, and a run that has been started
+`MAX_STARTS` times without ending is failed with a reason instead of being tried for ever. Ending is written only by
+the attempt that is still current, so a late message from a dead attempt cannot overwrite a newer one.
+"""
+
+from django.db import models, transaction
+from django.utils import timezone
+
+MAX_STARTS = 3  # starts that did not finish (a worker killed by OOM again and again) before giving up
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveBigIntegerField(default=0)
+    total = models.PositiveBigIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def percent(self) -> int:
+        if self.total:
+            return min(100, int(100 * self.done / self.total))
+        return 100 if self.status == self.Status.DONE else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+def _current(run: Run) -> models.QuerySet:
+    """The row while it is still this attempt's to write."""
+    return type(run).objects.filter(pk=run.pk, status=Run.Status.RUNNING, attempts=run.attempts)
+
+
+def run_start(*, model: type[Run], run_id: int, worker: str = "", restart_progress: bool = False) -> Run | None:
+    """Lock and start a queued or interrupted run; None when there is nothing to do (gone, ended, or given up)."""
+    with transaction.atomic():
+        run = model.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or not run.is_active:
+            return None  # deleted, finished or cancelled: a redelivered message does nothing
+        if run.attempts >= MAX_STARTS:
+            run.status, run.finished_at = Run.Status.FAILED, timezone.now()
+            run.error = f"Gave up after {run.attempts} starts without finishing (did the worker run out of memory?)."
+            run.save(update_fields=["status", "finished_at", "error"])
+            return None
+        run.status, run.worker, run.attempts = Run.Status.RUNNING, worker, run.attempts + 1
+        run.started_at = run.started_at or timezone.now()
+        fields = ["status", "worker", "attempts", "started_at"]
+        if restart_progress:
+            run.done = 0
+            fields.append("done")
+        run.save(update_fields=fields)
+        return run
+
+
+def run_progress(*, run: Run, done: int, total: int | None = None) -> None:
+    run.done = done
+    values = {"done": done}
+    if total is not None:
+        run.total = values["total"] = total
+    _current(run).update(**values)
+
+
+def run_finish(*, run: Run, **results) -> bool:
+    """Mark the run done with its results (other fields of the row); False if this attempt no longer owns it."""
+    return bool(_current(run).update(status=Run.Status.DONE, error="", finished_at=timezone.now(), **results))
+
+
+def run_fail(*, run: Run, error: str) -> bool:
+    return bool(_current(run).update(status=Run.Status.FAILED, error=error, finished_at=timezone.now()))
+
+
+def run_requeue(*, run: Run) -> bool:
+    """Give a running attempt back to the queue without counting it as a failed start (a soft time limit)."""
+    return bool(_current(run).update(status=Run.Status.QUEUED, attempts=0))
+
+
+def run_cancel(*, run: Run) -> bool:
+    """Stop a queued or running run; what it made so far stays. False if it had already ended."""
+    return bool(type(run).objects.filter(pk=run.pk, status__in=Run.ACTIVE)
+                .update(status=Run.Status.CANCELLED, finished_at=timezone.now()))

@@ -1,0 +1,257 @@
+"""One export from a checked spec to files: read the snapshot in chunks, aggregate, filter, lay out, split, write.
+
+Called by `exports.services.export_run`; it writes only into the directory it is given.
+"""
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.utils.crypto import salted_hmac
+
+from accounts.models import User
+from exports.aggregation import item_verdicts, judgment_scores
+from exports.card import card_write
+from exports.formats import FORMAT_CLASSES, Format
+from exports.snapshot import (
+    ItemRecord,
+    JudgmentRecord,
+    gold_failing_annotators,
+    items_read,
+    judgments_count,
+    read_ahead,
+)
+from exports.spec import canonical_json
+from exports.writers import SplitWriter, content_hash, file_entry, files_manifest, hf_save, writer_open
+from annotate.models import Campaign, Item, Judgment
+from annotate.services.exchange import judgments_export_jsonl
+
+ROWS_PER_BATCH = 5000
+CARD = "README.md"
+Progress = Callable[[int, int], None]
+
+
+class ExportEmpty(ValidationError):
+    """No judgment passed the filters: there is nothing to write."""
+
+
+@dataclass
+class ExportStats:
+    judgments_selected: int = 0
+    judgments_used: int = 0
+    items_judged: int = 0
+    items_exported: int = 0
+    dropped: dict = field(default_factory=lambda: {"min_agreement": 0, "max_spread": 0, "no_rows": 0})
+    annotators: set = field(default_factory=set)
+    gold_failing_annotators: int = 0
+    agreement_sum: float = 0.0
+    agreement_items: int = 0
+    unanimous_items: int = 0
+    rows: dict = field(default_factory=dict)  # split -> rows
+    prompts: dict = field(default_factory=dict)  # split -> set of prompt hashes
+
+    @property
+    def mean_agreement(self) -> float | None:
+        return round(self.agreement_sum / self.agreement_items, 4) if self.agreement_items else None
+
+
+@dataclass
+class ExportResult:
+    rows: int
+    files: list[dict]
+    content_hash: str
+
+
+def pseudonymizer(salt: str) -> Callable[[int], str]:
+    """Annotator pk -> a pseudonym: HMAC keyed by the server secret and this export's salt, never a name."""
+    known: dict[int, str] = {}
+
+    def pseudonym(annotator: int) -> str:
+        if annotator not in known:
+            digest = salted_hmac(f"concord.exports.annotator.{salt}", str(annotator), algorithm="sha256")
+            known[annotator] = "annotator-" + digest.hexdigest()[:16]
+        return known[annotator]
+
+    return pseudonym
+
+
+def prompt_split(messages: list[dict], *, seed: str, test_size: float) -> tuple[str, int]:
+    """The split of a prompt, from a hash of its text: the same prompt is in the same split in every campaign."""
+    text = canonical_json([{"role": m["role"], "content": m["content"]} for m in messages])
+    value = int.from_bytes(hashlib.sha256(f"{seed}\0{text}".encode()).digest()[:8], "big")
+    return ("test" if value / 2 ** 64 < test_size else "train"), value
+
+
+class SplitFiles:
+    """Writers per split, opened on the first row (an empty split leaves no file), fed in batches."""
+
+    def __init__(self, spec: dict, directory: Path, scratch: Path, schema):
+        self.spec, self.directory, self.scratch, self.schema = spec, directory, scratch, schema
+        self.writers: dict[str, SplitWriter] = {}
+        self.pending: dict[str, list] = {}
+
+    def add(self, split: str, row) -> None:
+        batch = self.pending.setdefault(split, [])
+        batch.append(row)
+        if len(batch) >= ROWS_PER_BATCH:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        batch, self.pending[split] = self.pending[split], []
+        if not batch:
+            return
+        if split not in self.writers:
+            self.writers[split] = writer_open(self.spec["filetype"], self.directory, split, self.schema, self.scratch)
+        writer = self.writers[split]
+        if isinstance(batch[0], str):
+            writer.write_lines(batch)
+        else:
+            writer.write(batch)
+
+    def close(self) -> dict[str, SplitWriter]:
+        for split in list(self.pending):
+            self._flush(split)
+        for writer in self.writers.values():
+            writer.close()
+        return dict(sorted(self.writers.items()))
+
+
+def _structured(spec: dict, snapshot_id: int, excluded: set[int], layout: Format, stats: ExportStats,
+                files: SplitFiles, progress: Callable[[int], None]) -> None:
+    attributes = layout.value_names() if spec["format"] == "attributes" else ()
+    for chunk in read_ahead(items_read(spec=spec, snapshot_id=snapshot_id, excluded=excluded)):
+        for item in chunk:
+            _item_write(item, spec, layout, attributes, stats, files)
+        progress(sum(len(item.judgments) for item in chunk))
+
+
+def _item_write(item: ItemRecord, spec: dict, layout: Format, attributes, stats: ExportStats,
+                files: SplitFiles) -> None:
+    stats.items_judged += 1
+    result = item_verdicts(item, spec, attributes=attributes)
+    if spec["min_agreement"] is not None and (result.agreement is None or result.agreement < spec["min_agreement"]):
+        stats.dropped["min_agreement"] += 1
+        return
+    if spec["max_spread"] is not None and result.spread > spec["max_spread"]:
+        stats.dropped["max_spread"] += 1
+        return
+    split, prompt_hash = prompt_split(item.messages, seed=spec["split_seed"], test_size=spec["test_size"])
+    rows = 0
+    for row in layout.rows(item, result):
+        files.add(split, row)
+        rows += 1
+    if not rows:
+        stats.dropped["no_rows"] += 1
+        return
+    stats.items_exported += 1
+    stats.rows[split] = stats.rows.get(split, 0) + rows
+    stats.prompts.setdefault(split, set()).add(prompt_hash)
+    used = {j.pk: j.annotator for verdict in result.verdicts for j in verdict.judgments}
+    stats.judgments_used += len(used)
+    stats.annotators.update(used.values())
+    if result.agreement is not None:
+        stats.agreement_sum += result.agreement
+        stats.agreement_items += 1
+        stats.unanimous_items += result.agreement == 1.0
+
+
+def _raw(spec: dict, snapshot_id: int, excluded: set[int], pseudonym, stats: ExportStats, files: SplitFiles,
+         progress: Callable[[int], None]) -> None:
+    """Exchange-format lines, filtered, the annotator replaced by a pseudonym and the rationale left out unless
+    asked for; lines keep the exchange format's key order."""
+    since = datetime.fromisoformat(spec["since"]) if spec["since"] else None
+    until = datetime.fromisoformat(spec["until"]) if spec["until"] else None
+    models = set(spec["models"])
+    for campaign in Campaign.objects.filter(pk__in=spec["campaigns"]).order_by("pk"):
+        # The exchange export reads the campaign in id order: its first n lines are the snapshot's judgments.
+        n = Judgment.objects.filter(item__campaign=campaign, pk__lte=snapshot_id).count()
+        lines = islice(judgments_export_jsonl(campaign=campaign), n)
+        users = dict(User.objects.filter(judgments__item__campaign=campaign).distinct().values_list("username", "pk"))
+        gold = set(Item.objects.filter(campaign=campaign, is_gold=True).values_list("external_id", flat=True))
+        read = 0
+        for line in lines:
+            read += 1
+            if read % ROWS_PER_BATCH == 0:
+                progress(ROWS_PER_BATCH)
+            record = json.loads(line)
+            annotator = users[record["annotator"]]
+            moment = datetime.fromisoformat(record["created_at"])
+            ids = [response["id"] for response in record["responses"]]
+            if (annotator in excluded or record["protocol"] not in spec["protocols"]
+                    or (record["item"] in gold and not spec["include_gold"])
+                    or (since and moment < since) or (until and moment >= until)
+                    or (models and any(response.get("model", "") not in models for response in record["responses"]))):
+                continue
+            if spec["drop_ties"] and len(set(judgment_scores(_raw_judgment(record), ids, spec["score_weights"]))) == 1:
+                continue
+            record["annotator"] = pseudonym(annotator)
+            if not spec["include_rationale"]:
+                record.pop("rationale", None)
+            prompt = record["prompt"]
+            messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+            split, prompt_hash = prompt_split(messages, seed=spec["split_seed"], test_size=spec["test_size"])
+            files.add(split, json.dumps(record, ensure_ascii=False) + "\n")
+            stats.rows[split] = stats.rows.get(split, 0) + 1
+            stats.prompts.setdefault(split, set()).add(prompt_hash)
+            stats.judgments_used += 1
+            stats.annotators.add(annotator)
+        progress(read % ROWS_PER_BATCH)
+
+
+def _raw_judgment(record: dict) -> JudgmentRecord:
+    return JudgmentRecord(0, 0, record["protocol"], record.get("choice", ""), record.get("strength"),
+                          record.get("ranking"), record.get("ratings"), record.get("attributes"), "")
+
+
+def dataset_write(*, spec: dict, snapshot_id: int, directory: Path,
+                  on_progress: Progress | None = None) -> ExportResult:
+    """Write the export's files and card into `directory` (created; it and its `-scratch` sibling must not
+    exist yet)."""
+    directory.mkdir(parents=True)
+    stats = ExportStats()
+    excluded = gold_failing_annotators(spec=spec, snapshot_id=snapshot_id) if spec["exclude_gold_failures"] else set()
+    stats.gold_failing_annotators = len(excluded)
+    selected = judgments_count(spec=spec, snapshot_id=snapshot_id, excluded=excluded)
+    raw = spec["format"] == "raw"
+    # raw reads every line of the campaigns' exchange export up to the snapshot, and filters them itself
+    total = (Judgment.objects.filter(item__campaign_id__in=spec["campaigns"], pk__lte=snapshot_id).count() if raw
+             else selected)
+    stats.judgments_selected = selected
+    done = 0
+
+    def progress(step: int) -> None:
+        nonlocal done
+        done += step
+        if on_progress:
+            on_progress(done, total)
+
+    pseudonym = pseudonymizer(spec["salt"])
+    layout = None if raw else FORMAT_CLASSES[spec["format"]](spec, pseudonym)
+    scratch = directory.with_name(directory.name + "-scratch")  # a sibling, so a rerun's clean-up finds it
+    scratch.mkdir()
+    try:
+        files = SplitFiles(spec, directory, scratch, None if raw else layout.schema())
+        if raw:
+            _raw(spec, snapshot_id, excluded, pseudonym, stats, files, progress)
+        else:
+            _structured(spec, snapshot_id, excluded, layout, stats, files, progress)
+        writers = files.close()
+        if not writers:
+            raise ExportEmpty("No judgment of these campaigns passes the export's filters: nothing to write.")
+        if spec["filetype"] == "hf":
+            hf_save(writers, directory, fingerprint=f"{canonical_json(spec)}:{snapshot_id}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    data_files = files_manifest(directory)
+    digest = content_hash(data_files)
+    card = directory / CARD
+    card_write(card, spec=spec, layout=layout, stats=stats, files=data_files, content_hash=digest,
+               snapshot_id=snapshot_id)
+    manifest = sorted([*data_files, file_entry(directory, card)], key=lambda entry: entry["path"])
+    return ExportResult(rows=sum(stats.rows.values()), files=manifest, content_hash=digest)

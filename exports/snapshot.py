@@ -1,0 +1,191 @@
+"""Reads what an export needs, item by item, in chunks: memory stays bounded whatever the campaign size.
+
+The snapshot is "every judgment of the campaigns with an id up to N", N taken when the export was asked for.
+Judgments are never edited, only added, so that is the state at that moment however long the export runs, and a
+rerun of the same export reads the same rows. Nothing holds a long transaction, so annotators go on meanwhile.
+"""
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.db import connection
+from django.db.models import Count, Max, Q, QuerySet
+
+from annotate.report.metrics.gold import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
+from annotate.models import Item, ItemCandidate, Judgment
+
+ITEMS_PER_CHUNK = 900  # ids in one IN (...): under the 999 parameters old SQLite builds allow
+T = TypeVar("T")
+_END = object()
+
+
+@dataclass(slots=True)
+class CandidateRecord:
+    id: str  # the response id of the exchange format
+    text: str
+    model: str
+    generation: str | None  # {"endpoint", "params", "seed"} as JSON, for generated responses
+    allowed: bool  # passes the spec's model filter
+
+
+@dataclass(slots=True)
+class JudgmentRecord:
+    pk: int
+    annotator: int
+    protocol: str
+    choice: str
+    strength: int | None
+    ranking: list | None
+    ratings: dict | None
+    attributes: dict | None
+    rationale: str
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    pk: int
+    campaign_id: int
+    external_id: str
+    prompt_id: str
+    messages: list[dict]
+    candidates: list[CandidateRecord]
+    judgments: list[JudgmentRecord]
+
+
+def snapshot_judgment_id(*, campaign_ids: list[int]) -> int:
+    """The newest judgment of these campaigns now: the export reads judgments up to it (0 when there are none)."""
+    return Judgment.objects.filter(item__campaign_id__in=campaign_ids).aggregate(last=Max("pk"))["last"] or 0
+
+
+def gold_failing_annotators(*, spec: dict, snapshot_id: int) -> set[int]:
+    """Annotators whose gold accuracy over these campaigns is under the metrics' threshold."""
+    rows = (Judgment.objects.filter(item__campaign_id__in=spec["campaigns"], pk__lte=snapshot_id,
+                                    gold_correct__isnull=False).order_by()
+            .values("annotator_id").annotate(n=Count("pk"), correct=Count("pk", filter=Q(gold_correct=True))))
+    return {row["annotator_id"] for row in rows
+            if gold_is_flagged(row["n"], row["correct"], threshold=GOLD_THRESHOLD, min_judgments=GOLD_MIN_JUDGMENTS)}
+
+
+def _judgment_filter(spec: dict, snapshot_id: int, excluded: set[int]) -> Q:
+    """What the spec keeps of an item's judgments: the snapshot, protocols, dates, annotators."""
+    keep = Q(pk__lte=snapshot_id, protocol__in=spec["protocols"])
+    if spec["since"]:
+        keep &= Q(created_at__gte=spec["since"])
+    if spec["until"]:
+        keep &= Q(created_at__lt=spec["until"])
+    if excluded:
+        keep &= ~Q(annotator_id__in=sorted(excluded))
+    return keep
+
+
+def _items(spec: dict) -> QuerySet[Item]:
+    items = Item.objects.filter(campaign_id__in=spec["campaigns"])
+    return items if spec["include_gold"] else items.filter(is_gold=False)
+
+
+def judgments_count(*, spec: dict, snapshot_id: int, excluded: set[int]) -> int:
+    """How many judgments the export reads: those of the campaigns' (non-gold) items the filters keep."""
+    return Judgment.objects.filter(_judgment_filter(spec, snapshot_id, excluded), item__in=_items(spec)).count()
+
+
+def _rows(queryset: QuerySet) -> list[tuple]:
+    """The rows of a values_list query as the driver returns them: Django's per-value conversion of millions of
+    rows cost more than the query itself. JSON columns come back as text (parsed by the caller when needed)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _json(text: str | None):
+    return None if text is None else json.loads(text)
+
+
+def _generation(endpoint: str | None, params: str | None, seed: int | None) -> str | None:
+    if endpoint is None:
+        return None
+    return json.dumps({"endpoint": endpoint, "params": json.loads(params), "seed": seed}, sort_keys=True,
+                      ensure_ascii=False)
+
+
+def items_read(*, spec: dict, snapshot_id: int, excluded: set[int]) -> Iterator[list[ItemRecord]]:
+    """The judged items in id order, each with its prompt, candidates (canonical order) and selected judgments.
+
+    Chunks of items by keyset (id > last), then their judgments and candidates through the foreign-key indexes:
+    by id range when the chunk's ids are about consecutive (as a campaign's usually are: cheaper to send and plan
+    than 900 ids; rows of other items in the range are passed over), else by `item_id IN (...)`."""
+    models = set(spec["models"])
+    keep = _judgment_filter(spec, snapshot_id, excluded)
+    items, after = _items(spec).order_by("pk"), 0
+    while True:
+        rows = _rows(items.filter(pk__gt=after).values_list(
+            "pk", "campaign_id", "external_id", "prompt__external_id", "prompt__messages")[:ITEMS_PER_CHUNK])
+        if not rows:
+            return
+        ids = [row[0] for row in rows]
+        first, after = ids[0], ids[-1]
+        chunk = Q(item_id__gte=first, item_id__lte=after) if after - first < 2 * len(ids) else Q(item_id__in=ids)
+        by_item: dict[int, list[JudgmentRecord]] = {}
+        for pk, item_id, annotator, protocol, choice, strength, ranking, ratings, attributes, rationale in _rows(
+                Judgment.objects.filter(keep, chunk).order_by("item_id", "pk")
+                .values_list("pk", "item_id", "annotator_id", "protocol", "choice", "strength", "ranking",
+                             "ratings", "attributes", "rationale")):
+            by_item.setdefault(item_id, []).append(JudgmentRecord(
+                pk, annotator, protocol, choice, strength, _json(ranking), _json(ratings), _json(attributes),
+                rationale))
+        slots: dict[int, list[CandidateRecord]] = {}
+        for item_id, external_id, text, model, endpoint, params, seed in _rows(
+                ItemCandidate.objects.filter(chunk).order_by("item_id", "position").values_list(
+                    "item_id", "candidate__external_id", "candidate__text", "candidate__model",
+                    "candidate__generation_output__endpoint__name", "candidate__generation_output__params",
+                    "candidate__generation_output__seed")):
+            slots.setdefault(item_id, []).append(CandidateRecord(
+                external_id, text, model, _generation(endpoint, params, seed), not models or model in models))
+        yield [ItemRecord(pk, campaign_id, external_id, prompt_id, json.loads(messages), slots[pk], by_item[pk])
+               for pk, campaign_id, external_id, prompt_id, messages in rows if pk in by_item]
+
+
+def read_ahead(chunks: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The same chunks, read on a thread with a database connection of its own, so that the database works on
+    the next chunks while the caller turns this one into rows. Inside a transaction (a test, an atomic block)
+    the chunks are read in place: another connection would not see the transaction's rows."""
+    if connection.in_atomic_block:
+        yield from chunks
+        return
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand(value) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not hand(chunk):
+                    return
+            hand(_END)
+        except Exception as error:
+            hand(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    reader = threading.Thread(target=produce, name="export-reader", daemon=True)
+    reader.start()
+    try:
+        while (value := handoff.get()) is not _END:
+            if isinstance(value, Exception):
+                raise value
+            yield value
+    finally:
+        stop.set()
+        reader.join()
