@@ -1,14 +1,11 @@
-from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate.selectors import assignment_task, campaign_for_queue
-from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
+from annotate.services.assignments import assignment_next, assignment_skip, judgment_submit
 
 
 class TaskSerializer(serializers.Serializer):
@@ -40,10 +37,6 @@ class JudgmentSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def _validation_error(error: ValidationError) -> ApiValidationError:
-    return ApiValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
-
-
 class CampaignNextApi(APIView):
     @extend_schema(request=None,
                    responses={200: TaskSerializer, 204: OpenApiResponse(description="Nothing left")},
@@ -52,12 +45,7 @@ class CampaignNextApi(APIView):
         campaign = campaign_for_queue(campaign_id=campaign_id)
         if campaign is None:
             raise NotFound("No such campaign.")
-        try:
-            assignment = assignment_next(campaign=campaign, annotator=request.user)
-        except PermissionDenied as error:
-            raise ApiPermissionDenied(str(error)) from None
-        except ValidationError as error:
-            raise _validation_error(error) from None
+        assignment = assignment_next(campaign=campaign, annotator=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(assignment_task(assignment=assignment))  # already shaped as TaskSerializer documents it
@@ -84,15 +72,8 @@ class AssignmentSubmitApi(APIView):
         answer = dict(data.validated_data)
         client_key = answer.pop("client_key", "")
         time_on_task_ms = answer.pop("time_on_task_ms", None)
-        try:
-            judgment, created = judgment_submit(assignment_id=assignment_id, annotator=request.user, answer=answer,
-                                                client_key=client_key, time_on_task_ms=time_on_task_ms)
-        except PermissionDenied:
-            raise NotFound("No such assignment of yours.") from None
-        except LeaseLost as error:
-            return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
-        except ValidationError as error:
-            raise _validation_error(error) from None
+        judgment, created = judgment_submit(assignment_id=assignment_id, annotator=request.user, answer=answer,
+                                            client_key=client_key, time_on_task_ms=time_on_task_ms)
         return Response(JudgmentSerializer(judgment).data, status=status.HTTP_201_CREATED if created else 200)
 
 
@@ -105,11 +86,6 @@ class AssignmentSkipApi(APIView):
     def post(self, request, assignment_id: int):
         data = self.SkipSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            assignment_skip(assignment_id=assignment_id, annotator=request.user,
-                            reason=data.validated_data.get("reason", ""))
-        except PermissionDenied:
-            raise NotFound("No such assignment of yours.") from None
-        except ValidationError as error:
-            raise _validation_error(error) from None
+        assignment_skip(assignment_id=assignment_id, annotator=request.user,
+                        reason=data.validated_data.get("reason", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,7 @@
 from django import forms
 
-from annotate.models import Campaign, Candidate, Protocol
-from annotate.services.judging import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE
+from annotate.models import Campaign, Candidate
+from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, Protocol
 
 RESPONSE_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

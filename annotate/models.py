@@ -5,7 +5,6 @@ from django.db.models import Q
 from annotate.protocols import PROTOCOLS_HELP, RANK_VS_RATE, Protocol
 
 
-
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"

@@ -33,6 +33,12 @@ STRENGTH_RANGE = (-3, 3)
 GOLD_THRESHOLD = 0.7  # below this share of right gold answers an annotator is flagged
 GOLD_MIN_JUDGMENTS = 3  # fewer gold answers say too little to flag anyone
 
+
+def gold_is_flagged(n: int, correct: int, *, threshold: float, min_judgments: int) -> bool:
+    """The rule shared by the report and the exports that leave flagged annotators out."""
+    return n >= min_judgments and correct / n < threshold
+
+
 # The judgment exchange format (one JSON object a line): keys and the answer keys of each protocol.
 EXCHANGE_REQUIRED = ("item", "prompt", "responses", "annotator", "protocol")
 EXCHANGE_KEYS = (*EXCHANGE_REQUIRED, "choice", "strength", "ranking", "ratings", "attributes", "rationale",

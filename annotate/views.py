@@ -1,19 +1,21 @@
 """Browser UI: the annotator's task page (htmx) and the manager's campaign pages.
 
-Annotators reach only the campaigns `campaign_visible_to` shows them (else 404), managers only those they manage.
+Annotators reach only the campaigns `campaigns_visible_to` shows them (else 404), managers only those they manage.
 """
 
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.access import manager_required
+from annotate.access import campaigns_managed_by, campaigns_visible_to
 from annotate.forms import (
     RATING_LABELS,
     SKIP_REASONS,
@@ -30,9 +32,7 @@ from annotate.models import Assignment, Campaign
 from annotate.selectors import (
     annotator_progress,
     campaign_list_for,
-    campaign_managed_by,
     campaign_progress,
-    campaign_visible_to,
 )
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
 from annotate.services.campaigns import (
@@ -46,6 +46,7 @@ from annotate.services.campaigns import (
 from annotate.services.candidates import campaign_candidates_generate, campaign_source
 from annotate.services.exchange import judgments_export_jsonl
 from annotate.services.imports import prompts_import
+from core.selectors import workers_alive
 from modelhost.selectors import job_list_for
 
 STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause", Campaign.Status.CLOSED: "Close"}
@@ -53,8 +54,17 @@ STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause
 
 # --- annotator ---------------------------------------------------------------------------------------------------
 
+@login_required
+def home(request):
+    """The landing page: the campaigns this user may work on or manage (and, for managers, the workers)."""
+    context = {"campaigns": campaign_list_for(user=request.user)}
+    if request.user.is_manager:
+        context["workers"] = workers_alive()
+    return render(request, "annotate/home.html", context)
+
+
 def _campaign_to_annotate(request, campaign_id: int) -> Campaign:
-    return get_object_or_404(campaign_visible_to(user=request.user), pk=campaign_id)
+    return get_object_or_404(campaigns_visible_to(user=request.user), pk=campaign_id)
 
 
 def _task_form(assignment: Assignment, data=None) -> TaskForm:
@@ -146,22 +156,16 @@ def task_skip(request, campaign_id: int, assignment_id: int):
 
 # --- manager -----------------------------------------------------------------------------------------------------
 
-def _require_manager(request) -> None:
-    if not request.user.is_manager:
-        raise PermissionDenied
-
-
 def _managed_campaigns(request):
     """The campaigns this manager manages, with their prompt and item counts."""
-    _require_manager(request)
-    return campaign_list_for(user=request.user).filter(pk__in=campaign_managed_by(user=request.user))
+    return campaign_list_for(user=request.user).filter(pk__in=campaigns_managed_by(user=request.user))
 
 
 def _campaign_to_manage(request, campaign_id: int) -> Campaign:
     return get_object_or_404(_managed_campaigns(request), pk=campaign_id)
 
 
-@login_required
+@manager_required
 def manage_list(request):
     campaigns = _managed_campaigns(request)
     form = CampaignCreateForm(request.POST or None)
@@ -183,7 +187,7 @@ def _render_manage(request, campaign: Campaign, *, errors: list[str] = (), **for
         "campaign": campaign, "errors": errors, "status_actions": actions,
         "members": campaign.members.order_by("username"),
         "is_member": campaign.members.filter(pk=request.user.pk).exists(),
-        "job": job_list_for(user=request.user).filter(source=campaign_source(campaign)).first(),
+        "job": job_list_for(user=request.user, source=campaign_source(campaign)).first(),
         "progress": campaign_progress(campaign=campaign),
         "members_form": MembersAddForm(), "import_form": PromptsImportForm(),
         "generate_form": CandidatesGenerateForm(), **forms,
@@ -191,12 +195,12 @@ def _render_manage(request, campaign: Campaign, *, errors: list[str] = (), **for
     return render(request, "annotate/manage_campaign.html", context)
 
 
-@login_required
+@manager_required
 def manage_campaign(request, campaign_id: int):
     return _render_manage(request, _campaign_to_manage(request, campaign_id))
 
 
-@login_required
+@manager_required
 @require_POST
 def manage_status(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
@@ -208,7 +212,7 @@ def manage_status(request, campaign_id: int):
     return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
 
 
-@login_required
+@manager_required
 @require_POST
 def manage_members_add(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
@@ -224,7 +228,7 @@ def manage_members_add(request, campaign_id: int):
     return _render_manage(request, campaign, members_form=form)
 
 
-@login_required
+@manager_required
 @require_POST
 def manage_members_remove(request, campaign_id: int, user_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
@@ -234,7 +238,7 @@ def manage_members_remove(request, campaign_id: int, user_id: int):
     return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
 
 
-@login_required
+@manager_required
 @require_POST
 def manage_prompts_import(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
@@ -250,7 +254,7 @@ def manage_prompts_import(request, campaign_id: int):
     return _render_manage(request, campaign, import_form=form)
 
 
-@login_required
+@manager_required
 @require_POST
 def manage_candidates_generate(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
@@ -268,7 +272,7 @@ def manage_candidates_generate(request, campaign_id: int):
     return _render_manage(request, campaign, generate_form=form)
 
 
-@login_required
+@manager_required
 @require_POST
 def manage_items_build(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
@@ -277,7 +281,7 @@ def manage_items_build(request, campaign_id: int):
     return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
 
 
-@login_required
+@manager_required
 def manage_judgments_export(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
     response = StreamingHttpResponse(judgments_export_jsonl(campaign=campaign), content_type="application/x-ndjson")

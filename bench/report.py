@@ -49,7 +49,7 @@ def campaign_build(judgments: int):
 
     from accounts.models import User
     from annotate.models import Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
-    from annotate.services.judging import ATTRIBUTES
+    from annotate.protocols import ATTRIBUTES
 
     rng = np.random.default_rng(0)
     strength = np.linspace(1.5, -1.5, MODELS)
@@ -242,9 +242,9 @@ def run_backend(url: str, judgments: int, rebuild: bool) -> dict:
     django_setup(url)
     from django.db import connection
 
+    from annotate.models import Campaign, Judgment
     from annotate.report.metrics.data import campaign_data
     from annotate.report.metrics.report import campaign_report
-    from annotate.models import Campaign, Judgment
 
     campaign = Campaign.objects.filter(name=CAMPAIGN).first()
     planned = sum(items_per_protocol(judgments).values()) * OVERLAP

@@ -178,6 +178,7 @@ REST_FRAMEWORK = {
     # HTML renderer cost 4% of the CPU of each API request (bench/annotator_loop.py).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Concord API",

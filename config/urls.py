@@ -1,30 +1,18 @@
+"""Every app owns its URLs; this file only includes them."""
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.apis import MeApi
-from annotate import apis as annotate_apis
-from annotate.report import apis as report_apis
-from exports import apis as export_apis
-from modelhost import apis as modelhost_apis
-
 api_v1 = [
-    path("me", MeApi.as_view(), name="api-me"),
-    path("campaigns/<int:campaign_id>/next", annotate_apis.CampaignNextApi.as_view(), name="api-next"),
-    path("assignments/<int:assignment_id>/submit", annotate_apis.AssignmentSubmitApi.as_view(), name="api-submit"),
-    path("assignments/<int:assignment_id>/skip", annotate_apis.AssignmentSkipApi.as_view(), name="api-skip"),
-    path("campaigns/<int:campaign_id>/report", report_apis.CampaignReportApi.as_view(), name="api-report"),
-    path("exports", export_apis.ExportListCreateApi.as_view(), name="api-exports"),
-    path("exports/<int:export_id>", export_apis.ExportDetailApi.as_view(), name="api-export"),
-    path("exports/<int:export_id>/files/<path:path>", export_apis.ExportFileApi.as_view(), name="api-export-file"),
-    path("endpoints", modelhost_apis.ModelEndpointListApi.as_view(), name="api-endpoints"),
-    path("generation-jobs", modelhost_apis.GenerationJobCreateApi.as_view(), name="api-job-create"),
-    path("generation-jobs/<int:job_id>", modelhost_apis.GenerationJobDetailApi.as_view(), name="api-job"),
-    path("generation-jobs/<int:job_id>/cancel", modelhost_apis.GenerationJobCancelApi.as_view()),
-    path("generation-jobs/<int:job_id>/outputs", modelhost_apis.GenerationJobOutputsApi.as_view()),
+    path("", include("accounts.api_urls")),
+    path("", include("annotate.api_urls")),
+    path("", include("exports.api_urls")),
+    path("", include("modelhost.api_urls")),
 ]
 
 urlpatterns = [
+    path("", include("annotate.home_urls")),
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
     path("models/", include("modelhost.urls")),

@@ -28,7 +28,7 @@ def _database() -> dict:
 
 
 def _broker() -> dict:
-    from config.celery import app
+    from celery import current_app as app  # the project app (config/celery.py), without importing upward
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=3)

@@ -25,8 +25,8 @@ judgments. Spread is the largest range of one response's scores over the judgmen
 from dataclasses import dataclass
 from itertools import combinations
 
-from exports.snapshot import ItemRecord, JudgmentRecord
-from annotate.models import Protocol
+from annotate.protocols import Protocol
+from annotate.selectors.snapshot import ItemRecord, JudgmentRecord
 
 CHOICE_SCORE = {"a": -1.0, "b": 1.0, "tie": 0.0}
 TOP = 3

@@ -1,21 +1,19 @@
 """Dataset exports over the REST API: start one, follow it, download its files."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exports.selectors import export_download_name, export_file, export_list_for
-from exports.spec import AGGREGATIONS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
+from accounts.access import IsManager
 from exports.models import Export
+from exports.selectors import export_download_name, export_file, export_list_for
 from exports.services import export_create
+from exports.spec import AGGREGATIONS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -71,10 +69,7 @@ class ExportSpecSerializer(serializers.Serializer):
 
 
 class ExportListCreateApi(APIView):
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if not request.user.is_manager:
-            raise ApiPermissionDenied("Only managers and admins export datasets.")
+    permission_classes = [IsManager]
 
     @extend_schema(responses=ExportSerializer(many=True), summary="Exports you may download, newest first")
     def get(self, request):
@@ -83,13 +78,7 @@ class ExportListCreateApi(APIView):
     @extend_schema(request=ExportSpecSerializer, responses={201: ExportSerializer},
                    summary="Export a dataset from campaigns you manage; it runs on a worker")
     def post(self, request):
-        try:
-            export = export_create(spec=request.data, by=request.user)
-        except PermissionDenied as error:
-            raise ApiPermissionDenied(str(error)) from None
-        except ValidationError as error:
-            raise ApiValidationError(error.message_dict if hasattr(error, "error_dict")
-                                     else {"detail": error.messages}) from None
+        export = export_create(spec=request.data, by=request.user)
         return Response(ExportSerializer(export).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,9 +8,10 @@ same card, and the pseudonyms cannot be recomputed from it.
 import json
 from pathlib import Path
 
+from annotate.protocols import Protocol
+from annotate.selectors.snapshot import campaign_names
 from exports.formats import Format
 from exports.spec import AGGREGATIONS, FORMATS, PAIR_FORMATS, PAIR_STRATEGIES
-from annotate.models import Campaign, Protocol
 
 SCALES = {
     Protocol.PAIRWISE: "pairwise: response A scores 0 and B the strength (-3..3, negative = A better), or -1/0/+1 "
@@ -84,7 +85,7 @@ def _how_made(spec: dict, snapshot_id: int, stats) -> list[str]:
 
 def card_write(path: Path, *, spec: dict, layout: Format | None, stats, files: list[dict], content_hash: str,
                snapshot_id: int) -> None:
-    campaigns = list(Campaign.objects.filter(pk__in=spec["campaigns"]).order_by("pk").values_list("pk", "name"))
+    campaigns = campaign_names(campaign_ids=spec["campaigns"])
     name = spec["name"] or f"concord-{spec['format']}-" + "-".join(str(pk) for pk, _ in campaigns)
     header = ["---", f"license: {_yaml(spec['license'])}", f"pretty_name: {_yaml(name)}",
               "tags:", "- preference", "- human-feedback", f"- {spec['format']}"]

@@ -10,11 +10,10 @@ from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
+from annotate.protocols import ATTRIBUTES, SAFETY, Protocol
+from annotate.selectors.snapshot import ItemRecord
 from exports.aggregation import ItemVerdicts, Verdict
-from exports.snapshot import ItemRecord
 from exports.writers import MESSAGES
-from annotate.models import Protocol
-from annotate.services.judging import ATTRIBUTES, SAFETY
 
 Column = tuple[str, pa.DataType, str]
 CANDIDATE_KEYS = {prefix: (f"{prefix}_id", f"{prefix}_model", f"{prefix}_generation")

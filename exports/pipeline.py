@@ -9,28 +9,26 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 
-from accounts.models import User
-from exports.aggregation import item_verdicts, judgment_scores
-from exports.card import card_write
-from exports.formats import FORMAT_CLASSES, Format
-from exports.snapshot import (
+from annotate.selectors.snapshot import (
     ItemRecord,
     JudgmentRecord,
     gold_failing_annotators,
     items_read,
     judgments_count,
-    read_ahead,
+    snapshot_exchange_lines,
+    snapshot_judgments_total,
 )
+from exports.aggregation import item_verdicts, judgment_scores
+from exports.card import card_write
+from exports.formats import FORMAT_CLASSES, Format
+from exports.read_ahead import read_ahead
 from exports.spec import canonical_json
 from exports.writers import SplitWriter, content_hash, file_entry, files_manifest, hf_save, writer_open
-from annotate.models import Campaign, Item, Judgment
-from annotate.services.exchange import judgments_export_jsonl
 
 ROWS_PER_BATCH = 5000
 CARD = "README.md"
@@ -168,14 +166,9 @@ def _raw(spec: dict, snapshot_id: int, excluded: set[int], pseudonym, stats: Exp
     since = datetime.fromisoformat(spec["since"]) if spec["since"] else None
     until = datetime.fromisoformat(spec["until"]) if spec["until"] else None
     models = set(spec["models"])
-    for campaign in Campaign.objects.filter(pk__in=spec["campaigns"]).order_by("pk"):
-        # The exchange export reads the campaign in id order: its first n lines are the snapshot's judgments.
-        n = Judgment.objects.filter(item__campaign=campaign, pk__lte=snapshot_id).count()
-        lines = islice(judgments_export_jsonl(campaign=campaign), n)
-        users = dict(User.objects.filter(judgments__item__campaign=campaign).distinct().values_list("username", "pk"))
-        gold = set(Item.objects.filter(campaign=campaign, is_gold=True).values_list("external_id", flat=True))
-        read = 0
-        for line in lines:
+    for campaign in snapshot_exchange_lines(campaign_ids=spec["campaigns"], snapshot_id=snapshot_id):
+        users, gold, read = campaign.users, campaign.gold_items, 0
+        for line in campaign.lines:
             read += 1
             if read % ROWS_PER_BATCH == 0:
                 progress(ROWS_PER_BATCH)
@@ -220,8 +213,7 @@ def dataset_write(*, spec: dict, snapshot_id: int, directory: Path,
     selected = judgments_count(spec=spec, snapshot_id=snapshot_id, excluded=excluded)
     raw = spec["format"] == "raw"
     # raw reads every line of the campaigns' exchange export up to the snapshot, and filters them itself
-    total = (Judgment.objects.filter(item__campaign_id__in=spec["campaigns"], pk__lte=snapshot_id).count() if raw
-             else selected)
+    total = snapshot_judgments_total(campaign_ids=spec["campaigns"], snapshot_id=snapshot_id) if raw else selected
     stats.judgments_selected = selected
     done = 0
 

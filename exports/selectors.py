@@ -3,9 +3,9 @@ from pathlib import Path
 from django.db.models import QuerySet
 
 from accounts.models import User
+from annotate.access import campaigns_managed_by
 from annotate.models import Campaign
 from exports.models import Export
-from annotate.selectors import campaign_managed_by
 
 
 def export_list_for(*, user: User) -> QuerySet[Export]:
@@ -15,7 +15,7 @@ def export_list_for(*, user: User) -> QuerySet[Export]:
         return exports
     if not user.is_manager:
         return exports.none()
-    return exports.exclude(campaigns__in=Campaign.objects.exclude(pk__in=campaign_managed_by(user=user).values("pk")))
+    return exports.exclude(campaigns__in=Campaign.objects.exclude(pk__in=campaigns_managed_by(user=user).values("pk")))
 
 
 def export_file(*, export: Export, path: str) -> Path | None:

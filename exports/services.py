@@ -12,16 +12,15 @@ import time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
-from exports.pipeline import Progress, dataset_write
-from exports.snapshot import snapshot_judgment_id
-from exports.spec import spec_clean, spec_protocols_resolve, spec_salt
+from annotate.access import campaigns_managed_by
 from annotate.models import Campaign
-from annotate.selectors import campaign_managed_by
+from annotate.selectors.snapshot import snapshot_judgment_id
 from core.runs import run_fail, run_finish, run_progress, run_start
 from exports.models import Export
+from exports.pipeline import Progress, dataset_write
+from exports.spec import spec_clean, spec_protocols_resolve, spec_salt
 
 logger = logging.getLogger(__name__)
 PROGRESS_SECONDS = 0.5  # how often a run writes its progress row
@@ -35,7 +34,7 @@ def export_create(*, spec: dict, by: User | None, queue: bool = True) -> Export:
     if by is not None and not by.is_manager:
         raise PermissionDenied("Only managers and admins export datasets.")
     clean = spec_clean(spec)
-    campaigns = Campaign.objects.all() if by is None else campaign_managed_by(user=by)
+    campaigns = Campaign.objects.all() if by is None else campaigns_managed_by(user=by)
     campaigns = list(campaigns.filter(pk__in=clean["campaigns"]).order_by("pk"))
     missing = sorted(set(clean["campaigns"]) - {campaign.pk for campaign in campaigns})
     if missing:

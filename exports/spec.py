@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from annotate.models import Campaign, Protocol
-from annotate.services.judging import ATTRIBUTES
+from annotate.protocols import ATTRIBUTES, RANK_VS_RATE, Protocol
 
 FORMATS = {
     "dpo": "TRL preference (prompt, chosen, rejected): DPO, ORPO, CPO, reward training",
@@ -44,7 +43,7 @@ DESIGN_PROTOCOLS = {
     Protocol.RANKING: [Protocol.RANKING],
     Protocol.RATING: [Protocol.RATING],
     Protocol.ATTRIBUTES: [Protocol.ATTRIBUTES],
-    Campaign.RANK_VS_RATE: [Protocol.PAIRWISE, Protocol.RANKING, Protocol.RATING],
+    RANK_VS_RATE: [Protocol.PAIRWISE, Protocol.RANKING, Protocol.RATING],
 }
 MAX_TEST_SIZE = 0.5
 DEFAULTS = {

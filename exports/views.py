@@ -12,10 +12,11 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.access import manager_required
+from annotate.access import campaigns_managed_by
 from exports.selectors import export_download_name, export_file, export_list_for
-from exports.spec import AGGREGATIONS, DEFAULTS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
-from annotate.selectors import campaign_managed_by
 from exports.services import export_create
+from exports.spec import AGGREGATIONS, DEFAULTS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
 
 
 def _choices(described) -> list[tuple[str, str]]:
@@ -53,7 +54,7 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["campaigns"].queryset = campaign_managed_by(user=user).order_by("name")
+        self.fields["campaigns"].queryset = campaigns_managed_by(user=user).order_by("name")
 
     def spec(self) -> dict:
         data = dict(self.cleaned_data)
@@ -64,14 +65,9 @@ class ExportForm(forms.Form):
         return data
 
 
-def _manager(request) -> None:
-    if not request.user.is_manager:
-        raise PermissionDenied
 
-
-@login_required
+@manager_required
 def export_list(request):
-    _manager(request)
     # ?campaign=<id> (the campaign page's "Export dataset") preselects that campaign
     form = ExportForm(request.POST or None, user=request.user, initial={"campaigns": request.GET.getlist("campaign")})
     if request.method == "POST" and form.is_valid():

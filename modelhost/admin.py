@@ -1,12 +1,28 @@
+from django import forms
 from django.contrib import admin, messages
 
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint, StreamedReply
-from modelhost.services.endpoints import endpoint_make_default
+from modelhost.services.endpoints import endpoint_make_default, endpoint_validate
 from modelhost.services.jobs import generation_job_cancel, generation_job_resume
+
+
+class ModelEndpointForm(forms.ModelForm):
+    """Checks what the row points at (a path, a server) when an admin saves it; the model itself stays offline."""
+
+    class Meta:
+        model = ModelEndpoint
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            endpoint_validate(endpoint=ModelEndpoint(pk=self.instance.pk, **cleaned))
+        return cleaned
 
 
 @admin.register(ModelEndpoint)
 class ModelEndpointAdmin(admin.ModelAdmin):
+    form = ModelEndpointForm
     list_display = ["name", "backend", "model", "device", "dtype", "max_context", "is_default"]
     list_filter = ["backend"]
     actions = ["make_default"]

@@ -1,23 +1,15 @@
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.access import IsManager
 from modelhost.models import GenerationJob, ModelEndpoint
 from modelhost.selectors import endpoint_list, job_list_for, job_outputs
 from modelhost.services.endpoints import endpoint_get_default
 from modelhost.services.jobs import generation_job_cancel, generation_job_create
-
-
-class ManagerOnly:
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if not request.user.is_manager:
-            raise PermissionDenied("Only managers and admins run generation jobs.")
 
 
 class GenerationJobSerializer(serializers.ModelSerializer):
@@ -31,7 +23,9 @@ class GenerationJobSerializer(serializers.ModelSerializer):
     tokens_per_second = serializers.FloatField()
 
 
-class GenerationJobCreateApi(ManagerOnly, APIView):
+class GenerationJobCreateApi(APIView):
+    permission_classes = [IsManager]
+
     class GenerationJobCreateSerializer(serializers.Serializer):
         class ConversationSerializer(serializers.Serializer):
             key = serializers.CharField(max_length=200)
@@ -58,25 +52,26 @@ class GenerationJobCreateApi(ManagerOnly, APIView):
                 raise ApiValidationError({"endpoints": [f"Unknown endpoint(s): {', '.join(unknown)}."]})
         else:
             endpoints = [endpoint_get_default()]
-        try:
-            job = generation_job_create(
-                label=data.validated_data["label"],
-                conversations=[(c["key"], c["messages"]) for c in data.validated_data["conversations"]],
-                endpoints=endpoints, n=data.validated_data["n"], params=data.validated_data["params"],
-                seed=data.validated_data["seed"], source="api", created_by=request.user,
-            )
-        except ValidationError as error:
-            raise ApiValidationError({"detail": error.messages}) from None
+        job = generation_job_create(
+            label=data.validated_data["label"],
+            conversations=[(c["key"], c["messages"]) for c in data.validated_data["conversations"]],
+            endpoints=endpoints, n=data.validated_data["n"], params=data.validated_data["params"],
+            seed=data.validated_data["seed"], source="api", created_by=request.user,
+        )
         return Response(GenerationJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
-class GenerationJobDetailApi(ManagerOnly, APIView):
+class GenerationJobDetailApi(APIView):
+    permission_classes = [IsManager]
+
     @extend_schema(responses=GenerationJobSerializer, summary="A job's status and progress")
     def get(self, request, job_id: int):
         return Response(GenerationJobSerializer(get_object_or_404(job_list_for(user=request.user), pk=job_id)).data)
 
 
-class GenerationJobCancelApi(ManagerOnly, APIView):
+class GenerationJobCancelApi(APIView):
+    permission_classes = [IsManager]
+
     @extend_schema(request=None, responses=GenerationJobSerializer, summary="Stop a job; what it made stays")
     def post(self, request, job_id: int):
         job = get_object_or_404(job_list_for(user=request.user), pk=job_id)
@@ -85,7 +80,9 @@ class GenerationJobCancelApi(ManagerOnly, APIView):
         return Response(GenerationJobSerializer(job).data)
 
 
-class GenerationJobOutputsApi(ManagerOnly, APIView):
+class GenerationJobOutputsApi(APIView):
+    permission_classes = [IsManager]
+
     class GenerationOutputSerializer(serializers.Serializer):
         key = serializers.CharField(source="request.key")
         endpoint = serializers.CharField(source="endpoint.name")

@@ -54,11 +54,6 @@ class ModelEndpoint(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self):
-        from modelhost.services.endpoints import endpoint_validate
-
-        endpoint_validate(endpoint=self)
-
 
 class GenerationJob(Run):
     """Generate `n` samples for every conversation of the job with every endpoint of the job; done/total count

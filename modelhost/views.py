@@ -1,55 +1,46 @@
 import html
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.access import manager_required
 from modelhost.selectors import endpoint_list, job_list_for, job_outputs, reply_list_for
 from modelhost.services.jobs import generation_job_cancel, generation_job_resume
 from modelhost.services.replies import reply_create, reply_events
 
 
-def _manager(request):
-    if not request.user.is_manager:
-        raise PermissionDenied
-
-
-@login_required
+@manager_required
 def job_list(request):
-    _manager(request)
     return render(request, "modelhost/job_list.html", {"jobs": job_list_for(user=request.user)[:100]})
 
 
-@login_required
+@manager_required
 def job_detail(request, job_id: int):
-    _manager(request)
     job = get_object_or_404(job_list_for(user=request.user), pk=job_id)
     template = "modelhost/_job_progress.html" if request.htmx else "modelhost/job_detail.html"
     return render(request, template, {"job": job, "outputs": job_outputs(job=job)[:50]})
 
 
-@login_required
+@manager_required
 @require_POST
 def job_cancel(request, job_id: int):
-    _manager(request)
     generation_job_cancel(job=get_object_or_404(job_list_for(user=request.user), pk=job_id))
     return redirect("modelhost:job_detail", job_id=job_id)
 
 
-@login_required
+@manager_required
 @require_POST
 def job_resume(request, job_id: int):
-    _manager(request)
     generation_job_resume(job=get_object_or_404(job_list_for(user=request.user), pk=job_id))
     return redirect("modelhost:job_detail", job_id=job_id)
 
 
-@login_required
+@manager_required
 def playground(request):
     """Managers try a model: one prompt, the reply streamed as it is written."""
-    _manager(request)
     endpoints = endpoint_list()
     if request.method == "POST":
         endpoint = get_object_or_404(endpoints, pk=request.POST.get("endpoint"))

@@ -21,7 +21,7 @@ def _preload() -> None:
 
 
 def _consumes_gpu() -> bool:
-    from config.celery import app
+    from celery import current_app as app  # the project app (config/celery.py), without importing upward
 
     return Queue.GPU in (app.amqp.queues.consume_from or {})  # None: no -Q, the default queue only
 

@@ -1,15 +1,13 @@
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.report.metrics.gold import GOLD_THRESHOLD
-from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
+from annotate.access import campaign_check_manager
 from annotate.models import Campaign
-from annotate.services.campaigns import campaign_check_manager
+from annotate.protocols import GOLD_THRESHOLD
+from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
 
 ESTIMATE = "an estimate: {value, n, ci_low, ci_high} (95% item-bootstrap interval; null when undefined)"
 
@@ -59,10 +57,7 @@ class CampaignReportApi(APIView):
     )
     def get(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
-        try:
-            campaign_check_manager(campaign=campaign, user=request.user)
-        except PermissionDenied as error:
-            raise ApiPermissionDenied(str(error)) from None
+        campaign_check_manager(campaign=campaign, user=request.user)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return Response(campaign_report(campaign=campaign, **filters.validated_data))

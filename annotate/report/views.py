@@ -6,10 +6,10 @@ import statistics
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
+from annotate.access import campaign_check_manager
+from annotate.models import Campaign
 from annotate.report import plots as report_plots
 from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
-from annotate.models import Campaign
-from annotate.services.campaigns import campaign_check_manager
 
 PAIRS_SHOWN = 10
 

@@ -11,20 +11,22 @@ times what the database spends running them (bench/annotator_loop.py measures it
 import random
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
-from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Protocol
+from annotate.access import campaign_check_member
+from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
+from annotate.protocols import Protocol
 from annotate.services.judging import answer_clean, gold_check
+from core.errors import Conflict
 from core.sql import sql_instance, sql_rows, sql_run
 
 CANDIDATES_PER_TRY = 20
 ITEM, ASSIGNMENT, JUDGMENT = Item._meta.db_table, Assignment._meta.db_table, Judgment._meta.db_table
 SLOT, CANDIDATE = ItemCandidate._meta.db_table, Candidate._meta.db_table
-MEMBER = Campaign.members.through._meta.db_table
 
 
 def _item_lock(*, wait: bool) -> str:
@@ -43,13 +45,8 @@ def items_added() -> None:
         transaction.on_commit(lambda: sql_run(f"ANALYZE {ITEM}, {SLOT}", []))
 
 
-class LeaseLost(ValidationError):
+class LeaseLost(Conflict):
     """The lease expired and the item got its k judgments meanwhile: the work cannot be counted."""
-
-
-def campaign_check_member(*, campaign: Campaign, user: User) -> None:
-    if not sql_rows(f"SELECT 1 FROM {MEMBER} WHERE campaign_id = %s AND user_id = %s", [campaign.pk, user.pk]):
-        raise PermissionDenied("You are not a member of this campaign.")
 
 
 def _taken(item_id: int, judgment_count: int, now, *, excluding: int = 0) -> int:
@@ -189,7 +186,7 @@ def _own_assignment(assignment_id: int, annotator: User) -> Assignment:
         f" JOIN {Campaign._meta.db_table} campaign ON campaign.id = item.campaign_id"
         f" WHERE lease.id = %s AND lease.annotator_id = %s{lock}", [assignment_id, annotator.pk])
     if not rows:
-        raise PermissionDenied("This is not your assignment.")
+        raise Assignment.DoesNotExist("No such assignment of yours.")
     values = rows[0]
     assignment = sql_instance(Assignment, _ASSIGNMENT_FIELDS, values[:len(_ASSIGNMENT_FIELDS)])
     assignment.item = sql_instance(Item, _ITEM_FIELDS, values[len(_ASSIGNMENT_FIELDS):-1])

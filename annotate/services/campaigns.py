@@ -4,10 +4,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from annotate.access import campaign_check_manager
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Prompt
 from annotate.services.assignments import items_added
 from annotate.services.candidates import campaign_source, prompt_key
-from modelhost.models import GenerationOutput
+from modelhost.selectors import generation_outputs_for
 
 TRANSITIONS = {
     Campaign.Status.DRAFT: {Campaign.Status.LIVE, Campaign.Status.CLOSED},
@@ -15,11 +16,6 @@ TRANSITIONS = {
     Campaign.Status.PAUSED: {Campaign.Status.LIVE, Campaign.Status.CLOSED},
     Campaign.Status.CLOSED: set(),
 }
-
-
-def campaign_check_manager(*, campaign: Campaign, user: User) -> None:
-    if not (user.is_admin or campaign.managers.filter(pk=user.pk).exists() or campaign.created_by_id == user.pk):
-        raise PermissionDenied("You do not manage this campaign.")
 
 
 @transaction.atomic
@@ -68,10 +64,7 @@ def campaign_members_remove(*, campaign: Campaign, user: User, by: User) -> None
 
 def _attach_generated(campaign: Campaign) -> int:
     """Candidates from the campaign's generation jobs, once each (an output becomes at most one candidate)."""
-    outputs = (
-        GenerationOutput.objects.filter(request__job__source=campaign_source(campaign), candidate__isnull=True)
-        .select_related("request", "endpoint")
-    )
+    outputs = generation_outputs_for(source=campaign_source(campaign)).filter(candidate__isnull=True)
     prompts = {prompt_key(pk): pk for pk in campaign.prompts.values_list("pk", flat=True)}
     new = [
         Candidate(prompt_id=prompts[output.request.key], external_id=f"gen-{output.pk}", text=output.text,

@@ -40,7 +40,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.users import user_create
-from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt, Protocol
+from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
+from annotate.protocols import ATTRIBUTES, SAFETY
+from annotate.protocols import EXCHANGE_ANSWERS as ANSWERS
+from annotate.protocols import EXCHANGE_KEYS as KEYS
+from annotate.protocols import EXCHANGE_REQUIRED as REQUIRED
 from annotate.services.assignments import items_added
 from annotate.services.imports import (
     LineError,
@@ -53,17 +57,8 @@ from annotate.services.imports import (
     response_clean,
     text_clean,
 )
-from annotate.services.judging import ATTRIBUTES, SAFETY, answer_clean
+from annotate.services.judging import answer_clean
 
-REQUIRED = ("item", "prompt", "responses", "annotator", "protocol")
-KEYS = (*REQUIRED, "choice", "strength", "ranking", "ratings", "attributes", "rationale", "presented_order",
-        "created_at")
-ANSWERS = {
-    Protocol.PAIRWISE: {"choice", "strength"},
-    Protocol.RANKING: {"ranking"},
-    Protocol.RATING: {"ratings"},
-    Protocol.ATTRIBUTES: {"attributes"},
-}
 # What an answer is compared on when the same judgment is met twice.
 COMPARED = ("protocol", "choice", "strength", "ranking", "ratings", "attributes", "rationale", "presented_order")
 EXPORT_CHUNK = 1000

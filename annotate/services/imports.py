@@ -24,8 +24,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotate.models import Campaign, Candidate, Prompt
+from modelhost.messages import messages_validate, text_check
 
-ROLES = ("system", "user", "assistant")
 MAX_ID_LENGTH = 200
 MAX_REPORTED_ERRORS = 50  # a file that is wrong throughout would otherwise make a message of megabytes
 CSV_RESPONSE = re.compile(r"^response_(\d+)$")
@@ -56,10 +56,10 @@ class LineErrors:
 
 
 def text_clean(value, name: str, *, allow_empty: bool = True) -> str:
-    if not isinstance(value, str):
-        raise LineError(f"{name} must be a string, got {type(value).__name__}")
-    if "\x00" in value:  # PostgreSQL cannot store it, so refuse it everywhere
-        raise LineError(f"{name} contains a NUL character")
+    try:
+        text_check(value, name)
+    except ValidationError as error:
+        raise LineError(error.messages[0]) from None
     if not allow_empty and not value.strip():
         raise LineError(f"{name} is empty")
     return value
@@ -76,24 +76,11 @@ def id_clean(value, name: str) -> str:
 
 
 def messages_clean(value) -> list[dict]:
-    """A prompt as files give it: a string (one user message) or a chat `[{role, content}]`."""
-    if value is None:
-        raise LineError("prompt is missing")
-    if isinstance(value, str):
-        return [{"role": "user", "content": text_clean(value, "prompt", allow_empty=False)}]
-    if not isinstance(value, list) or not value:
-        raise LineError("prompt must be a string or a non-empty list of {role, content} messages")
-    messages = []
-    for index, message in enumerate(value):
-        if not isinstance(message, dict) or set(message) != {"role", "content"}:
-            raise LineError(f"prompt[{index}] must be an object with exactly the keys role and content")
-        if message["role"] not in ROLES:
-            raise LineError(f"prompt[{index}].role must be one of {', '.join(ROLES)}, got {message['role']!r}")
-        content = text_clean(message["content"], f"prompt[{index}].content")
-        messages.append({"role": message["role"], "content": content})
-    if not any(message["content"].strip() for message in messages):
-        raise LineError("prompt is empty")
-    return messages
+    """A prompt as files give it, checked by the model host's rules (modelhost.messages)."""
+    try:
+        return messages_validate(value, name="prompt")
+    except ValidationError as error:
+        raise LineError(error.messages[0]) from None
 
 
 def keys_check(record: dict, allowed: set[str], name: str = "") -> None:

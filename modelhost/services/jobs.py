@@ -12,40 +12,18 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
-from modelhost.backends.base import BackendError, Output, Request
-from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
 from core.runs import run_cancel, run_fail, run_finish, run_requeue, run_start
+from modelhost.backends.base import BackendError, Output, Request
+from modelhost.messages import messages_validate, storable
+from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
 from modelhost.services.endpoints import endpoint_params
 
 logger = logging.getLogger(__name__)
-ROLES = {"system", "user", "assistant"}
 
 
 class JobCancelled(Exception):
     pass
-
-
-def storable(text: str) -> str:
-    """Model text as the database can hold it: PostgreSQL refuses NUL characters in text."""
-    return text.replace("\x00", "\ufffd")
-
-
-def messages_validate(messages, *, where: str) -> list[dict]:
-    if isinstance(messages, str):
-        if not messages.strip():
-            raise ValidationError(f"{where}: the prompt is empty.")
-        messages = [{"role": "user", "content": messages}]
-    if not isinstance(messages, list) or not messages:
-        raise ValidationError(f"{where}: messages must be a non-empty list of {{role, content}}.")
-    for message in messages:
-        if not isinstance(message, dict) or message.get("role") not in ROLES \
-                or not isinstance(message.get("content"), str):
-            raise ValidationError(f"{where}: each message needs a role ({', '.join(sorted(ROLES))}) and text content.")
-    if messages[-1]["role"] != "user":
-        raise ValidationError(f"{where}: the last message must be the user's.")
-    return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
 def request_seed(job_seed: int, key: str, endpoint_id: int) -> int:
@@ -76,7 +54,7 @@ def generation_job_create(
     keys = [key for key, _ in conversations]
     if len(set(keys)) != len(keys):
         raise ValidationError("Conversation keys must be unique within a job.")
-    cleaned = [(str(key), messages_validate(messages, where=f"conversation {key}")) for key, messages in conversations]
+    cleaned = [(str(key), messages_validate(messages, name=f"conversation {key}")) for key, messages in conversations]
     for endpoint in endpoints:
         endpoint_params(endpoint=endpoint, values=params)
 

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 
 from modelhost.backends.base import BackendError
+from modelhost.messages import messages_validate, storable
 from modelhost.models import ModelEndpoint, StreamedReply
 from modelhost.services.endpoints import endpoint_params
-from modelhost.services.jobs import messages_validate, storable
 
 FLUSH_EVERY_S = 0.1  # how often a worker writes the growing text
 POLL_EVERY_S = 0.1
@@ -23,7 +23,7 @@ GIVE_UP_AFTER_S = 600
 
 @transaction.atomic
 def reply_create(*, endpoint: ModelEndpoint, messages, params: dict | None = None, created_by=None) -> StreamedReply:
-    messages = messages_validate(messages, where="reply")
+    messages = messages_validate(messages, name="prompt")
     endpoint_params(endpoint=endpoint, values=params)
     reply = StreamedReply.objects.create(endpoint=endpoint, messages=messages, params=params or {},
                                          created_by=created_by)

@@ -9,9 +9,10 @@ def auth(user) -> dict:
 
 def test_an_annotator_loops_next_and_submit_until_nothing_is_left(api_client, manager, annotator):
     campaign = campaign_with_items(manager=manager, members=[annotator], prompts=2, overlap=1)
-    headers, done = auth(annotator), 0
+    headers, done, served = auth(annotator), 0, []
     while (task := api_client.post(f"/api/v1/campaigns/{campaign.pk}/next", **headers)).status_code == 200:
         body = task.json()
+        served.append(body["item"])
         assert body["protocol"] == "pairwise" and body["prompt"][0]["role"] == "user"
         assert sorted(r["id"] for r in body["responses"]) == sorted(body["item"].split(":")[1].split("+"))
         submitted = api_client.post(f"/api/v1/assignments/{body['assignment']}/submit",
@@ -20,6 +21,7 @@ def test_an_annotator_loops_next_and_submit_until_nothing_is_left(api_client, ma
         assert submitted.status_code == 201, submitted.json()
         done += 1
     assert task.status_code == 204 and done == 2
+    assert sorted(served) == sorted(campaign.items.values_list("external_id", flat=True))  # each item once
 
 
 def test_a_retried_submit_returns_the_first_judgment_with_200(api_client, manager, annotator):

@@ -123,9 +123,9 @@ def test_an_item_the_annotator_judged_in_an_import_is_not_served_to_them_again(m
 def test_nobody_submits_for_someone_elses_assignment(manager, annotator, other_annotator):
     campaign = campaign_with_items(manager=manager, members=[annotator, other_annotator])
     held = assignment_next(campaign=campaign, annotator=annotator)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Assignment.DoesNotExist):
         judgment_submit(assignment_id=held.pk, annotator=other_annotator, answer=A)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Assignment.DoesNotExist):
         assignment_skip(assignment_id=held.pk, annotator=other_annotator, reason="")
     assert not Judgment.objects.exists()
 

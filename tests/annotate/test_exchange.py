@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from annotate.models import Candidate, Item, Judgment, Prompt
+from annotate.protocols import ATTRIBUTES
 from annotate.services.assignments import assignment_next, judgment_submit
 from annotate.services.exchange import judgments_export_jsonl, judgments_import
-from annotate.services.judging import ATTRIBUTES
 from tests.factories import CampaignFactory
 
 WHEN = "2025-03-01T09:30:00.250000+00:00"
@@ -189,7 +189,10 @@ TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size
 WORDS = TEXT.filter(str.strip)
 MESSAGE = st.tuples(st.sampled_from(["system", "user", "assistant"]), TEXT).map(
     lambda pair: {"role": pair[0], "content": pair[1]})
-MESSAGES = st.lists(MESSAGE, min_size=1, max_size=3).filter(lambda chat: any(m["content"].strip() for m in chat))
+# Any turns, then the user's: a prompt is what a model answers (modelhost.messages).
+MESSAGES = st.tuples(st.lists(MESSAGE, max_size=2), TEXT).map(
+    lambda chat: [*chat[0], {"role": "user", "content": chat[1]}]).filter(
+    lambda chat: any(m["content"].strip() for m in chat))
 TIMES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 
 

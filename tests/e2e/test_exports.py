@@ -3,8 +3,8 @@ from playwright.sync_api import expect
 
 from exports.models import Export
 from exports.services import export_run
-from tests.exports.conftest import judge_all
 from tests.conftest import PASSWORD
+from tests.exports.conftest import judge_all
 from tests.factories import campaign_with_items
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -3,8 +3,8 @@
 import pytest
 
 from annotate.models import Candidate
-from exports.models import Export
 from annotate.services.assignments import assignment_next, judgment_submit
+from exports.models import Export
 from exports.services import export_create, export_run
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
 from tests.factories import UserFactory, campaign_with_items

@@ -1,7 +1,7 @@
 """How judgments become verdicts: scores, pairs, majorities, the three most-agreeing annotators, agreement."""
 
+from annotate.selectors.snapshot import CandidateRecord, ItemRecord, JudgmentRecord
 from exports.aggregation import item_verdicts, strategy_pairs
-from exports.snapshot import CandidateRecord, ItemRecord, JudgmentRecord
 from exports.spec import DEFAULTS
 
 

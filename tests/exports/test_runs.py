@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from annotate.models import Item
-from exports.models import Export
 from core.runs import MAX_STARTS
+from exports.models import Export
 from exports.services import export_create, export_run
 from tests.exports.conftest import judge_all
 from tests.factories import UserFactory, campaign_with_items
@@ -113,9 +113,9 @@ def test_an_export_gives_up_after_starts_that_never_finish(pairwise_campaign, ma
 
 def test_creating_an_export_queues_it_once_the_transaction_commits(pairwise_campaign, manager,
                                                                     django_capture_on_commit_callbacks):
-    from exports.tasks import export_run as task
     from config.celery import app
     from core.queues import Queue
+    from exports.tasks import export_run as task
 
     with django_capture_on_commit_callbacks() as callbacks:
         export_create(spec={"campaigns": [pairwise_campaign.pk], "format": "dpo"}, by=manager)

@@ -2,16 +2,35 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from modelhost.models import ModelEndpoint
-from modelhost.services.endpoints import endpoint_get_default, endpoint_make_default
+from modelhost.services.endpoints import endpoint_get_default, endpoint_make_default, endpoint_validate
+
+ADD = "/admin/modelhost/modelendpoint/add/"
+FORM = {"name": "x", "backend": "transformers", "model": "", "base_url": "", "api_key_env": "", "device": "auto",
+        "dtype": "auto", "max_context": 2048, "default_params": "{}"}
 
 
 def validate(**fields):
-    ModelEndpoint(name="x", **fields).full_clean()
+    endpoint_validate(endpoint=ModelEndpoint(name="x", **fields))
 
 
-def test_a_checkpoint_in_an_allowed_folder_is_accepted(settings, tiny_model_dir, db):
+def test_an_admin_adds_a_checkpoint_in_an_allowed_folder(settings, tiny_model_dir, admin_user, client):
     settings.MODELHOST_MODEL_DIRS = [str(tiny_model_dir.parent)]
-    validate(model=str(tiny_model_dir))
+    client.force_login(admin_user)
+    response = client.post(ADD, {**FORM, "model": str(tiny_model_dir)})
+    assert response.status_code == 302
+    assert ModelEndpoint.objects.get(name="x").model == str(tiny_model_dir)
+
+
+def test_the_admin_form_refuses_a_server_that_does_not_answer_and_saves_nothing(admin_user, client):
+    client.force_login(admin_user)
+    response = client.post(ADD, {**FORM, "backend": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"})
+    assert response.status_code == 200 and "base_url" in response.context["adminform"].form.errors
+    assert not ModelEndpoint.objects.exists()
+
+
+def test_saving_a_row_in_code_calls_no_network(db):
+    """Checks belong to the service and the admin form: a model's clean() must not reach out to a server."""
+    ModelEndpoint(name="x", backend="openai", base_url="http://127.0.0.1:9/v1", model="m").full_clean()
 
 
 def test_a_missing_path_is_refused_with_a_clear_error(db):

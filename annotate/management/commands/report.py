@@ -2,10 +2,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate.report.metrics.gold import GOLD_THRESHOLD
+from annotate.models import Campaign
+from annotate.protocols import GOLD_THRESHOLD
 from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
 from annotate.report.metrics.text import report_text
-from annotate.models import Campaign
 
 
 class Command(BaseCommand):

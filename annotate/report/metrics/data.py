@@ -13,12 +13,9 @@ from django.db.models import Count, TextField
 from django.db.models.functions import Cast
 
 from accounts.models import User
-from annotate.models import ArmMembership, Assignment, Campaign, Item, ItemCandidate, Judgment, Protocol
-from annotate.services.judging import ATTRIBUTES, SAFETY
+from annotate.models import ArmMembership, Assignment, Campaign, Item, ItemCandidate, Judgment
+from annotate.protocols import ATTRIBUTE_NAMES, CHOICES, PROTOCOLS
 
-PROTOCOLS = (Protocol.PAIRWISE, Protocol.RANKING, Protocol.RATING, Protocol.ATTRIBUTES)
-CHOICES = ("a", "b", "tie")
-ATTRIBUTE_NAMES = (*ATTRIBUTES, SAFETY)
 ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in an arm
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
 

@@ -2,12 +2,10 @@
 
 from django.db.models import Count, Q
 
+from annotate.models import Campaign, Judgment
+from annotate.protocols import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
 from annotate.report.metrics.bootstrap import estimate
 from annotate.report.metrics.position import exact_interval
-from annotate.models import Campaign, Judgment
-
-GOLD_THRESHOLD = 0.7
-GOLD_MIN_JUDGMENTS = 3  # fewer gold answers say too little to flag anyone
 
 
 def gold_accuracy(*, campaign: Campaign) -> dict[str, tuple[int, int]]:
@@ -16,11 +14,6 @@ def gold_accuracy(*, campaign: Campaign) -> dict[str, tuple[int, int]]:
             .values("annotator__username").order_by("annotator__username")
             .annotate(n=Count("pk"), correct=Count("pk", filter=Q(gold_correct=True))))
     return {row["annotator__username"]: (row["n"], row["correct"]) for row in rows}
-
-
-def gold_is_flagged(n: int, correct: int, *, threshold: float, min_judgments: int) -> bool:
-    """The rule shared by the report and the exports that leave flagged annotators out."""
-    return n >= min_judgments and correct / n < threshold
 
 
 def gold_summary(*, campaign: Campaign, threshold: float = GOLD_THRESHOLD,

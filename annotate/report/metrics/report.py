@@ -7,13 +7,23 @@ a 95% interval from the item bootstrap (position bias and gold use exact binomia
 
 import numpy as np
 
+from annotate.models import Campaign
+from annotate.protocols import (
+    ATTRIBUTE_NAMES,
+    ATTRIBUTE_RANGE,
+    CHOICES,
+    GOLD_MIN_JUDGMENTS,
+    GOLD_THRESHOLD,
+    PROTOCOLS,
+    RATING_RANGE,
+    SAFETY,
+    Protocol,
+)
 from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position
 from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
 from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, rounded
-from annotate.report.metrics.data import ARMS, ATTRIBUTE_NAMES, CHOICES, PROTOCOLS, Answers, CampaignData, campaign_data
-from annotate.report.metrics.gold import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_summary
-from annotate.models import Campaign, Protocol
-from annotate.services.judging import ATTRIBUTE_RANGE, RATING_RANGE, SAFETY
+from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data
+from annotate.report.metrics.gold import gold_summary
 
 RATINGS_MEAN, RATINGS_EACH = "mean", "each"
 PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PROTOCOLS

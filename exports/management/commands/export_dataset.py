@@ -4,10 +4,10 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from exports.spec import AGGREGATIONS, DEFAULTS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
 from annotate.models import Campaign
 from exports.models import Export
 from exports.services import export_create, export_run
+from exports.spec import AGGREGATIONS, DEFAULTS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
 
 BAR = 30
 

@@ -3,8 +3,8 @@
 import json
 import random
 
+from annotate.protocols import ATTRIBUTES
 from annotate.services.exchange import judgments_import
-from annotate.services.judging import ATTRIBUTES
 
 ANNOTATORS = ("anna", "bob", "cid", "dan")
 MODELS = ("model-x", "model-y", "model-z")

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from annotate.models import Item
 from annotate.report.metrics.annotators import majority_agreement
 from annotate.report.metrics.report import campaign_report
-from annotate.models import Item
 from annotate.services.assignments import assignment_next, assignment_skip, judgment_submit
 from tests.annotate.report.metrics.judgments import imported, line, responses
 from tests.factories import campaign_with_items

@@ -15,8 +15,8 @@ through response ids, whatever items and orders they come in.
 
 import pytest
 
-from annotate.report.metrics.report import campaign_report
 from annotate.models import ArmMembership
+from annotate.report.metrics.report import campaign_report
 from tests.annotate.report.metrics.judgments import imported, line, responses
 
 RATINGS = {"rita": {"r1": 6, "r2": 3, "r3": 2, "r4": 1, "r5": 7, "r6": 1},

@@ -1,4 +1,7 @@
-"""Reads what an export needs, item by item, in chunks: memory stays bounded whatever the campaign size.
+"""The door through which datasets read annotation data: items with their candidates and judgments, in chunks,
+so memory stays bounded whatever the campaign size. Exports (and anything else that makes datasets) read through
+these selectors only; data that other products feed into annotate (mined feedback, moral-graph votes) arrives as
+ordinary items and judgments and leaves through the same door.
 
 The snapshot is "every judgment of the campaigns with an id up to N", N taken when the export was asked for.
 Judgments are never edited, only added, so that is the state at that moment however long the export runs, and a
@@ -6,21 +9,19 @@ rerun of the same export reads the same rows. Nothing holds a long transaction, 
 """
 
 import json
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from itertools import islice
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
-from annotate.report.metrics.gold import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
-from annotate.models import Item, ItemCandidate, Judgment
+from accounts.models import User
+from annotate.models import Campaign, Item, ItemCandidate, Judgment
+from annotate.protocols import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
+from annotate.services.exchange import judgments_export_jsonl
 
 ITEMS_PER_CHUNK = 900  # ids in one IN (...): under the 999 parameters old SQLite builds allow
-T = TypeVar("T")
-_END = object()
 
 
 @dataclass(slots=True)
@@ -149,43 +150,28 @@ def items_read(*, spec: dict, snapshot_id: int, excluded: set[int]) -> Iterator[
                for pk, campaign_id, external_id, prompt_id, messages in rows if pk in by_item]
 
 
-def read_ahead(chunks: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """The same chunks, read on a thread with a database connection of its own, so that the database works on
-    the next chunks while the caller turns this one into rows. Inside a transaction (a test, an atomic block)
-    the chunks are read in place: another connection would not see the transaction's rows."""
-    if connection.in_atomic_block:
-        yield from chunks
-        return
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+def snapshot_judgments_total(*, campaign_ids: list[int], snapshot_id: int) -> int:
+    return Judgment.objects.filter(item__campaign_id__in=campaign_ids, pk__lte=snapshot_id).count()
 
-    def hand(value) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                if not hand(chunk):
-                    return
-            hand(_END)
-        except Exception as error:
-            hand(error)
-        finally:
-            connection.close()  # this thread's own connection
+@dataclass(slots=True)
+class ExchangeSnapshot:
+    """One campaign's judgments up to the snapshot, as exchange-format lines (in id order), with what a reader
+    needs to filter them: usernames to user ids, and the ids of gold items."""
+    campaign_id: int
+    users: dict[str, int]
+    gold_items: set[str]
+    lines: Iterator[str]
 
-    reader = threading.Thread(target=produce, name="export-reader", daemon=True)
-    reader.start()
-    try:
-        while (value := handoff.get()) is not _END:
-            if isinstance(value, Exception):
-                raise value
-            yield value
-    finally:
-        stop.set()
-        reader.join()
+
+def snapshot_exchange_lines(*, campaign_ids: list[int], snapshot_id: int) -> Iterator[ExchangeSnapshot]:
+    for campaign in Campaign.objects.filter(pk__in=campaign_ids).order_by("pk"):
+        # The exchange export reads the campaign in id order: its first n lines are the snapshot's judgments.
+        n = Judgment.objects.filter(item__campaign=campaign, pk__lte=snapshot_id).count()
+        users = dict(User.objects.filter(judgments__item__campaign=campaign).distinct().values_list("username", "pk"))
+        gold = set(Item.objects.filter(campaign=campaign, is_gold=True).values_list("external_id", flat=True))
+        yield ExchangeSnapshot(campaign.pk, users, gold, islice(judgments_export_jsonl(campaign=campaign), n))
+
+
+def campaign_names(*, campaign_ids: list[int]) -> list[tuple[int, str]]:
+    return list(Campaign.objects.filter(pk__in=campaign_ids).order_by("pk").values_list("pk", "name"))

@@ -4,19 +4,9 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Val
 from django.db.models.functions import Coalesce, Least
 
 from accounts.models import User
+from annotate.access import campaigns_visible_to
 from annotate.models import Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
 from core.sql import sql_instance, sql_rows
-
-
-def campaign_visible_to(*, user: User) -> QuerySet[Campaign]:
-    """Campaigns this user may see: admins all, managers those they manage, annotators live ones they joined."""
-    campaigns = Campaign.objects.order_by("-created_at")
-    if user.is_admin:
-        return campaigns
-    visible = Q(members=user, status__in=[Campaign.Status.LIVE, Campaign.Status.PAUSED])
-    if user.is_manager:
-        visible |= Q(managers=user) | Q(created_by=user)
-    return campaigns.filter(visible).distinct()
 
 
 def _count_of(model) -> Coalesce:
@@ -27,14 +17,7 @@ def _count_of(model) -> Coalesce:
 def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
     """The visible campaigns with their prompt and item counts, for lists (each count its own subquery: counting
     both through one join would multiply prompts by items)."""
-    return campaign_visible_to(user=user).annotate(prompt_count=_count_of(Prompt), item_count=_count_of(Item))
-
-
-def campaign_managed_by(*, user: User) -> QuerySet[Campaign]:
-    campaigns = Campaign.objects.all()
-    if user.is_admin:
-        return campaigns
-    return campaigns.filter(Q(managers=user) | Q(created_by=user)).distinct()
+    return campaigns_visible_to(user=user).annotate(prompt_count=_count_of(Prompt), item_count=_count_of(Item))
 
 
 def annotator_progress(*, campaign: Campaign, annotator: User) -> dict:

@@ -1,0 +1,27 @@
+"""Role checks for every app's views and APIs, written once: a view decorator and a DRF permission."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+
+def manager_required(view):
+    """Signed-in managers and admins only: others are sent to sign in, or get 403."""
+
+    @login_required
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if not request.user.is_manager:
+            raise PermissionDenied("Only managers and admins may open this page.")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+class IsManager(BasePermission):
+    message = "Only managers and admins may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_manager)
