@@ -64,9 +64,9 @@ def _leftovers_remove(export: Export) -> None:
     shutil.rmtree(export.directory, ignore_errors=True)
 
 
-def export_run(*, export_id: int, on_progress: Progress | None = None) -> None:
+def export_run(*, export_id: int, worker: str = "", on_progress: Progress | None = None) -> None:
     """Write the export's files. Safe to call again at any time; `on_progress(done, total)` follows it."""
-    export = run_start(model=Export, run_id=export_id, restart_progress=True)
+    export = run_start(model=Export, run_id=export_id, worker=worker, restart_progress=True)
     if export is None:
         return
     export.directory.parent.mkdir(parents=True, exist_ok=True)
