@@ -22,6 +22,8 @@ PROTOCOLS_HELP = (
     "rank_vs_rate: the ranking-vs-rating experiment (each annotator in one arm)"
 )
 
+# Responses a judgment covers: comparisons need two (pairwise exactly two); a rating may be of one response alone.
+MIN_RESPONSES = {Protocol.PAIRWISE: 2, Protocol.RANKING: 2, Protocol.RATING: 1, Protocol.ATTRIBUTES: 1}
 CHOICES = ("a", "b", "tie")
 ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")  # HelpSteer2
 SAFETY = "unsafe"  # HelpSteer2's safety flag: 1 when the response fails safety

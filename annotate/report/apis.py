@@ -25,7 +25,10 @@ class ReportSerializer(serializers.Serializer):
         '("annotatorA|annotatorB" -> estimate); ordinal blocks add quadratic_kappa (pooled over pairs); '
         "ranking adds kendall_tau and spearman."))
     rating_vs_ranking = serializers.JSONField(help_text=(
-        "Bansal et al. consistency of comparisons with ratings: ratings (mean|each), labels, pairs, "
+        "Bansal et al. consistency: for each pair a pairwise choice or a ranking ordered, its label (a/b/tie) against "
+        "the label the two responses' ratings imply (higher wins, equal ties), over pairs whose responses both have "
+        "ratings, joined by response id across items (absolute ratings included); mean rating per response, or "
+        "each rater's own (ratings=each). Fields: ratings (mean|each), labels, pairs, "
         "consistency (estimate), confusion (3x3: rows the ranking's label a/b/tie, columns the ratings' label), "
         "tie_driven_share, per_arm, per_annotator (and per_rater when ratings=each)."))
     position_bias = serializers.JSONField(help_text=(

@@ -76,21 +76,31 @@ def _attach_generated(campaign: Campaign) -> int:
     return len(new)
 
 
+def _groups(campaign: Campaign, candidates: list[Candidate]):
+    """The candidate groups that become a prompt's items."""
+    size = campaign.responses_per_item
+    if campaign.rates_alone:
+        yield from ([candidate] for candidate in candidates)  # absolute ratings: one response an item
+        if campaign.design != Campaign.RANK_VS_RATE:
+            return  # rank_vs_rate also needs the ranking arm's comparisons below
+    if size == 2:
+        yield from combinations(candidates, 2)
+    else:
+        yield from (candidates[i:i + size] for i in range(0, len(candidates) - size + 1, size))
+
+
 @transaction.atomic
 def campaign_items_build(*, campaign: Campaign, by: User | None = None) -> int:
-    """Turn the campaign's candidates into items: every pair of a prompt's candidates when items hold 2,
-    else consecutive groups of `responses_per_item`. Safe to run again: existing items stay as they are."""
+    """Turn the campaign's candidates into items: every pair of a prompt's candidates when items hold 2, else
+    consecutive groups of `responses_per_item`; when ratings are absolute, one item per candidate as well (the
+    only items of a rating or attributes campaign). Safe to run again: existing items stay as they are."""
     if by is not None:
         campaign_check_manager(campaign=campaign, user=by)
     _attach_generated(campaign)
-    size = campaign.responses_per_item
     existing = set(campaign.items.values_list("external_id", flat=True))
     created = 0
     for prompt in Prompt.objects.filter(campaign=campaign).prefetch_related("candidates"):
-        candidates = list(prompt.candidates.all())
-        groups = combinations(candidates, 2) if size == 2 else (
-            candidates[i:i + size] for i in range(0, len(candidates) - size + 1, size))
-        for group in groups:
+        for group in _groups(campaign, list(prompt.candidates.all())):
             external_id = f"{prompt.external_id}:" + "+".join(c.external_id for c in group)
             if external_id in existing:
                 continue

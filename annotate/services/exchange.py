@@ -1,7 +1,7 @@
 """The judgment exchange format: JSONL, one judgment a line, to move judgments into and out of a campaign.
 
     {"item": "i1", "prompt": "text" | [{"role": "user", "content": "..."}],
-     "responses": [{"id": "r1", "text": "...", "model": "m1"}, {"id": "r2", "text": "..."}],
+     "responses": [{"id": "r1", "text": "...", "model": "m1"}, {"id": "r2", "text": "..."}],  (one or more)
      "annotator": "anna", "protocol": "pairwise" | "ranking" | "rating" | "attributes",
      "choice": "a" | "b" | "tie", "strength": -3..3,                  (pairwise; "a" is responses[0])
      "ranking": [["r2"], ["r1", "r3"]],                                (ranking: best first, ties grouped)
@@ -9,6 +9,8 @@
      "attributes": {"r1": {"helpfulness": 0..4, ..., "unsafe": 0|1}},  (attributes)
      "rationale": "...", "presented_order": ["r2", "r1"], "created_at": "2025-01-31T12:00:00+00:00"}
 
+- `pairwise` and `ranking` lines list two or more responses; `rating` and `attributes` lines one or more: a line
+  of one response is an absolute rating (each response rated on its own, as Bansal et al. and HelpSteer2 do).
 - An item id groups the judgments of one item: every line of an item repeats its prompt and responses, in the
   same order (the order defines "a" and "b").
 - A response id names one response in the whole campaign: the same id on several lines is the same response,
@@ -41,7 +43,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services.users import user_create
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
-from annotate.protocols import ATTRIBUTES, SAFETY
+from annotate.protocols import ATTRIBUTES, MIN_RESPONSES, SAFETY
 from annotate.protocols import EXCHANGE_ANSWERS as ANSWERS
 from annotate.protocols import EXCHANGE_KEYS as KEYS
 from annotate.protocols import EXCHANGE_REQUIRED as REQUIRED
@@ -129,8 +131,10 @@ def _line_clean(number: int, text: str) -> _Line:
     stray = sorted(set(record) & (set().union(*ANSWERS.values()) - ANSWERS[protocol]))
     if stray:
         raise LineError(f"{', '.join(stray)} does not belong to a {protocol} judgment")
-    if not isinstance(record["responses"], list) or len(record["responses"]) < 2:
-        raise LineError("responses must list at least two {id, text, model?}")
+    least = MIN_RESPONSES[protocol]
+    if not isinstance(record["responses"], list) or len(record["responses"]) < least:
+        raise LineError(f"responses must list at least {'two' if least == 2 else 'one'} {{id, text, model?}} for "
+                        f"a {protocol} judgment")
     responses = []
     for index, response in enumerate(record["responses"]):
         if isinstance(response, dict):
