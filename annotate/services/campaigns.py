@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from itertools import combinations
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +20,7 @@ TRANSITIONS = {
 
 
 @transaction.atomic
-def campaign_create(*, creator: User, name: str, **fields) -> Campaign:
+def campaign_create(*, creator: User, name: str, members: Sequence[str] = (), **fields) -> Campaign:
     if not creator.is_manager:
         raise PermissionDenied("Only managers and admins create campaigns.")
     campaign = Campaign(name=name, created_by=creator, **fields)
@@ -28,7 +29,25 @@ def campaign_create(*, creator: User, name: str, **fields) -> Campaign:
     campaign.full_clean()
     campaign.save()
     campaign.managers.add(creator)
+    if members:
+        campaign_members_add(campaign=campaign, usernames=members, by=creator)
     return campaign
+
+
+@transaction.atomic
+def campaign_ensure(*, creator: User, name: str, defaults: dict | None = None, **fields) -> tuple[Campaign, bool]:
+    """The campaign of this name, created when missing, so that a script can run again: an existing one must have
+    the settings given (`defaults` are only used to create it, the others not compared) and is never changed.
+    Returns it and whether it is new."""
+    existing = Campaign.objects.filter(name=name).first()
+    if existing is None:
+        return campaign_create(creator=creator, name=name, **(defaults or {}), **fields), True
+    campaign_check_manager(campaign=existing, user=creator)
+    differing = [f"{field} is {getattr(existing, field)!r}, not {value!r}" for field, value in fields.items()
+                 if getattr(existing, field) != value]
+    if differing:
+        raise ValidationError(f"A campaign named {name!r} exists with other settings: {'; '.join(differing)}.")
+    return existing, False
 
 
 @transaction.atomic
@@ -40,6 +59,20 @@ def campaign_status_set(*, campaign: Campaign, status: str, by: User) -> Campaig
         raise ValidationError("Build items before launching: the campaign has nothing to judge yet.")
     campaign.status = status
     campaign.save(update_fields=["status"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, by: User, status: str | None = None,
+                    members: list[str] | None = None) -> Campaign:
+    """Set the members (usernames; the others are removed, their judgments stay) and move to a status; what is
+    already so is left alone, so sending the same update twice is fine."""
+    campaign_check_manager(campaign=campaign, user=by)
+    if members is not None:
+        campaign_members_add(campaign=campaign, usernames=members, by=by)
+        campaign.members.remove(*campaign.members.exclude(username__in=members))
+    if status is not None and status != campaign.status:
+        campaign_status_set(campaign=campaign, status=status, by=by)
     return campaign
 
 

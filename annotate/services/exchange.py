@@ -43,11 +43,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services.users import user_create
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
-from annotate.protocols import ATTRIBUTES, MIN_RESPONSES, SAFETY
+from annotate.protocols import ATTRIBUTES, MIN_RESPONSES, SAFETY, Protocol, design_for
 from annotate.protocols import EXCHANGE_ANSWERS as ANSWERS
 from annotate.protocols import EXCHANGE_KEYS as KEYS
 from annotate.protocols import EXCHANGE_REQUIRED as REQUIRED
 from annotate.services.assignments import items_added
+from annotate.services.campaigns import campaign_ensure
 from annotate.services.imports import (
     LineError,
     LineErrors,
@@ -356,6 +357,37 @@ def judgments_import(*, campaign: Campaign, lines: Iterable[str]) -> dict:
     users = _users_check(plan.lines, errors)
     errors.raise_if_any()
     return _write(campaign, plan, users)
+
+
+def _file_protocols(lines: list[str]) -> tuple[set[str], bool]:
+    """The protocols of a file's judgments, and whether a rating line lists several responses (side by side).
+    Lines that are not valid are left to the import to report."""
+    protocols, side_by_side = set(), False
+    for text in lines:
+        try:
+            record = json.loads(text)
+            protocol, responses = record["protocol"], record["responses"]
+        except (ValueError, TypeError, KeyError):
+            continue
+        if protocol in ANSWERS:
+            protocols.add(protocol)
+            side_by_side |= protocol in (Protocol.RATING, Protocol.ATTRIBUTES) and len(responses) > 1
+    return protocols, side_by_side
+
+
+@transaction.atomic
+def campaign_import(*, creator: User, name: str, lines: Iterable[str],
+                    design: str | None = None) -> tuple[Campaign, dict]:
+    """Import judgments into the campaign of this name, made first when missing (`campaign_ensure`) with the design
+    the file implies unless one is given. All or nothing, the campaign included."""
+    lines = list(lines)
+    protocols, side_by_side = _file_protocols(lines)
+    design = design or design_for(protocols)
+    if design is None:
+        raise ValidationError(f"No one campaign design holds {', '.join(sorted(protocols)) or 'no'} judgments; "
+                              "name the design.")
+    campaign, _ = campaign_ensure(creator=creator, name=name, design=design, defaults={"rate_alone": not side_by_side})
+    return campaign, judgments_import(campaign=campaign, lines=lines)
 
 
 def _ordered(mapping: dict, order: Iterable[str]) -> dict:
