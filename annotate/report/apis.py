@@ -42,6 +42,9 @@ class ReportSerializer(serializers.Serializer):
     bradley_terry = serializers.JSONField(help_text=(
         "Strongest first: [{model, score, ci_low, ci_high, battles}], Elo scale around 1000."))
     win_rates = serializers.JSONField(help_text="{models, win_rate (row beats column, ties as halves), games}")
+    style_control = serializers.JSONField(required=False, help_text=(
+        "Only with style_control=1: bradley_terry (as above, fitted with style covariates) and coefficients "
+        "(length, headers, lists, bold -> estimate: log-odds per standard deviation of the normalised difference)."))
     settings = serializers.JSONField(help_text="What the report was computed with.")
 
 
@@ -52,6 +55,8 @@ class CampaignReportApi(APIView):
             help_text="Compare comparisons with ratings averaged over annotators (mean) or with each annotator's.")
         gold_threshold = serializers.FloatField(min_value=0, max_value=1, default=GOLD_THRESHOLD,
                                                 help_text="Flag annotators whose gold accuracy is below this.")
+        style_control = serializers.BooleanField(
+            default=False, help_text="Add a Bradley-Terry leaderboard controlled for length and markdown.")
 
     @extend_schema(
         parameters=[FilterSerializer],
