@@ -15,3 +15,16 @@ def user_list_visible_to(*, viewer: User) -> QuerySet[User]:
 
 def token_list_for(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user)
+
+
+def manager_named(*, username: str | None) -> User:
+    """Who a command acts as: the manager (or admin) of that name, or without a name the first admin."""
+    if username is None:
+        admin = User.objects.filter(role=User.Role.ADMIN, is_active=True).order_by("pk").first()
+        if admin is None:
+            raise User.DoesNotExist("There is no admin to act as; name a manager.")
+        return admin
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None or not user.is_manager:
+        raise User.DoesNotExist(f"No active manager or admin named {username!r}.")
+    return user

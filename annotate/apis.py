@@ -1,11 +1,72 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.selectors import assignment_task, campaign_for_queue
+from annotate.access import campaigns_visible_to
+from annotate.models import Campaign
+from annotate.selectors import assignment_task, campaign_for_queue, campaign_list_for
 from annotate.services.assignments import assignment_next, assignment_skip, judgment_submit
+from annotate.services.campaigns import campaign_create, campaign_update
+
+SETTINGS = ["design", "guidelines", "responses_per_item", "rate_alone", "overlap", "lease_minutes", "gold_rate",
+            "ask_strength", "ask_rationale"]
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "status", *SETTINGS, "created_at"]
+
+
+class CampaignManagedSerializer(CampaignSerializer):
+    """What its managers see: the settings and the members."""
+
+    members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "members"]
+
+
+class CampaignListCreateApi(APIView):
+    class CreateSerializer(serializers.ModelSerializer):
+        members = serializers.ListField(child=serializers.CharField(), required=False,
+                                        help_text="usernames of the annotators")
+
+        class Meta:
+            model = Campaign
+            fields = ["name", *SETTINGS, "members"]
+            extra_kwargs = {"name": {"validators": []}}  # the service checks it, with the rest of the campaign
+
+    @extend_schema(responses=CampaignSerializer(many=True), summary="The campaigns you may work on or manage")
+    def get(self, request):
+        return Response(CampaignSerializer(campaign_list_for(user=request.user), many=True).data)
+
+    @extend_schema(request=CreateSerializer, responses={201: CampaignManagedSerializer},
+                   summary="Create a campaign (managers); it starts as a draft")
+    def post(self, request):
+        data = self.CreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = campaign_create(creator=request.user, **data.validated_data)
+        return Response(CampaignManagedSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignDetailApi(APIView):
+    class UpdateSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Campaign.Status.choices, required=False)
+        members = serializers.ListField(child=serializers.CharField(), required=False,
+                                        help_text="the usernames of all its annotators: others are removed")
+
+    @extend_schema(request=UpdateSerializer, responses={200: CampaignManagedSerializer},
+                   summary="Set a campaign's members or move it to a status (its managers)")
+    def patch(self, request, campaign_id: int):
+        campaign = get_object_or_404(campaigns_visible_to(user=request.user), pk=campaign_id)
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = campaign_update(campaign=campaign, by=request.user, **data.validated_data)
+        return Response(CampaignManagedSerializer(campaign).data)
 
 
 class TaskSerializer(serializers.Serializer):

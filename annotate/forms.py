@@ -159,8 +159,8 @@ class SkipForm(forms.Form):
 class CampaignCreateForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["name", "guidelines", "design", "responses_per_item", "overlap", "lease_minutes", "gold_rate",
-                  "ask_strength", "ask_rationale"]
+        fields = ["name", "guidelines", "design", "responses_per_item", "rate_alone", "overlap", "lease_minutes",
+                  "gold_rate", "ask_strength", "ask_rationale"]
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 4})}
 
 

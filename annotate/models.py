@@ -22,6 +22,10 @@ class Campaign(models.Model):
     responses_per_item = models.PositiveSmallIntegerField(
         default=2, help_text="2 for pairwise; k responses per item for ranking, rating and attributes."
     )
+    rate_alone = models.BooleanField(
+        "rate each response alone", default=True,
+        help_text="Rating and attributes, and the rating arm of rank_vs_rate: items of one response, each rated on "
+                  "its own (absolute ratings, as Bansal et al. and HelpSteer2). Off: responses side by side.")
     overlap = models.PositiveSmallIntegerField(default=3, help_text="Distinct annotators per item (k).")
     lease_minutes = models.PositiveSmallIntegerField(default=30)
     gold_rate = models.FloatField(default=0.0, help_text="Share of tasks that are gold items (0 to 1).")
@@ -44,6 +48,11 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def rates_alone(self) -> bool:
+        """Whether its ratings are absolute: rating items of one response (comparisons always hold two or more)."""
+        return self.rate_alone and self.design in (Protocol.RATING, Protocol.ATTRIBUTES, RANK_VS_RATE)
 
 
 class Prompt(models.Model):
@@ -89,7 +98,8 @@ class Candidate(models.Model):
 
 
 class Item(models.Model):
-    """What annotators judge: a prompt and 2..k of its candidates, in a canonical order (a = first)."""
+    """What annotators judge: a prompt and one (an absolute rating) or 2..k of its candidates, in a canonical order
+    (a = first)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="items")

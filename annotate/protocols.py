@@ -22,6 +22,20 @@ PROTOCOLS_HELP = (
     "rank_vs_rate: the ranking-vs-rating experiment (each annotator in one arm)"
 )
 
+# Responses a judgment covers: comparisons need two (pairwise exactly two); a rating may be of one response alone.
+MIN_RESPONSES = {Protocol.PAIRWISE: 2, Protocol.RANKING: 2, Protocol.RATING: 1, Protocol.ATTRIBUTES: 1}
+
+
+def design_for(protocols: set[str]) -> str | None:
+    """The campaign design judgments of these protocols come from: one protocol is its own design; ratings next to
+    pairwise choices or rankings are the ranking-vs-rating experiment. None when no design holds them."""
+    if len(protocols) == 1:
+        return next(iter(protocols))
+    if Protocol.RATING in protocols and protocols - {Protocol.RATING} <= {Protocol.PAIRWISE, Protocol.RANKING}:
+        return RANK_VS_RATE
+    return None
+
+
 CHOICES = ("a", "b", "tie")
 ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")  # HelpSteer2
 SAFETY = "unsafe"  # HelpSteer2's safety flag: 1 when the response fails safety

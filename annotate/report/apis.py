@@ -25,7 +25,10 @@ class ReportSerializer(serializers.Serializer):
         '("annotatorA|annotatorB" -> estimate); ordinal blocks add quadratic_kappa (pooled over pairs); '
         "ranking adds kendall_tau and spearman."))
     rating_vs_ranking = serializers.JSONField(help_text=(
-        "Bansal et al. consistency of comparisons with ratings: ratings (mean|each), labels, pairs, "
+        "Bansal et al. consistency: for each pair a pairwise choice or a ranking ordered, its label (a/b/tie) against "
+        "the label the two responses' ratings imply (higher wins, equal ties), over pairs whose responses both have "
+        "ratings, joined by response id across items (absolute ratings included); mean rating per response, or "
+        "each rater's own (ratings=each). Fields: ratings (mean|each), labels, pairs, "
         "consistency (estimate), confusion (3x3: rows the ranking's label a/b/tie, columns the ratings' label), "
         "tie_driven_share, per_arm, per_annotator (and per_rater when ratings=each)."))
     position_bias = serializers.JSONField(help_text=(
@@ -39,6 +42,9 @@ class ReportSerializer(serializers.Serializer):
     bradley_terry = serializers.JSONField(help_text=(
         "Strongest first: [{model, score, ci_low, ci_high, battles}], Elo scale around 1000."))
     win_rates = serializers.JSONField(help_text="{models, win_rate (row beats column, ties as halves), games}")
+    style_control = serializers.JSONField(required=False, help_text=(
+        "Only with style_control=1: bradley_terry (as above, fitted with style covariates) and coefficients "
+        "(length, headers, lists, bold -> estimate: log-odds per standard deviation of the normalised difference)."))
     settings = serializers.JSONField(help_text="What the report was computed with.")
 
 
@@ -49,6 +55,8 @@ class CampaignReportApi(APIView):
             help_text="Compare comparisons with ratings averaged over annotators (mean) or with each annotator's.")
         gold_threshold = serializers.FloatField(min_value=0, max_value=1, default=GOLD_THRESHOLD,
                                                 help_text="Flag annotators whose gold accuracy is below this.")
+        style_control = serializers.BooleanField(
+            default=False, help_text="Add a Bradley-Terry leaderboard controlled for length and markdown.")
 
     @extend_schema(
         parameters=[FilterSerializer],

@@ -75,13 +75,17 @@ def _plots(report: dict, blocks: list[tuple[str, dict]]) -> dict:
             reference=listwise[0]["expected"], bars=True)
     leaderboard = report["bradley_terry"]
     if leaderboard:
-        ends = [value for row in leaderboard for value in (row["score"], row["ci_low"], row["ci_high"])
+        style = report.get("style_control", {}).get("bradley_terry", [])
+        ends = [value for row in [*leaderboard, *style] for value in (row["score"], row["ci_low"], row["ci_high"])
                 if value is not None]
-        plots["leaderboard"] = report_plots.interval_chart(
-            [{"label": row["model"], "value": row["score"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
-             for row in leaderboard],
-            title="Bradley-Terry scores with 95% intervals", low=float(int(min(ends) - 20) // 50 * 50),
-            high=float(int(max(ends) + 70) // 50 * 50), reference=1000.0, digits=0)
+        bounds = {"low": float(int(min(ends) - 20) // 50 * 50), "high": float(int(max(ends) + 70) // 50 * 50),
+                  "reference": 1000.0, "digits": 0}  # one scale for both boards, so they compare at a glance
+        for key, rows, title in (("leaderboard", leaderboard, "Bradley-Terry scores with 95% intervals"),
+                                 ("style_leaderboard", style, "Style-controlled scores with 95% intervals")):
+            if rows:
+                plots[key] = report_plots.interval_chart(
+                    [{"label": row["model"], "value": row["score"], "ci_low": row["ci_low"],
+                      "ci_high": row["ci_high"]} for row in rows], title=title, **bounds)
         rates = report["win_rates"]
         plots["win_rates"] = report_plots.heat_map(
             rates["win_rate"], rows=rates["models"], columns=rates["models"], title="Win rate of row over column",
@@ -94,11 +98,12 @@ def campaign_report_page(request, campaign_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     campaign_check_manager(campaign=campaign, user=request.user)
     ratings = RATINGS_EACH if request.GET.get("ratings") == RATINGS_EACH else RATINGS_MEAN
-    report = campaign_report(campaign=campaign, ratings=ratings)
+    style_control = request.GET.get("style_control") == "1"
+    report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control)
     blocks = _agreement_blocks(report["agreement"])
     return render(request, "annotate/report.html", {
         "campaign": campaign, "report": report, "agreement_blocks": blocks, "plots": _plots(report, blocks),
         "pair_summaries": [(name, _pair_summary(block["cohen_kappa"])) for name, block in blocks
                            if block["cohen_kappa"]],
-        "ratings": ratings,
+        "ratings": ratings, "style_control": style_control,
     })

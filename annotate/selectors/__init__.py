@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce, Least
 
 from accounts.models import User
 from annotate.access import campaigns_visible_to
-from annotate.models import Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
+from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
 from core.sql import sql_instance, sql_rows
 
 
@@ -26,9 +26,12 @@ def annotator_progress(*, campaign: Campaign, annotator: User) -> dict:
     open_items = (
         Item.objects.filter(campaign=campaign, is_gold=False, judgment_count__lt=campaign.overlap)
         .exclude(assignments__annotator=annotator).exclude(judgments__annotator=annotator)
-        .count()
     )
-    return {"done": done, "remaining": open_items}
+    arm = ArmMembership.objects.filter(campaign=campaign, annotator=annotator).values_list("arm", flat=True).first()
+    if campaign.rate_alone and arm:  # the queue serves each arm its own items (assignments._arm_items)
+        sized = open_items.annotate(size=Count("slots"))
+        open_items = sized.filter(size=1) if arm == ArmMembership.Arm.RATING else sized.filter(size__gt=1)
+    return {"done": done, "remaining": open_items.count()}
 
 
 def campaign_progress(*, campaign: Campaign) -> dict:
@@ -74,7 +77,7 @@ def assignment_task(*, assignment: Assignment) -> dict:
     }
 
 
-_QUEUE_FIELDS = ["id", "name", "status", "design", "overlap", "lease_minutes", "gold_rate"]
+_QUEUE_FIELDS = ["id", "name", "status", "design", "rate_alone", "overlap", "lease_minutes", "gold_rate"]
 
 
 def campaign_for_queue(*, campaign_id: int) -> Campaign | None:

@@ -78,7 +78,16 @@ def protocol_for(*, campaign: Campaign, annotator: User, item_size: int) -> str:
     return Protocol.PAIRWISE if item_size == 2 else Protocol.RANKING
 
 
-def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: set[int]) -> list[int]:
+def _arm_items(campaign: Campaign, annotator: User) -> str:
+    """A ranking-vs-rating campaign with absolute ratings holds items for each arm: the rating arm judges the
+    one-response items, the ranking arm the others. Empty for every other campaign."""
+    if campaign.design != Campaign.RANK_VS_RATE or not campaign.rate_alone:
+        return ""
+    single = arm_for(campaign=campaign, annotator=annotator) == ArmMembership.Arm.RATING
+    return f"AND (SELECT COUNT(*) FROM {SLOT} slot WHERE slot.item_id = item.id) {'=' if single else '>'} 1"
+
+
+def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: set[int], arm: str) -> list[int]:
     """Up to CANDIDATES_PER_TRY items the annotator may take, fullest first (items get finished rather than all
     half-judged). Hand-written because it runs on every lease and the ORM spends more time building it than the
     database spends running it. The plan must walk the item_open index in order and stop after a few rows,
@@ -101,7 +110,7 @@ def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: 
     skip = f"AND item.id NOT IN ({', '.join(['%s'] * len(tried))})" if tried else ""
     sql = f"""
         SELECT item.id FROM {ITEM} item
-        WHERE item.campaign_id = %s AND item.is_gold = %s AND {taken_by_annotator} {capacity} {skip}
+        WHERE item.campaign_id = %s AND item.is_gold = %s AND {taken_by_annotator} {capacity} {skip} {arm}
         ORDER BY item.judgment_count DESC, item.id
         LIMIT {CANDIDATES_PER_TRY}"""
     return [row[0] for row in sql_rows(sql, params + sorted(tried))]
@@ -152,13 +161,14 @@ def assignment_next(*, campaign: Campaign, annotator: User) -> Assignment | None
         [campaign.pk, annotator.pk, Assignment.Status.ACTIVE, connection.ops.adapt_datetimefield_value(now)])
     if current:
         return Assignment.objects.get(pk=current[0][0])
+    arm = _arm_items(campaign, annotator)
     pools = [False]
     if campaign.gold_rate and random.random() < campaign.gold_rate:
         pools.insert(0, True)
     for gold in pools:
         tried, busy = set(), []
         # Until no untried item is open: under contention a whole batch of candidates can fill up meanwhile.
-        while candidates := _open_items(campaign, annotator, now, gold=gold, tried=tried):
+        while candidates := _open_items(campaign, annotator, now, gold=gold, tried=tried, arm=arm):
             for item_id in candidates:
                 tried.add(item_id)
                 outcome = _try_item(campaign, item_id, annotator, now, gold=gold, wait=False)

@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from itertools import combinations
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +20,7 @@ TRANSITIONS = {
 
 
 @transaction.atomic
-def campaign_create(*, creator: User, name: str, **fields) -> Campaign:
+def campaign_create(*, creator: User, name: str, members: Sequence[str] = (), **fields) -> Campaign:
     if not creator.is_manager:
         raise PermissionDenied("Only managers and admins create campaigns.")
     campaign = Campaign(name=name, created_by=creator, **fields)
@@ -28,7 +29,25 @@ def campaign_create(*, creator: User, name: str, **fields) -> Campaign:
     campaign.full_clean()
     campaign.save()
     campaign.managers.add(creator)
+    if members:
+        campaign_members_add(campaign=campaign, usernames=members, by=creator)
     return campaign
+
+
+@transaction.atomic
+def campaign_ensure(*, creator: User, name: str, defaults: dict | None = None, **fields) -> tuple[Campaign, bool]:
+    """The campaign of this name, created when missing, so that a script can run again: an existing one must have
+    the settings given (`defaults` are only used to create it, the others not compared) and is never changed.
+    Returns it and whether it is new."""
+    existing = Campaign.objects.filter(name=name).first()
+    if existing is None:
+        return campaign_create(creator=creator, name=name, **(defaults or {}), **fields), True
+    campaign_check_manager(campaign=existing, user=creator)
+    differing = [f"{field} is {getattr(existing, field)!r}, not {value!r}" for field, value in fields.items()
+                 if getattr(existing, field) != value]
+    if differing:
+        raise ValidationError(f"A campaign named {name!r} exists with other settings: {'; '.join(differing)}.")
+    return existing, False
 
 
 @transaction.atomic
@@ -40,6 +59,20 @@ def campaign_status_set(*, campaign: Campaign, status: str, by: User) -> Campaig
         raise ValidationError("Build items before launching: the campaign has nothing to judge yet.")
     campaign.status = status
     campaign.save(update_fields=["status"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, by: User, status: str | None = None,
+                    members: list[str] | None = None) -> Campaign:
+    """Set the members (usernames; the others are removed, their judgments stay) and move to a status; what is
+    already so is left alone, so sending the same update twice is fine."""
+    campaign_check_manager(campaign=campaign, user=by)
+    if members is not None:
+        campaign_members_add(campaign=campaign, usernames=members, by=by)
+        campaign.members.remove(*campaign.members.exclude(username__in=members))
+    if status is not None and status != campaign.status:
+        campaign_status_set(campaign=campaign, status=status, by=by)
     return campaign
 
 
@@ -76,21 +109,31 @@ def _attach_generated(campaign: Campaign) -> int:
     return len(new)
 
 
+def _groups(campaign: Campaign, candidates: list[Candidate]):
+    """The candidate groups that become a prompt's items."""
+    size = campaign.responses_per_item
+    if campaign.rates_alone:
+        yield from ([candidate] for candidate in candidates)  # absolute ratings: one response an item
+        if campaign.design != Campaign.RANK_VS_RATE:
+            return  # rank_vs_rate also needs the ranking arm's comparisons below
+    if size == 2:
+        yield from combinations(candidates, 2)
+    else:
+        yield from (candidates[i:i + size] for i in range(0, len(candidates) - size + 1, size))
+
+
 @transaction.atomic
 def campaign_items_build(*, campaign: Campaign, by: User | None = None) -> int:
-    """Turn the campaign's candidates into items: every pair of a prompt's candidates when items hold 2,
-    else consecutive groups of `responses_per_item`. Safe to run again: existing items stay as they are."""
+    """Turn the campaign's candidates into items: every pair of a prompt's candidates when items hold 2, else
+    consecutive groups of `responses_per_item`; when ratings are absolute, one item per candidate as well (the
+    only items of a rating or attributes campaign). Safe to run again: existing items stay as they are."""
     if by is not None:
         campaign_check_manager(campaign=campaign, user=by)
     _attach_generated(campaign)
-    size = campaign.responses_per_item
     existing = set(campaign.items.values_list("external_id", flat=True))
     created = 0
     for prompt in Prompt.objects.filter(campaign=campaign).prefetch_related("candidates"):
-        candidates = list(prompt.candidates.all())
-        groups = combinations(candidates, 2) if size == 2 else (
-            candidates[i:i + size] for i in range(0, len(candidates) - size + 1, size))
-        for group in groups:
+        for group in _groups(campaign, list(prompt.candidates.all())):
             external_id = f"{prompt.external_id}:" + "+".join(c.external_id for c in group)
             if external_id in existing:
                 continue

@@ -1,7 +1,7 @@
 """The judgment exchange format: JSONL, one judgment a line, to move judgments into and out of a campaign.
 
     {"item": "i1", "prompt": "text" | [{"role": "user", "content": "..."}],
-     "responses": [{"id": "r1", "text": "...", "model": "m1"}, {"id": "r2", "text": "..."}],
+     "responses": [{"id": "r1", "text": "...", "model": "m1"}, {"id": "r2", "text": "..."}],  (one or more)
      "annotator": "anna", "protocol": "pairwise" | "ranking" | "rating" | "attributes",
      "choice": "a" | "b" | "tie", "strength": -3..3,                  (pairwise; "a" is responses[0])
      "ranking": [["r2"], ["r1", "r3"]],                                (ranking: best first, ties grouped)
@@ -9,6 +9,8 @@
      "attributes": {"r1": {"helpfulness": 0..4, ..., "unsafe": 0|1}},  (attributes)
      "rationale": "...", "presented_order": ["r2", "r1"], "created_at": "2025-01-31T12:00:00+00:00"}
 
+- `pairwise` and `ranking` lines list two or more responses; `rating` and `attributes` lines one or more: a line
+  of one response is an absolute rating (each response rated on its own, as Bansal et al. and HelpSteer2 do).
 - An item id groups the judgments of one item: every line of an item repeats its prompt and responses, in the
   same order (the order defines "a" and "b").
 - A response id names one response in the whole campaign: the same id on several lines is the same response,
@@ -41,11 +43,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services.users import user_create
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
-from annotate.protocols import ATTRIBUTES, SAFETY
+from annotate.protocols import ATTRIBUTES, MIN_RESPONSES, SAFETY, Protocol, design_for
 from annotate.protocols import EXCHANGE_ANSWERS as ANSWERS
 from annotate.protocols import EXCHANGE_KEYS as KEYS
 from annotate.protocols import EXCHANGE_REQUIRED as REQUIRED
 from annotate.services.assignments import items_added
+from annotate.services.campaigns import campaign_ensure
 from annotate.services.imports import (
     LineError,
     LineErrors,
@@ -129,8 +132,10 @@ def _line_clean(number: int, text: str) -> _Line:
     stray = sorted(set(record) & (set().union(*ANSWERS.values()) - ANSWERS[protocol]))
     if stray:
         raise LineError(f"{', '.join(stray)} does not belong to a {protocol} judgment")
-    if not isinstance(record["responses"], list) or len(record["responses"]) < 2:
-        raise LineError("responses must list at least two {id, text, model?}")
+    least = MIN_RESPONSES[protocol]
+    if not isinstance(record["responses"], list) or len(record["responses"]) < least:
+        raise LineError(f"responses must list at least {'two' if least == 2 else 'one'} {{id, text, model?}} for "
+                        f"a {protocol} judgment")
     responses = []
     for index, response in enumerate(record["responses"]):
         if isinstance(response, dict):
@@ -352,6 +357,37 @@ def judgments_import(*, campaign: Campaign, lines: Iterable[str]) -> dict:
     users = _users_check(plan.lines, errors)
     errors.raise_if_any()
     return _write(campaign, plan, users)
+
+
+def _file_protocols(lines: list[str]) -> tuple[set[str], bool]:
+    """The protocols of a file's judgments, and whether a rating line lists several responses (side by side).
+    Lines that are not valid are left to the import to report."""
+    protocols, side_by_side = set(), False
+    for text in lines:
+        try:
+            record = json.loads(text)
+            protocol, responses = record["protocol"], record["responses"]
+        except (ValueError, TypeError, KeyError):
+            continue
+        if protocol in ANSWERS:
+            protocols.add(protocol)
+            side_by_side |= protocol in (Protocol.RATING, Protocol.ATTRIBUTES) and len(responses) > 1
+    return protocols, side_by_side
+
+
+@transaction.atomic
+def campaign_import(*, creator: User, name: str, lines: Iterable[str],
+                    design: str | None = None) -> tuple[Campaign, dict]:
+    """Import judgments into the campaign of this name, made first when missing (`campaign_ensure`) with the design
+    the file implies unless one is given. All or nothing, the campaign included."""
+    lines = list(lines)
+    protocols, side_by_side = _file_protocols(lines)
+    design = design or design_for(protocols)
+    if design is None:
+        raise ValidationError(f"No one campaign design holds {', '.join(sorted(protocols)) or 'no'} judgments; "
+                              "name the design.")
+    campaign, _ = campaign_ensure(creator=creator, name=name, design=design, defaults={"rate_alone": not side_by_side})
+    return campaign, judgments_import(campaign=campaign, lines=lines)
 
 
 def _ordered(mapping: dict, order: Iterable[str]) -> dict:

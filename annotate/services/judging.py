@@ -6,7 +6,15 @@ ValidationError naming the field, and nothing is written.
 
 from django.core.exceptions import ValidationError
 
-from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, SAFETY, STRENGTH_RANGE, Protocol
+from annotate.protocols import (
+    ATTRIBUTE_RANGE,
+    ATTRIBUTES,
+    MIN_RESPONSES,
+    RATING_RANGE,
+    SAFETY,
+    STRENGTH_RANGE,
+    Protocol,
+)
 
 
 def _int_in(value, low: int, high: int, field: str) -> int:
@@ -20,6 +28,8 @@ def answer_clean(*, protocol: str, candidate_ids: list[str], answer: dict) -> di
     fields = {"choice": "", "strength": None, "ranking": None, "ratings": None, "attributes": None,
               "rationale": str(answer.get("rationale") or "").strip()}
     ids = set(candidate_ids)
+    if len(candidate_ids) < MIN_RESPONSES.get(protocol, 1):
+        raise ValidationError({"protocol": f"{protocol} judgments need at least {MIN_RESPONSES[protocol]} responses."})
     if protocol == Protocol.PAIRWISE:
         if len(candidate_ids) != 2:
             raise ValidationError({"protocol": "pairwise judgments need exactly two responses."})

@@ -24,6 +24,20 @@ def test_an_annotator_loops_next_and_submit_until_nothing_is_left(api_client, ma
     assert sorted(served) == sorted(campaign.items.values_list("external_id", flat=True))  # each item once
 
 
+def test_an_api_client_rates_each_response_alone(api_client, manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], design="rating", prompts=1, overlap=1)
+    headers, rated = auth(annotator), {}
+    while (task := api_client.post(f"/api/v1/campaigns/{campaign.pk}/next", **headers)).status_code == 200:
+        body = task.json()
+        [response] = body["responses"]
+        assert body["protocol"] == "rating"
+        submitted = api_client.post(f"/api/v1/assignments/{body['assignment']}/submit",
+                                    {"ratings": {response["id"]: 7}}, format="json", **headers)
+        assert submitted.status_code == 201, submitted.json()
+        rated[response["id"]] = submitted.json()["ratings"][response["id"]]
+    assert rated == {"p0-r0": 7, "p0-r1": 7}
+
+
 def test_a_retried_submit_returns_the_first_judgment_with_200(api_client, manager, annotator):
     campaign = campaign_with_items(manager=manager, members=[annotator])
     headers = auth(annotator)

@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from annotate.models import ArmMembership, Assignment, Item, Judgment
+from annotate.models import ArmMembership, Assignment, Candidate, Item, Judgment
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
+from annotate.services.campaigns import campaign_items_build
 from tests.factories import UserFactory, campaign_with_items
 
 A = {"choice": "a"}
@@ -167,8 +168,9 @@ def test_a_ranking_must_be_a_permutation_with_ties_allowed(manager, annotator):
     assert judgment.ranking == [["p0-r2"], ["p0-r0", "p0-r1"]]
 
 
-def test_ratings_and_attributes_are_range_checked(manager, annotator):
-    campaign = campaign_with_items(manager=manager, members=[annotator], design="attributes", responses=2, prompts=1)
+def test_ratings_and_attributes_side_by_side_are_range_checked(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], design="attributes", responses=2, prompts=1,
+                                   rate_alone=False)
     held = assignment_next(campaign=campaign, annotator=annotator)
     scores = {"helpfulness": 4, "correctness": 3, "coherence": 4, "complexity": 1, "verbosity": 5}
     with pytest.raises(ValidationError, match="from 0 to 4"):
@@ -203,7 +205,7 @@ def test_gold_items_are_mixed_in_and_scored(manager, annotator):
 
 def test_the_experiment_puts_each_annotator_in_one_balanced_arm(manager, annotators):
     campaign = campaign_with_items(manager=manager, members=annotators, design="rank_vs_rate", responses=2,
-                                   overlap=4, prompts=2)
+                                   overlap=4, prompts=2, rate_alone=False)
     protocols = {}
     for annotator in annotators:
         held = assignment_next(campaign=campaign, annotator=annotator)
@@ -240,3 +242,43 @@ def test_annotators_racing_in_threads_never_over_assign_or_duplicate(manager):
     per_item = Counter(Judgment.objects.values_list("item_id", flat=True))
     assert len(per_item) == Item.objects.count() == 18 and set(per_item.values()) == {3}
     assert Judgment.objects.values("item", "annotator").distinct().count() == Judgment.objects.count() == 54
+
+
+# --- absolute ratings: one response an item --------------------------------------------------------------------
+
+def test_a_rating_campaign_rates_each_response_alone_by_default(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], design="rating", responses=2, prompts=1)
+
+    assert sorted(campaign.items.values_list("external_id", flat=True)) == ["p0:p0-r0", "p0:p0-r1"]
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    assert held.protocol == "rating" and len(held.presented_order) == 1
+    only = held.presented_order[0]
+    with pytest.raises(ValidationError, match="must rate every response"):
+        judgment_submit(assignment_id=held.pk, annotator=annotator, answer={"ratings": {"p0-r0": 5, "p0-r1": 2}})
+    judgment, _ = judgment_submit(assignment_id=held.pk, annotator=annotator, answer={"ratings": {only: 5}})
+    assert judgment.ratings == {only: 5}
+
+
+def test_building_items_again_adds_single_items_only_for_new_responses(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], design="attributes", responses=2, prompts=1)
+    Candidate.objects.create(prompt=campaign.prompts.get(), external_id="p0-r9", text="Late.", model="model-9")
+
+    assert campaign_items_build(campaign=campaign) == 1
+    assert campaign.items.get(external_id="p0:p0-r9").slots.count() == 1
+
+
+def test_with_absolute_ratings_the_rating_arm_gets_single_responses_and_the_ranking_arm_pairs(manager, annotators):
+    campaign = campaign_with_items(manager=manager, members=annotators, design="rank_vs_rate", responses=3,
+                                   responses_per_item=2, overlap=4, prompts=1)
+    assert campaign.items.count() == 3 + 3  # each response alone, and every pair
+
+    served = {}
+    for annotator in annotators:
+        served[annotator.username] = set()
+        while held := assignment_next(campaign=campaign, annotator=annotator):
+            answer = {"ratings": {held.presented_order[0]: 4}} if held.protocol == "rating" else A
+            judgment_submit(assignment_id=held.pk, annotator=annotator, answer=answer)
+            served[annotator.username].add((held.protocol, len(held.presented_order)))
+    assert Counter(frozenset(kinds) for kinds in served.values()) == {
+        frozenset({("rating", 1)}): 2, frozenset({("pairwise", 2)}): 2}
+    assert Judgment.objects.count() == 2 * 3 + 2 * 3

@@ -64,6 +64,20 @@ def test_an_import_creates_prompts_responses_items_annotators_and_judgments(camp
     assert judgment.created_at == datetime(2025, 3, 1, 9, 30, 0, 250000, tzinfo=UTC)
 
 
+def test_a_rating_of_one_response_is_an_absolute_rating_joined_to_comparisons_by_response_id(campaign):
+    alone = [{"id": "r1", "text": "Be gentle."}]
+    counts = judgments_import(campaign=campaign, lines=[
+        line(),
+        line(item="r1-alone", protocol="rating", choice=None, responses=alone, ratings={"r1": 6}),
+        line(item="r1-scored", protocol="attributes", choice=None, responses=alone, annotator="zoe", attributes={
+            "r1": {"helpfulness": 4, "correctness": 4, "coherence": 4, "complexity": 1, "verbosity": 2}}),
+    ])
+
+    assert counts["items"] == 3 and counts["responses"] == 2
+    assert Item.objects.get(external_id="r1-alone").slots.get().candidate == Candidate.objects.get(external_id="r1")
+    assert json.loads(exported(campaign)[1])["responses"] == alone
+
+
 def test_importing_the_same_file_twice_changes_nothing(campaign):
     lines = [line(), line(annotator="zoe", choice="b")]
     judgments_import(campaign=campaign, lines=lines)
@@ -90,7 +104,11 @@ BAD_LINES = [
     (line(protocol="likert"), "unknown protocol 'likert'"),
     (line(protocol="rating", choice=None, ratings={"r1": 8, "r2": 3}), "ratings.r1: must be an integer from 1 to 7"),
     (line(protocol="ranking", choice=None, ranking=[["r1"], ["r1"]]), "ranking: must rank each response exactly once"),
-    (line(responses=[{"id": "r1", "text": "Be gentle."}]), "responses must list at least two"),
+    (line(responses=[{"id": "r1", "text": "Be gentle."}]), "responses must list at least two {id, text, model?} for a "
+                                                           "pairwise judgment"),
+    (line(protocol="ranking", choice=None, responses=[{"id": "r1", "text": "Be gentle."}], ranking=[["r1"]]),
+     "responses must list at least two"),
+    (line(protocol="rating", choice=None, responses=[], ratings={}), "responses must list at least one"),
     (line(choice="c"), "choice: must be \"a\", \"b\" or \"tie\""),
     (line(choice="a", strength=2), "strength: negative means A is better"),
     (line(ratings={"r1": 1, "r2": 2}), "ratings does not belong to a pairwise judgment"),
@@ -203,7 +221,8 @@ def _prompt(messages: list[dict]):
 
 @st.composite
 def _answer(draw, ids: list[str]) -> tuple[str, dict]:
-    protocols = ["ranking", "rating", "attributes"] + (["pairwise"] if len(ids) == 2 else [])
+    protocols = ["rating", "attributes"] + (["ranking"] if len(ids) >= 2 else []) + (
+        ["pairwise"] if len(ids) == 2 else [])
     protocol = draw(st.sampled_from(protocols))
     if protocol == "pairwise":
         choice = draw(st.sampled_from(["a", "b", "tie"]))
@@ -229,7 +248,7 @@ def _answer(draw, ids: list[str]) -> tuple[str, dict]:
 @st.composite
 def judgment_sets(draw) -> list[str]:
     """Exchange lines in canonical form: what an export of their import must give back exactly."""
-    response_ids = draw(st.lists(WORDS, min_size=2, max_size=6, unique=True))
+    response_ids = draw(st.lists(WORDS, min_size=1, max_size=6, unique=True))
     responses = {response: {"id": response, "text": draw(TEXT), **draw(st.sampled_from([{}, {"model": "smol ☀"}]))}
                  for response in response_ids}
     prompts = draw(st.lists(st.one_of(WORDS.map(lambda text: [{"role": "user", "content": text}]), MESSAGES),
@@ -239,7 +258,7 @@ def judgment_sets(draw) -> list[str]:
     lines = []
     for item in draw(st.lists(WORDS, min_size=1, max_size=4, unique=True)):
         prompt = _prompt(draw(st.sampled_from(prompts)))
-        size = draw(st.integers(2, min(4, len(response_ids))))
+        size = draw(st.integers(1, min(4, len(response_ids))))  # one response: an absolute rating
         ids = draw(st.permutations(response_ids))[:size]
         for annotator in draw(st.lists(st.sampled_from(annotators), min_size=1, unique=True)):
             protocol, answer = draw(_answer(ids))

@@ -174,15 +174,26 @@ def test_an_incomplete_ranking_names_the_response_left_out(client, manager, anno
     assert "Rank response C: pick 1 to 3." in fragment and not Judgment.objects.exists()
 
 
-def test_ratings_are_stored_per_response(client, manager, annotator):
-    campaign = live_campaign(manager, [annotator], design="rating", prompts=1)
+def test_ratings_side_by_side_are_stored_per_response(client, manager, annotator):
+    campaign = live_campaign(manager, [annotator], design="rating", prompts=1, rate_alone=False)
     assignment = show(client, campaign, annotator, order=["p0-r1", "p0-r0"])
     submit(client, assignment, {"rating_0": "2", "rating_1": "7"})
     assert Judgment.objects.get().ratings == {"p0-r1": 2, "p0-r0": 7}
 
 
-def test_attributes_are_stored_per_response_with_the_safety_flag(client, manager, annotator):
-    campaign = live_campaign(manager, [annotator], design="attributes", prompts=1)
+def test_a_response_rated_alone_shows_one_response_and_the_scale(client, manager, annotator):
+    campaign = live_campaign(manager, [annotator], design="rating", prompts=1)
+    assignment = show(client, campaign, annotator)
+    page = client.get(f"/annotate/campaigns/{campaign.pk}/").content.decode()
+
+    assert page.count('class="response"') == 1 and "Rate this response on its own" in page
+    assert 'name="rating_0"' in page and 'name="rating_1"' not in page and "rate the response" in page
+    submit(client, assignment, {"rating_0": "6"})
+    assert Judgment.objects.get().ratings == {assignment.presented_order[0]: 6}
+
+
+def test_attributes_side_by_side_are_stored_per_response_with_the_safety_flag(client, manager, annotator):
+    campaign = live_campaign(manager, [annotator], design="attributes", prompts=1, rate_alone=False)
     assignment = show(client, campaign, annotator, order=["p0-r1", "p0-r0"])
     page = client.get(f"/annotate/campaigns/{campaign.pk}/").content.decode()
     assert 'title="4: Fully helpful: exactly what the prompt was after."' in page  # the level's guideline on hover

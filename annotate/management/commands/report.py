@@ -17,12 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--ratings", choices=[RATINGS_MEAN, RATINGS_EACH], default=RATINGS_MEAN,
                             help="compare with ratings averaged over annotators, or with each annotator's")
         parser.add_argument("--gold-threshold", type=float, default=GOLD_THRESHOLD)
+        parser.add_argument("--style-control", action="store_true",
+                            help="add a Bradley-Terry leaderboard controlled for length and markdown")
 
-    def handle(self, *args, campaign, output_format, ratings, gold_threshold, **options):
+    def handle(self, *args, campaign, output_format, ratings, gold_threshold, style_control, **options):
         found = Campaign.objects.filter(name=campaign).first()
         if found is None and campaign.isdigit():
             found = Campaign.objects.filter(pk=int(campaign)).first()
         if found is None:
             raise CommandError(f"No campaign named {campaign!r}.")
-        report = campaign_report(campaign=found, ratings=ratings, gold_threshold=gold_threshold)
+        report = campaign_report(campaign=found, ratings=ratings, gold_threshold=gold_threshold,
+                                 style_control=style_control)
         self.stdout.write(json.dumps(report, indent=2) if output_format == "json" else report_text(report))

@@ -61,6 +61,22 @@ def estimate(value: float | None, n: int, low: float | None = None, high: float 
     return {"value": rounded(value), "n": int(n), "ci_low": rounded(low), "ci_high": rounded(high)}
 
 
+def percentile_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The percentile interval of values computed in each round, (rounds, ...) -> two arrays of shape (...); a round
+    where a value is undefined (NaN or infinite) is left out of that value's interval."""
+    values = np.array(values, dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan
+    tail = (1 - CONFIDENCE) / 2 * 100
+    columns = values.reshape(len(values), -1)
+    low, high = np.percentile(columns, [tail, 100 - tail], axis=0)
+    undefined = np.isnan(columns).any(axis=0)
+    if undefined.any():  # nanpercentile goes column by column: only where it is needed
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all rounds undefined: the interval is NaN
+            low[undefined], high[undefined] = np.nanpercentile(columns[:, undefined], [tail, 100 - tail], axis=0)
+    return low.reshape(values.shape[1:]), high.reshape(values.shape[1:])
+
+
 class ItemResampler:
     def __init__(self, n_items: int, *, rounds: int = ROUNDS, seed: int = SEED):
         self.n_items = n_items
@@ -80,17 +96,7 @@ class ItemResampler:
         """Percentile interval; a round where the statistic is undefined (no pairs drawn...) is left out."""
         with np.errstate(divide="ignore", invalid="ignore"):
             values = np.asarray(statistic.combine(self.sums(statistic)), dtype=np.float64)
-        values[~np.isfinite(values)] = np.nan
-        tail = (1 - CONFIDENCE) / 2 * 100
-        columns = values.reshape(len(values), -1)
-        low, high = np.percentile(columns, [tail, 100 - tail], axis=0)
-        undefined = np.isnan(columns).any(axis=0)
-        if undefined.any():  # nanpercentile goes column by column: only where it is needed
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all rounds undefined: the interval is NaN
-                low[undefined], high[undefined] = np.nanpercentile(columns[:, undefined], [tail, 100 - tail],
-                                                                   axis=0)
-        return low.reshape(values.shape[1:]), high.reshape(values.shape[1:])
+        return percentile_interval(values)
 
     def estimate(self, statistic: Statistic | None, *, value: float | None = None) -> dict:
         """{value, n, ci_low, ci_high}; `value` replaces the statistic's own (a library's point estimate)."""

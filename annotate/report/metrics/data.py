@@ -13,8 +13,9 @@ from django.db.models import Count, TextField
 from django.db.models.functions import Cast
 
 from accounts.models import User
-from annotate.models import ArmMembership, Assignment, Campaign, Item, ItemCandidate, Judgment
+from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
 from annotate.protocols import ATTRIBUTE_NAMES, CHOICES, PROTOCOLS
+from annotate.report.metrics.style import FEATURES, style_counts
 
 ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in an arm
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
@@ -49,6 +50,7 @@ class CampaignData:
     rankings: Answers  # value: group index, 0 = best
     ratings: Answers  # value: 1..7
     attributes: Answers  # values: 0..4 per attribute, then unsafe 0/1
+    slot_style: np.ndarray | None = None  # (I, K, 4) style counts of each slot's response (style.style_counts)
 
     @property
     def judgment_count(self) -> int:
@@ -90,7 +92,22 @@ def _judgment_rows(campaign: Campaign):
     return zip(*columns[:5], *(_decoded(column) for column in columns[5:]), strict=True)
 
 
-def campaign_data(*, campaign: Campaign) -> CampaignData:
+def _slot_style(campaign: Campaign, slot_candidate: np.ndarray) -> np.ndarray:
+    """Style counts of every slot's response, each response's text read and counted once."""
+    candidates = Candidate.objects.filter(prompt__campaign=campaign).order_by("pk").values_list("pk", "text")
+    pks, counts = [], []
+    for pk, text in candidates.iterator(chunk_size=2000):
+        pks.append(pk)
+        counts.append(style_counts(text))
+    pks, counts = np.array(pks, np.int64), np.array(counts, np.int64).reshape(-1, len(FEATURES))
+    slot_style = np.zeros((*slot_candidate.shape, len(FEATURES)), np.int64)
+    filled = slot_candidate >= 0
+    slot_style[filled] = counts[np.searchsorted(pks, slot_candidate[filled])]
+    return slot_style
+
+
+def campaign_data(*, campaign: Campaign, style: bool = False) -> CampaignData:
+    """`style`: also count the style of every response (for the style-controlled leaderboard)."""
     items = list(Item.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
     item_index = {pk: index for index, pk in enumerate(items)}
     slot_rows = list(ItemCandidate.objects.filter(item__campaign=campaign).values_list(
@@ -154,4 +171,5 @@ def campaign_data(*, campaign: Campaign) -> CampaignData:
         choice=np.array(choice_col, np.int64),
         first_shown=np.array(first_col, np.int64),
         rankings=rankings.answers(), ratings=ratings.answers(), attributes=attributes.answers(len(ATTRIBUTE_NAMES)),
+        slot_style=_slot_style(campaign, slot_candidate) if style else None,
     )

@@ -19,9 +19,9 @@ from annotate.protocols import (
     SAFETY,
     Protocol,
 )
-from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position
+from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position, style
 from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
-from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, rounded
+from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, percentile_interval, rounded
 from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data
 from annotate.report.metrics.gold import gold_summary
 
@@ -30,17 +30,19 @@ PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PR
 
 
 def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
-                    min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS) -> dict:
+                    min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
+                    style_control: bool = False) -> dict:
     """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
-    "each" with every annotator's own ratings of both, one comparison per such annotator."""
+    "each" with every annotator's own ratings of both, one comparison per such annotator. `style_control` adds
+    the style-controlled leaderboard."""
     if ratings not in (RATINGS_MEAN, RATINGS_EACH):
         raise ValueError(f"ratings must be {RATINGS_MEAN!r} or {RATINGS_EACH!r}, got {ratings!r}")
-    data = campaign_data(campaign=campaign)
+    data = campaign_data(campaign=campaign, style=style_control)
     resampler = ItemResampler(data.item_count, rounds=rounds)
     blocks = _agreement_codes(data)
     battles = _battles(data)
     scores, win_rates = _leaderboard(data, battles, resampler)
-    return {
+    report = {
         "campaign": {"id": campaign.pk, "name": campaign.name, "design": campaign.design},
         "items": data.item_count,
         "judgments": data.judgment_count,
@@ -54,8 +56,11 @@ def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_thr
         "bradley_terry": scores,
         "win_rates": win_rates,
         "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings, "gold_threshold": gold_threshold,
-                     "min_shared_units": min_shared_units},
+                     "min_shared_units": min_shared_units, "style_control": style_control},
     }
+    if style_control:
+        report["style_control"] = _style_leaderboard(data, battles, resampler)
+    return report
 
 
 # --- shared shapes ----------------------------------------------------------------------------------------------
@@ -330,7 +335,13 @@ def _battles(data: CampaignData) -> dict[str, np.ndarray]:
     first_model, second_model = data.slot_model[item, first], data.slot_model[item, second]
     keep = (first_model >= 0) & (second_model >= 0) & (first_model != second_model)
     return {"judgment": judgment[keep], "item": item[keep], "first": first_model[keep],
-            "second": second_model[keep], "score": score[keep]}
+            "second": second_model[keep], "score": score[keep], "first_slot": first[keep], "second_slot": second[keep]}
+
+
+def _table(data: CampaignData, scores: np.ndarray, low: np.ndarray, high: np.ndarray, games: np.ndarray,
+           order: np.ndarray) -> list[dict]:
+    return [{"model": data.models[index], "score": rounded(scores[index]), "ci_low": rounded(low[index]),
+             "ci_high": rounded(high[index]), "battles": int(games[index])} for index in order]
 
 
 def _leaderboard(data: CampaignData, battles: dict, resampler: ItemResampler) -> tuple[list[dict], dict]:
@@ -343,12 +354,34 @@ def _leaderboard(data: CampaignData, battles: dict, resampler: ItemResampler) ->
     wins, games = leaderboard.battle_matrices(statistic.sums(), n_models)
     played = np.flatnonzero(games.sum(axis=1) > 0)
     order = played[np.argsort(-scores[played], kind="stable")]
-    table = [{"model": data.models[index], "score": rounded(scores[index]), "ci_low": rounded(low[index]),
-              "ci_high": rounded(high[index]), "battles": int(games[index].sum())} for index in order]
     rates = leaderboard.win_rates(wins, games)[np.ix_(order, order)]
-    return table, {"models": [data.models[index] for index in order],
-                   "win_rate": [[rounded(rate) for rate in row] for row in rates],
-                   "games": games[np.ix_(order, order)].astype(int).tolist()}
+    return _table(data, scores, low, high, games.sum(axis=1), order), {
+        "models": [data.models[index] for index in order],
+        "win_rate": [[rounded(rate) for rate in row] for row in rates],
+        "games": games[np.ix_(order, order)].astype(int).tolist()}
+
+
+def _style_leaderboard(data: CampaignData, battles: dict, resampler: ItemResampler) -> dict:
+    """Bradley-Terry with style covariates, with the bootstrap's intervals for the scores and the coefficients."""
+    if not len(battles["item"]):
+        return {"bradley_terry": [], "coefficients": {}}
+    item = battles["item"]
+    features = style.style_features(data.slot_style[item, battles["first_slot"]],
+                                    data.slot_style[item, battles["second_slot"]])
+    n_models = len(data.models)
+    fitted = style.style_controlled(battles["first"], battles["second"], battles["score"], features, n_models,
+                                    item=item, item_weights=resampler.weights)
+    scores = fitted["scores"]
+    low, high = percentile_interval(fitted["round_scores"])
+    coefficient_low, coefficient_high = percentile_interval(fitted["round_coefficients"])
+    games = np.bincount(np.concatenate([battles["first"], battles["second"]]), minlength=n_models)
+    played = np.flatnonzero(games > 0)
+    order = played[np.argsort(-scores[played], kind="stable")]
+    return {
+        "bradley_terry": _table(data, scores, low, high, games, order),
+        "coefficients": {name: estimate(fitted["coefficients"][index], len(item), coefficient_low[index],
+                                        coefficient_high[index]) for index, name in enumerate(style.FEATURES)},
+    }
 
 
 # --- annotators -------------------------------------------------------------------------------------------------

@@ -81,8 +81,16 @@ def report_text(report: dict) -> str:
         lines.append(f"  {name:<24}{row['judgments']:>8}{_number(row['skip_rate'], 2):>7}{_number(seconds, 1):>10}"
                      f"{_number(row['majority_agreement']['value'], 2):>10}  {outlier}")
 
-    lines += ["", "Bradley-Terry leaderboard (Elo scale, 95% interval)"]
-    for rank, row in enumerate(report["bradley_terry"], start=1):
-        lines.append(f"  {rank:>2}. {row['model']:<30} {_number(row['score'], 0):>6} "
-                     f"[{_number(row['ci_low'], 0)}, {_number(row['ci_high'], 0)}]  {row['battles']} battles")
+    lines += ["", "Bradley-Terry leaderboard (Elo scale, 95% interval)", *_leaderboard_lines(report["bradley_terry"])]
+    style = report.get("style_control")
+    if style:
+        lines += ["", "Style-controlled leaderboard (length, headers, lists, bold as covariates)",
+                  *_leaderboard_lines(style["bradley_terry"]), "  coefficients (log-odds per standard deviation)"]
+        lines += [f"    {name:<10} {_estimate(estimate)}" for name, estimate in style["coefficients"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _leaderboard_lines(rows: list[dict]) -> list[str]:
+    return [f"  {rank:>2}. {row['model']:<30} {_number(row['score'], 0):>6} "
+            f"[{_number(row['ci_low'], 0)}, {_number(row['ci_high'], 0)}]  {row['battles']} battles"
+            for rank, row in enumerate(rows, start=1)]

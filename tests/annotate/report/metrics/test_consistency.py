@@ -79,3 +79,54 @@ def test_without_ratings_nothing_is_compared(campaign):
 
     assert result["pairs"] == 0 and result["consistency"]["value"] is None
     assert result["confusion"] == [[0, 0, 0]] * 3
+
+
+# --- absolute ratings: each response rated alone, in items of its own -------------------------------------------
+#
+#     response   rita  rolf  mean      comparison (first, second) -> anna   mean implies   rita          rolf
+#     r1          5     6    5.5       pair-1 (r1, r2): a                    a   yes        tie  no       a    yes
+#     r2          5     4    4.5       pair-2 (r2, r3): tie                  a   no         a    no       a    no
+#     r3          2     2    2         pair-3 (r3, r1): b                    b   yes        b    yes      b    yes
+#     r4          4     -    4         pair-5 (r3, r6): tie                  tie yes        tie  yes      tie  yes
+#     r6          2     2    2         rank-1 [[r2, r4], [r3]]: (r2, r3) a   a   yes        a    yes      a    yes
+#                                                               (r2, r4) tie a   no         a    no       (no r4)
+#                                                               (r3, r4) b   b   yes        b    yes      (no r4)
+#                                      pair-4 (r5, r1): r5 has no rating -> not compared
+#     mean: 5 of 7 agree; rita 4 of 7, rolf 4 of 5: 8 of 12.
+
+ALONE = {"r1": {"rita": 5, "rolf": 6}, "r2": {"rita": 5, "rolf": 4}, "r3": {"rita": 2, "rolf": 2},
+         "r4": {"rita": 4}, "r6": {"rita": 2, "rolf": 2}}
+
+
+@pytest.fixture
+def absolute(campaign):
+    lines = [line(f"alone-{response}", rater, "rating", responses(response), PROMPT, ratings={response: value})
+             for response, raters in ALONE.items() for rater, value in raters.items()]
+    for item, pair, choice in (("pair-1", ["r1", "r2"], "a"), ("pair-2", ["r2", "r3"], "tie"),
+                               ("pair-3", ["r3", "r1"], "b"), ("pair-4", ["r5", "r1"], "a"),
+                               ("pair-5", ["r3", "r6"], "tie")):
+        lines.append(line(item, "anna", "pairwise", responses(*pair), PROMPT, choice=choice))
+    lines.append(line("rank-1", "anna", "ranking", responses("r2", "r3", "r4"), PROMPT,
+                      ranking=[["r2", "r4"], ["r3"]]))
+    return imported(campaign, lines)
+
+
+def test_absolute_ratings_join_comparisons_through_the_mean_rating_of_each_response(absolute):
+    result = campaign_report(campaign=absolute)["rating_vs_ranking"]
+
+    assert result["pairs"] == 7
+    assert result["consistency"]["value"] == pytest.approx(5 / 7, abs=1e-4)
+    assert result["confusion"] == [[2, 0, 0],  # anna a:   ratings a twice
+                                   [0, 2, 0],  # anna b:   ratings b twice
+                                   [2, 0, 1]]  # anna tie: ratings a twice, tie once (pair-5: 2 = 2)
+    assert result["tie_driven_share"] == 1.0
+
+
+def test_absolute_ratings_per_rater_count_the_pairs_that_rater_rated_both_of(absolute):
+    result = campaign_report(campaign=absolute, ratings="each")["rating_vs_ranking"]
+
+    assert result["pairs"] == 12 and result["consistency"]["value"] == pytest.approx(8 / 12, abs=1e-4)
+    assert (result["per_rater"]["rita"]["pairs"], result["per_rater"]["rolf"]["pairs"]) == (7, 5)
+    assert result["per_rater"]["rita"]["consistency"]["value"] == pytest.approx(4 / 7, abs=1e-4)
+    assert result["per_rater"]["rolf"]["consistency"]["value"] == pytest.approx(4 / 5, abs=1e-4)
+    assert result["confusion"] == [[3, 0, 1], [0, 3, 0], [3, 0, 2]]
