@@ -133,6 +133,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- cache ---------------------------------------------------------------------
+# API throttles and the health-probe lock count here: per process by default; with several web processes point it
+# at Redis (redis://...) so the limits hold for the whole site.
+CACHE_URL = env_str("CONCORD_CACHE_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+          if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- static files -------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -220,6 +227,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # A worker writes a heartbeat row this often; /healthz calls it dead after 3 missed beats.
 WORKER_HEARTBEAT_SECONDS = env_int("CONCORD_WORKER_HEARTBEAT_SECONDS", 10)
+# /healthz shows its details and runs probes for staff, or for a monitor sending this in X-Healthz-Token.
+HEALTHZ_TOKEN = env_str("CONCORD_HEALTHZ_TOKEN", "")
+HEALTHZ_PROBE_INTERVAL_SECONDS = env_int("CONCORD_HEALTHZ_PROBE_INTERVAL_SECONDS", 10)
+HEALTHZ_PROBE_TIMEOUT_SECONDS = env_int("CONCORD_HEALTHZ_PROBE_TIMEOUT_SECONDS", 5)
 
 # --- model host -----------------------------------------------------------------
 # Weights load only from these folders (plus the bundled SmolLM2 and its converted cache).
