@@ -172,6 +172,9 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
 
+# The largest request body apart from uploaded files: API JSON bodies included (core.api.JSONParser).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 # --- REST API -----------------------------------------------------------------
@@ -184,6 +187,8 @@ REST_FRAMEWORK = {
     # JSON only: the interactive documentation is /api/docs/, and negotiating between JSON and the browsable
     # HTML renderer cost 4% of the CPU of each API request (bench/annotator_loop.py).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
@@ -238,6 +243,8 @@ MODELHOST_MODEL_DIRS = env_list("MODELHOST_MODEL_DIRS", [])
 MODELHOST_CACHE_DIR = DATA_DIR / "models"
 MODELHOST_DEVICE = env_str("MODELHOST_DEVICE", "auto")
 MODELHOST_TOKEN_BUDGET = env_int("MODELHOST_TOKEN_BUDGET", 16384)
+# The most outputs one generation job may ask for (conversations x endpoints x n): a bigger one is refused.
+MODELHOST_JOB_MAX_OUTPUTS = env_int("MODELHOST_JOB_MAX_OUTPUTS", 100_000)
 # Load the default model when a gpu worker starts rather than on its first task.
 MODELHOST_PRELOAD = env_bool("MODELHOST_PRELOAD", True)
 # Streamed chat replies: "inprocess" (the web process runs the model; the embedded default) or

@@ -22,7 +22,7 @@ from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item
 from annotate.protocols import Protocol
 from annotate.services.judging import answer_clean, gold_check
 from core.errors import Conflict
-from core.sql import sql_instance, sql_rows, sql_run
+from core.sql import sql_id_possible, sql_instance, sql_rows, sql_run
 
 CANDIDATES_PER_TRY = 20
 ITEM, ASSIGNMENT, JUDGMENT = Item._meta.db_table, Assignment._meta.db_table, Judgment._meta.db_table
@@ -181,6 +181,8 @@ RATIONALE_MAX_LENGTH = 5000  # what the task form allows
 def _own_assignment(assignment_id: int, annotator: User) -> tuple[Assignment, bool]:
     """The annotator's assignment, locked, with the parts of its item and campaign a submit needs, and whether
     the annotator is still a member of the campaign."""
+    if not sql_id_possible(assignment_id):
+        raise Assignment.DoesNotExist("No such assignment of yours.")
     lock = " FOR UPDATE OF lease" if connection.vendor == "postgresql" else ""  # only the assignment row
     rows = sql_rows(
         f"SELECT {', '.join(f'lease.{name}' for name in _ASSIGNMENT_FIELDS)},"

@@ -203,3 +203,18 @@ def test_a_deletion_rolled_back_keeps_the_files(finished, pairwise_campaign):
         pairwise_campaign.delete()
         raise RuntimeError("changed my mind")
     assert Export.objects.filter(pk=finished.pk).exists() and finished.directory.is_dir()
+
+
+@pytest.mark.parametrize("spec, key, says", [
+    ({"campaigns": list(range(1, 300_001))}, "campaigns", "1 to 100 campaign ids"),
+    ({"campaigns": [2**70]}, "detail", "64 bits"),
+    ({"name": "data\ud800set"}, "detail", "lone surrogate"),
+    ({"license": "mit\u0000"}, "detail", "NUL"),
+    ({"models": ["m" * 10, "x\ud800"]}, "detail", "lone surrogate"),
+])
+def test_a_spec_no_query_or_card_could_hold_is_a_400_naming_the_limit(api_client, manager, pairwise_campaign, spec,
+                                                                      key, says):
+    body = json.dumps({"campaigns": [pairwise_campaign.pk], "format": "dpo", **spec})
+    response = api_client.generic("POST", "/api/v1/exports", body, content_type="application/json", **auth(manager))
+    assert response.status_code == 400 and says in json.dumps(response.json())
+    assert not Export.objects.exists()
