@@ -68,6 +68,8 @@ class CampaignDetailApi(APIView):
         campaign = campaign_update(campaign=campaign, by=request.user, **data.validated_data)
         return Response(CampaignManagedSerializer(campaign).data)
 
+TIME_ON_TASK_MAX_MS = 2**31 - 1  # what Judgment.time_on_task_ms holds on every database
+
 
 class TaskSerializer(serializers.Serializer):
     """A task: the item and its responses in the order this annotator must see them."""
@@ -85,6 +87,8 @@ class TaskSerializer(serializers.Serializer):
 
 
 class JudgmentSerializer(serializers.Serializer):
+    """The annotator's own judgment; whether a gold item was answered right stays with the managers."""
+
     id = serializers.IntegerField()
     item = serializers.CharField(source="item.external_id")
     protocol = serializers.CharField()
@@ -94,7 +98,6 @@ class JudgmentSerializer(serializers.Serializer):
     ratings = serializers.JSONField()
     attributes = serializers.JSONField()
     rationale = serializers.CharField()
-    gold_correct = serializers.BooleanField(allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -117,7 +120,7 @@ class AssignmentSubmitApi(APIView):
         client_key = serializers.CharField(
             max_length=100, required=False, allow_blank=True,
             help_text="Idempotency key: a retry with the same key returns the first judgment.")
-        time_on_task_ms = serializers.IntegerField(required=False, min_value=1)
+        time_on_task_ms = serializers.IntegerField(required=False, min_value=1, max_value=TIME_ON_TASK_MAX_MS)
         choice = serializers.CharField(required=False)
         strength = serializers.IntegerField(required=False, allow_null=True)
         ranking = serializers.JSONField(required=False)

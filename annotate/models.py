@@ -1,8 +1,13 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from annotate.protocols import PROTOCOLS_HELP, RANK_VS_RATE, Protocol
+
+MAX_RESPONSES_PER_ITEM = 26  # the task page labels responses A to Z
+MAX_OVERLAP = 1000
+MAX_LEASE_MINUTES = 7 * 24 * 60
 
 
 class Campaign(models.Model):
@@ -19,15 +24,21 @@ class Campaign(models.Model):
     guidelines = models.TextField(blank=True, help_text="Markdown, shown inside every task.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     design = models.CharField(max_length=16, choices=DESIGNS, default=Protocol.PAIRWISE, help_text=PROTOCOLS_HELP)
+    # Bounded so that a typo is a form error, not a database overflow or a lease nobody can finish.
     responses_per_item = models.PositiveSmallIntegerField(
-        default=2, help_text="2 for pairwise; k responses per item for ranking, rating and attributes."
+        default=2, validators=[MinValueValidator(2), MaxValueValidator(MAX_RESPONSES_PER_ITEM)],
+        help_text="2 for pairwise; k responses per item for ranking, rating and attributes."
     )
     rate_alone = models.BooleanField(
         "rate each response alone", default=True,
         help_text="Rating and attributes, and the rating arm of rank_vs_rate: items of one response, each rated on "
                   "its own (absolute ratings, as Bansal et al. and HelpSteer2). Off: responses side by side.")
-    overlap = models.PositiveSmallIntegerField(default=3, help_text="Distinct annotators per item (k).")
-    lease_minutes = models.PositiveSmallIntegerField(default=30)
+    overlap = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(MAX_OVERLAP)],
+        help_text="Distinct annotators per item (k).")
+    lease_minutes = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(MAX_LEASE_MINUTES)],
+        help_text="How long an annotator holds a task before it may go to someone else.")
     gold_rate = models.FloatField(default=0.0, help_text="Share of tasks that are gold items (0 to 1).")
     ask_strength = models.BooleanField(default=True, help_text="Pairwise: ask how much better, -3..+3.")
     ask_rationale = models.BooleanField(default=False, help_text="Ask for a written justification.")

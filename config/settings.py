@@ -133,6 +133,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- cache ---------------------------------------------------------------------
+# API throttles and the health-probe lock count here: per process by default; with several web processes point it
+# at Redis (redis://...) so the limits hold for the whole site.
+CACHE_URL = env_str("CONCORD_CACHE_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+          if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- static files -------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -165,6 +172,9 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
 
+# The largest request body apart from uploaded files: API JSON bodies included (core.api.JSONParser).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 # --- REST API -----------------------------------------------------------------
@@ -177,6 +187,8 @@ REST_FRAMEWORK = {
     # JSON only: the interactive documentation is /api/docs/, and negotiating between JSON and the browsable
     # HTML renderer cost 4% of the CPU of each API request (bench/annotator_loop.py).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
@@ -220,6 +232,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # A worker writes a heartbeat row this often; /healthz calls it dead after 3 missed beats.
 WORKER_HEARTBEAT_SECONDS = env_int("CONCORD_WORKER_HEARTBEAT_SECONDS", 10)
+# /healthz shows its details and runs probes for staff, or for a monitor sending this in X-Healthz-Token.
+HEALTHZ_TOKEN = env_str("CONCORD_HEALTHZ_TOKEN", "")
+HEALTHZ_PROBE_INTERVAL_SECONDS = env_int("CONCORD_HEALTHZ_PROBE_INTERVAL_SECONDS", 10)
+HEALTHZ_PROBE_TIMEOUT_SECONDS = env_int("CONCORD_HEALTHZ_PROBE_TIMEOUT_SECONDS", 5)
 
 # --- model host -----------------------------------------------------------------
 # Weights load only from these folders (plus the bundled SmolLM2 and its converted cache).
@@ -227,6 +243,8 @@ MODELHOST_MODEL_DIRS = env_list("MODELHOST_MODEL_DIRS", [])
 MODELHOST_CACHE_DIR = DATA_DIR / "models"
 MODELHOST_DEVICE = env_str("MODELHOST_DEVICE", "auto")
 MODELHOST_TOKEN_BUDGET = env_int("MODELHOST_TOKEN_BUDGET", 16384)
+# The most outputs one generation job may ask for (conversations x endpoints x n): a bigger one is refused.
+MODELHOST_JOB_MAX_OUTPUTS = env_int("MODELHOST_JOB_MAX_OUTPUTS", 100_000)
 # Load the default model when a gpu worker starts rather than on its first task.
 MODELHOST_PRELOAD = env_bool("MODELHOST_PRELOAD", True)
 # Streamed chat replies: "inprocess" (the web process runs the model; the embedded default) or

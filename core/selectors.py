@@ -8,8 +8,6 @@ from django.utils import timezone
 from core.models import HealthProbe, WorkerHeartbeat
 from core.queues import Queue
 
-PROBE_TIMEOUT_S = 5.0
-
 
 def _timed(check) -> dict:
     started = time.perf_counter()
@@ -63,18 +61,22 @@ def _probe() -> dict:
     probes = {queue.value: health_probe_create(queue=queue.value) for queue in Queue}
     for queue, probe in probes.items():
         health_probe_answer.apply_async(args=[str(probe.pk)], queue=queue)
-    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    timeout = settings.HEALTHZ_PROBE_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     answered: dict[str, HealthProbe] = {}
-    while len(answered) < len(probes) and time.monotonic() < deadline:
-        rows = HealthProbe.objects.filter(pk__in=[p.pk for p in probes.values()], answered_at__isnull=False)
-        answered = {row.queue: row for row in rows}
-        time.sleep(0.05)
+    sent = HealthProbe.objects.filter(pk__in=[p.pk for p in probes.values()])
+    try:
+        while len(answered) < len(probes) and time.monotonic() < deadline:
+            answered = {row.queue: row for row in sent.filter(answered_at__isnull=False)}
+            time.sleep(0.05)
+    finally:
+        sent.delete()  # a late answer then finds no row and does nothing
     result = {
         queue: (
             {"answered_by": answered[queue].answered_by,
              "round_trip_ms": round((answered[queue].answered_at - probe.created_at).total_seconds() * 1000, 1)}
             if queue in answered
-            else {"error": f"no answer within {PROBE_TIMEOUT_S:.0f} s"}
+            else {"error": f"no answer within {timeout} s"}
         )
         for queue, probe in probes.items()
     }

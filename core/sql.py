@@ -5,6 +5,14 @@ from datetime import UTC, datetime
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model
 
+from core.values import INT64_MAX
+
+
+def sql_id_possible(value: int) -> bool:
+    """Whether a row could have this id: URLs take any digits, but a parameter beyond 64 bits makes the database
+    driver raise (the ORM turns such lookups into "no rows"; plain SQL must ask first)."""
+    return 0 < value <= INT64_MAX
+
 
 def sql_rows(sql: str, params: list) -> list[tuple]:
     """The rows of one statement on the default database (`%s` placeholders on every back end). Datetimes come

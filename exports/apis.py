@@ -10,10 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import IsManager
+from core.values import INT64_MAX
 from exports.models import Export
 from exports.selectors import export_download_name, export_file, export_list_for
 from exports.services import export_create
-from exports.spec import AGGREGATIONS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
+from exports.spec import AGGREGATIONS, FILETYPES, FORMATS, MAX_CAMPAIGNS, PAIR_STRATEGIES, STYLES
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -40,7 +41,8 @@ class ExportSerializer(serializers.ModelSerializer):
 class ExportSpecSerializer(serializers.Serializer):
     """For the schema only: the spec is checked in full by the service, which names every key it refuses."""
 
-    campaigns = serializers.ListField(child=serializers.IntegerField(), help_text="campaign ids")
+    campaigns = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
+                                      min_length=1, max_length=MAX_CAMPAIGNS, help_text="campaign ids")
     format = serializers.ChoiceField(choices=list(FORMATS.items()))
     filetype = serializers.ChoiceField(choices=FILETYPES, required=False)
     style = serializers.ChoiceField(choices=STYLES, required=False)

@@ -1,21 +1,24 @@
 from pathlib import Path
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import User
 from annotate.access import campaigns_managed_by
-from annotate.models import Campaign
 from exports.models import Export
 
 
 def export_list_for(*, user: User) -> QuerySet[Export]:
-    """Exports this user may see and download: admins all, managers those of campaigns they all manage."""
+    """Exports this user may see and download: admins all; managers those with campaigns, every one of which they
+    manage. Written as "shown when" rather than "hidden when", so an export whose campaigns are gone shows to no
+    manager."""
     exports = Export.objects.select_related("created_by").prefetch_related("campaigns")
     if user.is_admin:
         return exports
     if not user.is_manager:
         return exports.none()
-    return exports.exclude(campaigns__in=Campaign.objects.exclude(pk__in=campaigns_managed_by(user=user).values("pk")))
+    links = Export.campaigns.through.objects.filter(export_id=OuterRef("pk"))
+    unmanaged = links.exclude(campaign_id__in=campaigns_managed_by(user=user).values("pk"))
+    return exports.filter(Exists(links), ~Exists(unmanaged))
 
 
 def export_file(*, export: Export, path: str) -> Path | None:

@@ -64,6 +64,12 @@ def _leftovers_remove(export: Export) -> None:
     shutil.rmtree(export.directory, ignore_errors=True)
 
 
+def export_files_delete(*, export: Export) -> None:
+    """Remove an export's files once the deletion of its row commits (a rolled-back delete keeps them)."""
+    gone = Export(pk=export.pk)  # the deleted instance loses its pk before the commit
+    transaction.on_commit(lambda: _leftovers_remove(gone))
+
+
 def export_run(*, export_id: int, worker: str = "", on_progress: Progress | None = None) -> None:
     """Write the export's files. Safe to call again at any time; `on_progress(done, total)` follows it."""
     export = run_start(model=Export, run_id=export_id, worker=worker, restart_progress=True)

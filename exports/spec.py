@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from annotate.protocols import ATTRIBUTES, RANK_VS_RATE, Protocol
+from core.values import json_check
 
 FORMATS = {
     "dpo": "TRL preference (prompt, chosen, rejected): DPO, ORPO, CPO, reward training",
@@ -46,6 +47,7 @@ DESIGN_PROTOCOLS = {
     RANK_VS_RATE: [Protocol.PAIRWISE, Protocol.RANKING, Protocol.RATING],
 }
 MAX_TEST_SIZE = 0.5
+MAX_CAMPAIGNS = 100  # one export; more is a mistake or an attack on the queries that check them
 DEFAULTS = {
     "filetype": "jsonl",
     "style": "conversational",
@@ -111,15 +113,19 @@ def spec_clean(raw) -> dict:
     """The spec with every key: types, ranges and combinations checked; the campaigns are checked by the service."""
     if not isinstance(raw, dict):
         raise ValidationError("An export spec is a JSON object.")
+    try:
+        json_check(raw)  # text the card and the files can hold, numbers the database can
+    except ValidationError as error:
+        raise ValidationError({"spec": error.messages}) from None
     errors = _Errors()
     unknown = sorted(set(raw) - set(KEYS))
     errors.check(not unknown, "spec", f"unknown key(s): {', '.join(map(str, unknown))}.")
     spec = {**DEFAULTS, **{key: value for key, value in raw.items() if key in KEYS}}
 
     campaigns = raw.get("campaigns")
-    if errors.check(isinstance(campaigns, list) and campaigns and all(
+    if errors.check(isinstance(campaigns, list) and 0 < len(campaigns) <= MAX_CAMPAIGNS and all(
             isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in campaigns),
-            "campaigns", "must list one or more campaign ids."):
+            "campaigns", f"must list 1 to {MAX_CAMPAIGNS} campaign ids."):
         spec["campaigns"] = sorted(set(campaigns))
     errors.check(raw.get("format") in FORMATS, "format", f"must be one of {', '.join(FORMATS)}.")
     for key, allowed in (("filetype", FILETYPES), ("style", STYLES), ("aggregate", AGGREGATIONS),

@@ -6,10 +6,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import IsManager
+from core.values import INT64_MAX
 from modelhost.models import GenerationJob, ModelEndpoint
 from modelhost.selectors import endpoint_list, job_list_for, job_outputs
 from modelhost.services.endpoints import endpoint_get_default
-from modelhost.services.jobs import generation_job_cancel, generation_job_create
+from modelhost.services.jobs import MAX_SAMPLES, generation_job_cancel, generation_job_create
 
 
 class GenerationJobSerializer(serializers.ModelSerializer):
@@ -35,9 +36,9 @@ class GenerationJobCreateApi(APIView):
         conversations = ConversationSerializer(many=True)
         endpoints = serializers.ListField(child=serializers.CharField(), required=False,
                                           help_text="endpoint names; the default endpoint when omitted")
-        n = serializers.IntegerField(default=1)
+        n = serializers.IntegerField(default=1, min_value=1, max_value=MAX_SAMPLES)
         params = serializers.DictField(required=False, default=dict)
-        seed = serializers.IntegerField(default=0)
+        seed = serializers.IntegerField(default=0, min_value=0, max_value=INT64_MAX)
 
     @extend_schema(request=GenerationJobCreateSerializer, responses={201: GenerationJobSerializer},
                    summary="Generate n samples for every conversation with every endpoint")
@@ -96,20 +97,25 @@ class GenerationJobOutputsApi(APIView):
         finish_reason = serializers.CharField()
         latency_ms = serializers.IntegerField()
 
+    class QuerySerializer(serializers.Serializer):
+        offset = serializers.IntegerField(default=0, min_value=0, max_value=INT64_MAX)
+
     PAGE = 500
 
-    @extend_schema(responses=GenerationOutputSerializer(many=True), summary="A job's outputs, 500 at a time (?offset=)")
+    @extend_schema(parameters=[QuerySerializer], responses=GenerationOutputSerializer(many=True),
+                   summary="A job's outputs, 500 at a time (?offset=)")
     def get(self, request, job_id: int):
         job = get_object_or_404(job_list_for(user=request.user), pk=job_id)
-        try:
-            offset = max(0, int(request.query_params.get("offset", 0)))
-        except ValueError:
-            raise ApiValidationError({"offset": ["Must be an integer."]}) from None
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        offset = query.validated_data["offset"]
         rows = job_outputs(job=job)[offset: offset + self.PAGE]
         return Response(self.GenerationOutputSerializer(rows, many=True).data)
 
 
 class ModelEndpointListApi(APIView):
+    permission_classes = [IsManager]  # what runs where is the managers' business
+
     class ModelEndpointSerializer(serializers.ModelSerializer):
         class Meta:
             model = ModelEndpoint

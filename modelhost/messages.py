@@ -9,20 +9,9 @@ user's, since that is what a model answers.
 
 from django.core.exceptions import ValidationError
 
+from core.values import text_check
+
 ROLES = ("system", "user", "assistant")
-
-
-def text_check(value, name: str) -> str:
-    """A string the database, the pages and the models can all hold, or a ValidationError naming `name`."""
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
-    if "\x00" in value:
-        raise ValidationError(f"{name} contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(f"{name} contains a lone surrogate (text that is not valid Unicode)") from None
-    return value
 
 
 def messages_validate(value, *, name: str = "prompt") -> list[dict]:

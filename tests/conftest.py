@@ -11,6 +11,14 @@ PASSWORD = "a-Good-password-1"
 pytest_plugins = ["tests.tiny_model"]  # tiny_model_dir and tiny_endpoint, for every folder
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and the probe lock live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada", role=User.Role.ADMIN, is_staff=True, is_superuser=True)

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce, Least
 from accounts.models import User
 from annotate.access import campaigns_visible_to
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
-from core.sql import sql_instance, sql_rows
+from core.sql import sql_id_possible, sql_instance, sql_rows
 
 
 def _count_of(model) -> Coalesce:
@@ -83,5 +83,7 @@ _QUEUE_FIELDS = ["id", "name", "status", "design", "rate_alone", "overlap", "lea
 def campaign_for_queue(*, campaign_id: int) -> Campaign | None:
     """The campaign fields the assignment queue reads (the rest deferred), in one plain statement: the API reads
     them for every task it hands out."""
+    if not sql_id_possible(campaign_id):
+        return None
     rows = sql_rows(f"SELECT {', '.join(_QUEUE_FIELDS)} FROM {Campaign._meta.db_table} WHERE id = %s", [campaign_id])
     return sql_instance(Campaign, _QUEUE_FIELDS, rows[0]) if rows else None

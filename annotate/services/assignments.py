@@ -11,18 +11,18 @@ times what the database spends running them (bench/annotator_loop.py measures it
 import random
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
-from annotate.access import campaign_check_member
+from annotate.access import MEMBER, campaign_check_member
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
 from annotate.protocols import Protocol
 from annotate.services.judging import answer_clean, gold_check
 from core.errors import Conflict
-from core.sql import sql_instance, sql_rows, sql_run
+from core.sql import sql_id_possible, sql_instance, sql_rows, sql_run
 
 CANDIDATES_PER_TRY = 20
 ITEM, ASSIGNMENT, JUDGMENT = Item._meta.db_table, Assignment._meta.db_table, Judgment._meta.db_table
@@ -184,30 +184,39 @@ def assignment_next(*, campaign: Campaign, annotator: User) -> Assignment | None
 
 _ASSIGNMENT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
 _ITEM_FIELDS = ["id", "campaign_id", "external_id", "is_gold", "gold"]
+_CAMPAIGN_FIELDS = ["status", "overlap", "ask_rationale"]  # in model order, as sql_instance needs
+RATIONALE_MAX_LENGTH = 5000  # what the task form allows
 
 
-def _own_assignment(assignment_id: int, annotator: User) -> Assignment:
-    """The annotator's assignment, locked, with the parts of its item and campaign a submit needs."""
+def _own_assignment(assignment_id: int, annotator: User) -> tuple[Assignment, bool]:
+    """The annotator's assignment, locked, with the parts of its item and campaign a submit needs, and whether
+    the annotator is still a member of the campaign."""
+    if not sql_id_possible(assignment_id):
+        raise Assignment.DoesNotExist("No such assignment of yours.")
     lock = " FOR UPDATE OF lease" if connection.vendor == "postgresql" else ""  # only the assignment row
     rows = sql_rows(
         f"SELECT {', '.join(f'lease.{name}' for name in _ASSIGNMENT_FIELDS)},"
-        f" {', '.join(f'item.{name}' for name in _ITEM_FIELDS)}, campaign.overlap"
+        f" {', '.join(f'item.{name}' for name in _ITEM_FIELDS)},"
+        f" {', '.join(f'campaign.{name}' for name in _CAMPAIGN_FIELDS)},"
+        f" EXISTS (SELECT 1 FROM {MEMBER} member WHERE member.campaign_id = campaign.id AND member.user_id = %s)"
         f" FROM {ASSIGNMENT} lease JOIN {ITEM} item ON item.id = lease.item_id"
         f" JOIN {Campaign._meta.db_table} campaign ON campaign.id = item.campaign_id"
-        f" WHERE lease.id = %s AND lease.annotator_id = %s{lock}", [assignment_id, annotator.pk])
+        f" WHERE lease.id = %s AND lease.annotator_id = %s{lock}", [annotator.pk, assignment_id, annotator.pk])
     if not rows:
         raise Assignment.DoesNotExist("No such assignment of yours.")
     values = rows[0]
+    items_end = len(_ASSIGNMENT_FIELDS) + len(_ITEM_FIELDS)
     assignment = sql_instance(Assignment, _ASSIGNMENT_FIELDS, values[:len(_ASSIGNMENT_FIELDS)])
-    assignment.item = sql_instance(Item, _ITEM_FIELDS, values[len(_ASSIGNMENT_FIELDS):-1])
-    assignment.item.campaign = sql_instance(Campaign, ["id", "overlap"], [assignment.item.campaign_id, values[-1]])
-    return assignment
+    assignment.item = sql_instance(Item, _ITEM_FIELDS, values[len(_ASSIGNMENT_FIELDS):items_end])
+    assignment.item.campaign = sql_instance(Campaign, ["id", *_CAMPAIGN_FIELDS],
+                                            [assignment.item.campaign_id, *values[items_end:-1]])
+    return assignment, bool(values[-1])
 
 
 @transaction.atomic
 def assignment_skip(*, assignment_id: int, annotator: User, reason: str) -> Assignment:
     """Give the item back with a reason; it goes to someone else and never returns to this annotator."""
-    assignment = _own_assignment(assignment_id, annotator)
+    assignment, _ = _own_assignment(assignment_id, annotator)
     if assignment.status == Assignment.Status.SUBMITTED:
         raise ValidationError("This item is already judged; it cannot be skipped.")
     if assignment.status == Assignment.Status.ACTIVE:
@@ -220,7 +229,8 @@ def assignment_skip(*, assignment_id: int, annotator: User, reason: str) -> Assi
 def judgment_submit(
     *, assignment_id: int, annotator: User, answer: dict, client_key: str = "", time_on_task_ms: int | None = None,
 ) -> tuple[Judgment, bool]:
-    """Record the answer once. A retry (same assignment or same client key) returns the first judgment."""
+    """Record the answer once. A retry (the same client key, or the same answer to the same assignment) returns the
+    first judgment; another answer under a new key is a Conflict naming the judgment it would overwrite."""
     client_key = (client_key or "")[:100]
     try:
         return _judgment_record(assignment_id=assignment_id, annotator=annotator, answer=answer,
@@ -234,20 +244,40 @@ def judgment_submit(
         return earlier, False
 
 
+def _submit_check(campaign: Campaign, *, member: bool, fields: dict) -> None:
+    """What the web form and the API both obey: only members of a live campaign judge, with a rationale when the
+    campaign asks for one, of a bounded length."""
+    if not member:
+        raise PermissionDenied("You are no longer a member of this campaign.")
+    if campaign.status == Campaign.Status.PAUSED:
+        raise Conflict("The campaign is paused: submit again once it resumes (your task is kept until then).")
+    if campaign.status != Campaign.Status.LIVE:
+        raise Conflict(f"The campaign is {campaign.get_status_display().lower()}: it takes no more judgments.")
+    if campaign.ask_rationale and not fields["rationale"]:
+        raise ValidationError({"rationale": "This campaign asks why: say briefly why."})
+    if len(fields["rationale"]) > RATIONALE_MAX_LENGTH:
+        raise ValidationError({"rationale": f"Keep it under {RATIONALE_MAX_LENGTH} characters."})
+
+
 @transaction.atomic
 def _judgment_record(
     *, assignment_id: int, annotator: User, answer: dict, client_key: str, time_on_task_ms: int | None,
 ) -> tuple[Judgment, bool]:
-    assignment = _own_assignment(assignment_id, annotator)  # locked: a concurrent retry waits, then finds this
+    assignment, member = _own_assignment(assignment_id, annotator)  # locked: a concurrent retry waits, then finds it
+    if assignment.status == Assignment.Status.SKIPPED:
+        raise ValidationError("You skipped this item, so it cannot be judged.")
+    # The presented order is a permutation of the item's responses: no need to read them again.
+    fields = answer_clean(protocol=assignment.protocol, candidate_ids=assignment.presented_order, answer=answer)
     if assignment.status == Assignment.Status.SUBMITTED:
         earlier = Judgment.objects.filter(assignment=assignment).first()
         if earlier:
+            retry = client_key and client_key == earlier.client_key
+            if not retry and any(getattr(earlier, name) != value for name, value in fields.items()):
+                raise Conflict(f"You already judged this item (judgment {earlier.pk}) with another answer; "
+                               "it stays as it was.")
             return earlier, False
-    if assignment.status == Assignment.Status.SKIPPED:
-        raise ValidationError("You skipped this item, so it cannot be judged.")
+    _submit_check(assignment.item.campaign, member=member, fields=fields)
     item = assignment.item
-    # The presented order is a permutation of the item's responses: no need to read them again.
-    fields = answer_clean(protocol=assignment.protocol, candidate_ids=assignment.presented_order, answer=answer)
     now = timezone.now()
     if assignment.expires_at <= now:
         # The lease ran out; the work still counts if nobody took the free place meanwhile.

@@ -61,6 +61,7 @@ from annotate.services.imports import (
     text_clean,
 )
 from annotate.services.judging import answer_clean
+from core.values import json_parse
 
 # What an answer is compared on when the same judgment is met twice.
 COMPARED = ("protocol", "choice", "strength", "ranking", "ratings", "attributes", "rationale", "presented_order")
@@ -117,9 +118,9 @@ def _annotator(value) -> str:
 
 def _line_clean(number: int, text: str) -> _Line:
     try:
-        record = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LineError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+        record = json_parse(text)  # every string, number and depth checked
+    except ValidationError as error:
+        raise LineError(error.messages[0]) from None
     if not isinstance(record, dict):
         raise LineError("must be a JSON object")
     keys_check(record, set(KEYS))

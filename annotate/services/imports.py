@@ -16,7 +16,6 @@ already exists with a different text is an error, never an overwrite.
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotate.models import Campaign, Candidate, Prompt
+from core.values import json_check, json_parse
 from modelhost.messages import messages_validate, text_check
 
 MAX_ID_LENGTH = 200
@@ -152,9 +152,9 @@ def _jsonl_records(content: str, errors: LineErrors):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as error:
-            errors.add(number, f"not valid JSON ({error.msg} at column {error.colno})")
+            yield number, json_parse(line)  # every string, number and depth checked, metadata included
+        except ValidationError as error:
+            errors.add(number, error.messages[0])
 
 
 def _csv_records(content: str, errors: LineErrors):
@@ -172,7 +172,14 @@ def _csv_records(content: str, errors: LineErrors):
         return
     numbers = sorted(int(match[1]) for name in header if (match := CSV_RESPONSE.match(name)))
     start = reader.line_num + 1
-    for row in reader:
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as error:  # a cell over csv.field_size_limit(), say: the rest cannot be read reliably
+            errors.add(start, f"cannot be read as CSV ({error}); the file is read no further")
+            return
+        if row is None:
+            return
         number, start = start, reader.line_num + 1  # a quoted cell may span lines: report where the row starts
         if not any(cell.strip() for cell in row):
             continue
@@ -184,7 +191,11 @@ def _csv_records(content: str, errors: LineErrors):
                      for n in numbers if cells[f"response_{n}"] != ""]
         metadata = {name: value for name, value in cells.items()
                     if name not in {"id", "prompt"} and not CSV_RESPONSE.match(name) and not CSV_MODEL.match(name)}
-        yield number, {"id": cells["id"], "prompt": cells["prompt"], "metadata": metadata, "responses": responses}
+        try:
+            yield number, json_check({"id": cells["id"], "prompt": cells["prompt"], "metadata": metadata,
+                                      "responses": responses})
+        except ValidationError as error:
+            errors.add(number, error.messages[0])
 
 
 def chunks(values, size: int = 500):

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.values import INT64_MAX
 from modelhost.backends.base import BackendError, SamplingParams
 from modelhost.models import ModelEndpoint
 
@@ -25,6 +26,8 @@ def sampling_params_from(values: dict, *, base: dict | None = None) -> SamplingP
         raise ValidationError("temperature must be between 0 and 5.")
     if not 0 < merged.get("top_p", 1) <= 1:
         raise ValidationError("top_p must be in (0, 1].")
+    if not 0 <= merged.get("seed", 0) <= INT64_MAX:
+        raise ValidationError("seed must be a whole number from 0 to 2^63 - 1.")
     if "stop" in merged:
         merged["stop"] = tuple(str(s) for s in merged["stop"])
     return SamplingParams(**merged)

@@ -9,6 +9,7 @@ import logging
 import time
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -20,6 +21,7 @@ from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest,
 from modelhost.services.endpoints import endpoint_params
 
 logger = logging.getLogger(__name__)
+MAX_SAMPLES = 64  # per conversation and endpoint
 
 
 class JobCancelled(Exception):
@@ -49,8 +51,12 @@ def generation_job_create(
         raise ValidationError("A generation job needs at least one conversation.")
     if not endpoints:
         raise ValidationError("A generation job needs at least one model endpoint.")
-    if not 1 <= n <= 64:
-        raise ValidationError("n must be between 1 and 64 samples per conversation.")
+    if not 1 <= n <= MAX_SAMPLES:
+        raise ValidationError(f"n must be between 1 and {MAX_SAMPLES} samples per conversation.")
+    total, limit = len(conversations) * len(endpoints) * n, settings.MODELHOST_JOB_MAX_OUTPUTS
+    if total > limit:
+        raise ValidationError(f"The job would make {total} outputs (conversations x endpoints x n); one job makes "
+                              f"at most {limit}. Split it.")
     keys = [key for key, _ in conversations]
     if len(set(keys)) != len(keys):
         raise ValidationError("Conversation keys must be unique within a job.")
@@ -60,7 +66,7 @@ def generation_job_create(
 
     job = GenerationJob.objects.create(
         label=label, source=source, n=n, params=params or {}, seed=seed, created_by=created_by,
-        total=len(cleaned) * len(endpoints) * n,
+        total=total,
     )
     job.endpoints.set(endpoints)
     GenerationRequest.objects.bulk_create(

@@ -82,3 +82,35 @@ def test_an_outsider_is_refused_and_anonymous_is_unauthorised(api_client, manage
     assert refused.status_code == 403 and "not a member" in refused.json()["detail"]
     assert api_client.post(f"/api/v1/campaigns/{campaign.pk}/next").status_code == 401
     assert api_client.post("/api/v1/campaigns/999999/next", **auth(annotator)).status_code == 404
+
+
+def test_the_api_refuses_what_the_browser_refuses(api_client, manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], prompts=2, ask_rationale=True)
+    headers = auth(annotator)
+    assignment = api_client.post(f"/api/v1/campaigns/{campaign.pk}/next", **headers).json()["assignment"]
+    submit = f"/api/v1/assignments/{assignment}/submit"
+    no_reason = api_client.post(submit, {"choice": "a"}, format="json", **headers)
+    assert no_reason.status_code == 400 and "rationale" in no_reason.json()
+    first = api_client.post(submit, {"choice": "a", "rationale": "clearer", "client_key": "k1"}, format="json",
+                            **headers)
+    other = api_client.post(submit, {"choice": "b", "rationale": "shorter", "client_key": "k2"}, format="json",
+                            **headers)
+    assert first.status_code == 201 and other.status_code == 409
+    assert f"judgment {first.json()['id']}" in other.json()["detail"][0]
+    assert "gold_correct" not in first.json()  # annotators are not told which items are gold
+    second = api_client.post(f"/api/v1/campaigns/{campaign.pk}/next", **headers).json()["assignment"]
+    campaign.status = "closed"
+    campaign.save()
+    closed = api_client.post(f"/api/v1/assignments/{second}/submit", {"choice": "a", "rationale": "late"},
+                             format="json", **headers)
+    assert closed.status_code == 409 and Judgment.objects.count() == 1
+
+
+def test_a_removed_member_cannot_submit_through_the_api(api_client, manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    headers = auth(annotator)
+    assignment = api_client.post(f"/api/v1/campaigns/{campaign.pk}/next", **headers).json()["assignment"]
+    campaign.members.remove(annotator)
+    response = api_client.post(f"/api/v1/assignments/{assignment}/submit", {"choice": "a"}, format="json",
+                               **headers)
+    assert response.status_code == 403 and not Judgment.objects.exists()

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from annotate.models import ArmMembership, Assignment, Candidate, Item, Judgment
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
-from annotate.services.campaigns import campaign_items_build
+from annotate.services.campaigns import campaign_items_build, campaign_members_remove, campaign_status_set
+from core.errors import Conflict
 from tests.factories import UserFactory, campaign_with_items
 
 A = {"choice": "a"}
@@ -101,6 +102,57 @@ def test_a_retry_whose_key_was_already_used_through_another_assignment_returns_t
     assert not created and again == first
     second_task.refresh_from_db()
     assert second_task.status == "active" and Judgment.objects.count() == 1
+
+
+def test_another_answer_under_a_new_key_is_a_conflict_naming_the_judgment(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    first, _ = judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A, client_key="k1")
+    with pytest.raises(Conflict, match=f"judgment {first.pk}"):
+        judgment_submit(assignment_id=held.pk, annotator=annotator, answer={"choice": "b"}, client_key="k2")
+    same, created = judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A, client_key="k3")
+    assert same == first and not created
+    assert Judgment.objects.get().choice == "a"
+
+
+def test_a_member_removed_from_the_campaign_cannot_submit_on_a_held_lease(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    campaign_members_remove(campaign=campaign, user=annotator, by=manager)
+    with pytest.raises(PermissionDenied, match="no longer a member"):
+        judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A)
+    assert not Judgment.objects.exists()
+
+
+@pytest.mark.parametrize("status", ["paused", "closed"])
+def test_nobody_submits_once_the_campaign_is_paused_or_closed(manager, annotator, status):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    campaign_status_set(campaign=campaign, status=status, by=manager)
+    with pytest.raises(Conflict, match=status):
+        judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A)
+    assert not Judgment.objects.exists()
+
+
+def test_a_paused_campaign_keeps_the_lease_so_the_work_counts_after_resuming(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    campaign_status_set(campaign=campaign, status="paused", by=manager)
+    with pytest.raises(Conflict):
+        judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A)
+    campaign_status_set(campaign=campaign, status="live", by=manager)
+    assert judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A)[1]
+
+
+def test_the_rationale_a_campaign_asks_for_is_required_and_bounded(manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator], ask_rationale=True)
+    held = assignment_next(campaign=campaign, annotator=annotator)
+    for rationale in ("", "   ", "x" * 5001):
+        with pytest.raises(ValidationError) as error:
+            judgment_submit(assignment_id=held.pk, annotator=annotator, answer={**A, "rationale": rationale})
+        assert "rationale" in error.value.message_dict
+    judgment, _ = judgment_submit(assignment_id=held.pk, annotator=annotator, answer={**A, "rationale": "clearer"})
+    assert judgment.rationale == "clearer"
 
 
 def test_items_closest_to_done_are_served_first(manager, annotators):

@@ -123,6 +123,11 @@ BAD_LINES = [
     (line(annotator="zoe", responses=[{"id": "r2", "text": "Whatever."}, {"id": "r1", "text": "Be gentle."}]),
      "item 'i1' lists the responses ['r1', 'r2'] on line 1, here ['r2', 'r1']"),
     (line(choice="b"), "anna judged item 'i1' differently on line 1"),
+    (line(rationale={"why": "[" * 3000 + "]" * 3000}).replace('"[', "[").replace(']"', "]"), "nests deeper"),
+    (line(item="i\ud800"), "lone surrogate"),
+    (line(responses=[{"id": "r1\ud800", "text": "Be gentle."}, {"id": "r2", "text": "Whatever."}]), "lone surrogate"),
+    (line(item="i2", responses=[{"id": "r3", "text": "Be \u0000kind."}, {"id": "r4", "text": "No."}]), "NUL"),
+    (line().replace('"choice": "a"', '"choice": "a", "strength": NaN'), "NaN is not a JSON number"),
 ]
 
 

@@ -129,3 +129,34 @@ def test_the_command_lists_the_errors_of_a_bad_file(campaign, tmp_path):
         call_command("import_prompts", str(path), "--campaign", "Helpfulness")
     with pytest.raises(CommandError, match="No campaign named 'Nope'"):
         call_command("import_prompts", str(path), "--campaign", "Nope")
+
+
+@pytest.mark.parametrize("bad, says", [
+    (jsonl({"id": "p\ud800", "prompt": "Hi"}), "lone surrogate"),
+    (jsonl({"id": "p1", "prompt": "Hi", "responses": [{"id": "r\ud800", "text": "Hello"}]}), "lone surrogate"),
+    (jsonl({"id": "p1", "prompt": "Hi", "responses": [{"id": "r1", "text": "Hel\ud800lo"}]}), "lone surrogate"),
+    (jsonl({"id": "p1", "prompt": "Hi", "metadata": {"note": "\udfff"}}), "metadata.note contains a lone surrogate"),
+    (jsonl({"id": "p1", "prompt": "Hi", "metadata": {"k\u0000": 1}}), "NUL"),
+    ('{"id": "p1", "prompt": "Hi", "metadata": {"score": NaN}}\n', "NaN is not a JSON number"),
+    (jsonl({"id": "p1", "prompt": "Hi", "metadata": {"n": 2**70}}), "beyond 64 bits"),
+    ('{"id": "p1", "prompt": "Hi", "metadata": ' + "[" * 5000 + "]" * 5000 + "}\n", "nests deeper"),
+])
+def test_text_no_page_or_export_could_hold_is_a_line_error(campaign, bad, says):
+    good = jsonl({"id": "fine", "prompt": "Hello?"})
+    with pytest.raises(ValidationError) as error:
+        prompts_import(campaign=campaign, content=good + bad, filename="prompts.jsonl")
+    assert error.value.messages[0].startswith("line 2: ") and says in error.value.messages[0]
+    assert not Prompt.objects.exists()
+
+
+def test_a_csv_cell_over_the_field_limit_is_a_line_error(campaign):
+    content = "id,prompt\np1,Hello?\np2," + "x" * 131_073 + "\n"
+    with pytest.raises(ValidationError) as error:
+        prompts_import(campaign=campaign, content=content, filename="prompts.csv")
+    assert error.value.messages == ["line 3: cannot be read as CSV (field larger than field limit (131072)); "
+                                    "the file is read no further"]
+
+
+def test_a_csv_metadata_cell_with_a_nul_is_a_line_error(campaign):
+    with pytest.raises(ValidationError, match="line 2: metadata.topic contains a NUL"):
+        prompts_import(campaign=campaign, content="id,prompt,topic\np1,Hello?,geo\x00graphy\n", filename="p.csv")

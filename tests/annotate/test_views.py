@@ -332,6 +332,17 @@ def test_a_pairwise_campaign_of_three_responses_is_refused_with_the_reason(clien
     assert "Pairwise campaigns compare exactly 2 responses." in page and not Campaign.objects.filter(name="Odd")
 
 
+@pytest.mark.parametrize("field, value", [("lease_minutes", 0), ("lease_minutes", 10**12), ("overlap", 10**12),
+                                          ("overlap", 0), ("responses_per_item", 10**12)])
+def test_a_campaign_number_out_of_bounds_is_a_form_error(client, manager, field, value):
+    client.force_login(manager)
+    fields = {"name": "Bounds", "design": "ranking", "responses_per_item": 3, "overlap": 1, "lease_minutes": 30,
+              "gold_rate": 0, field: value}
+    response = client.post("/annotate/manage/", fields)
+    assert response.status_code == 200 and field in response.context["form"].errors
+    assert not Campaign.objects.filter(name="Bounds").exists()
+
+
 def test_launching_without_items_shows_a_clear_error_and_launching_with_items_works(client, manager):
     campaign = campaign_create(creator=manager, name="Launch me")
     client.force_login(manager)

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import transaction
 
 from accounts.services.tokens import token_create
 from exports.models import Export
@@ -169,3 +170,51 @@ def test_an_admin_sees_exports_in_the_admin_and_runs_one_again(client, admin_use
     client.post("/admin/exports/export/", {"action": "export_again", "_selected_action": [finished.pk]})
     again = Export.objects.exclude(pk=finished.pk).get()
     assert again.spec == finished.spec and again.created_by == admin_user
+
+
+def test_an_export_without_campaigns_is_shown_to_admins_only(api_client, finished, manager, other_manager,
+                                                            admin_user):
+    finished.campaigns.clear()  # as an export left behind by a campaign deleted without its exports would be
+    for user in (manager, other_manager):
+        assert api_client.get("/api/v1/exports", **auth(user)).json() == []
+        assert api_client.get(f"/api/v1/exports/{finished.pk}/files/train.parquet", **auth(user)).status_code == 404
+    assert [e["id"] for e in api_client.get("/api/v1/exports", **auth(admin_user)).json()] == [finished.pk]
+
+
+def test_an_export_of_two_campaigns_needs_a_manager_of_both(api_client, run_export, manager, other_manager,
+                                                           pairwise_campaign, ranking_campaign):
+    both = run_export([pairwise_campaign, ranking_campaign], format="reward", filetype="jsonl")
+    ranking_campaign.managers.add(other_manager)
+    assert api_client.get(f"/api/v1/exports/{both.pk}", **auth(other_manager)).status_code == 404
+    assert api_client.get(f"/api/v1/exports/{both.pk}", **auth(manager)).status_code == 200
+
+
+def test_deleting_a_campaign_deletes_its_exports_and_their_files(finished, pairwise_campaign,
+                                                               django_capture_on_commit_callbacks):
+    assert finished.directory.is_dir()
+    with django_capture_on_commit_callbacks(execute=True):
+        pairwise_campaign.delete()
+    assert not Export.objects.exists()
+    assert not finished.directory.exists()
+
+
+def test_a_deletion_rolled_back_keeps_the_files(finished, pairwise_campaign):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        pairwise_campaign.delete()
+        raise RuntimeError("changed my mind")
+    assert Export.objects.filter(pk=finished.pk).exists() and finished.directory.is_dir()
+
+
+@pytest.mark.parametrize("spec, key, says", [
+    ({"campaigns": list(range(1, 300_001))}, "campaigns", "1 to 100 campaign ids"),
+    ({"campaigns": [2**70]}, "detail", "64 bits"),
+    ({"name": "data\ud800set"}, "detail", "lone surrogate"),
+    ({"license": "mit\u0000"}, "detail", "NUL"),
+    ({"models": ["m" * 10, "x\ud800"]}, "detail", "lone surrogate"),
+])
+def test_a_spec_no_query_or_card_could_hold_is_a_400_naming_the_limit(api_client, manager, pairwise_campaign, spec,
+                                                                      key, says):
+    body = json.dumps({"campaigns": [pairwise_campaign.pk], "format": "dpo", **spec})
+    response = api_client.generic("POST", "/api/v1/exports", body, content_type="application/json", **auth(manager))
+    assert response.status_code == 400 and says in json.dumps(response.json())
+    assert not Export.objects.exists()

@@ -39,7 +39,8 @@ def test_a_real_worker_takes_a_task_from_each_queue(start_worker, broker_url):
     assert wait_for(lambda: answered.count() == len(probes)), worker.log_text()[-3000:]
 
 
-def test_healthz_follows_the_worker_as_it_starts_and_stops(client, start_worker):
+def test_healthz_follows_the_worker_as_it_starts_and_stops(client, admin_user, start_worker):
+    client.force_login(admin_user)  # the details and probes are for staff
     assert client.get("/healthz").status_code == 503
     worker = start_worker()
     response = client.get("/healthz?probe=1")

@@ -1,3 +1,5 @@
+import pytest
+
 from accounts.services.tokens import token_create
 from modelhost.models import GenerationJob
 from modelhost.services.jobs import generation_job_run
@@ -59,6 +61,31 @@ def test_the_owner_cancels_a_job(api_client, manager, tiny_endpoint):
     assert api_client.post(f"/api/v1/generation-jobs/{job_id}/cancel", **headers).json()["status"] == "cancelled"
 
 
-def test_anyone_signed_in_lists_the_endpoints(api_client, annotator, tiny_endpoint):
-    endpoints = api_client.get("/api/v1/endpoints", **auth(annotator)).json()
+def test_managers_list_the_endpoints_and_annotators_may_not(api_client, manager, annotator, tiny_endpoint):
+    endpoints = api_client.get("/api/v1/endpoints", **auth(manager)).json()
     assert [e["name"] for e in endpoints] == ["tiny"]
+    assert api_client.get("/api/v1/endpoints", **auth(annotator)).status_code == 403
+
+
+@pytest.mark.parametrize("change", [
+    {"seed": 2**64}, {"seed": "99999999999999999999999"}, {"n": 10**12}, {"n": 0},
+    {"params": {"max_new_tokens": 6, "seed": 2**70}},
+])
+def test_numbers_out_of_bounds_are_a_400(api_client, manager, tiny_endpoint, change):
+    response = api_client.post("/api/v1/generation-jobs", {**BODY, **change}, format="json", **auth(manager))
+    assert response.status_code == 400 and not GenerationJob.objects.exists()
+
+
+def test_a_job_bigger_than_the_limit_is_refused_whole(api_client, manager, tiny_endpoint, settings):
+    settings.MODELHOST_JOB_MAX_OUTPUTS = 100
+    conversations = [{"key": f"q{i}", "messages": "Hi"} for i in range(60)]
+    response = api_client.post("/api/v1/generation-jobs", {**BODY, "conversations": conversations}, format="json",
+                               **auth(manager))
+    assert response.status_code == 400 and "at most 100" in response.json()["detail"][0]
+    assert not GenerationJob.objects.exists()
+
+
+def test_an_offset_beyond_64_bits_is_a_400(api_client, manager, tiny_endpoint):
+    job_id = api_client.post("/api/v1/generation-jobs", BODY, format="json", **auth(manager)).json()["id"]
+    response = api_client.get(f"/api/v1/generation-jobs/{job_id}/outputs?offset={2**70}", **auth(manager))
+    assert response.status_code == 400 and "offset" in response.json()

@@ -1,0 +1,72 @@
+"""What text and JSON must be before the app keeps any of it, at every door (API bodies, imports, forms, specs).
+
+Text holds no NUL (PostgreSQL cannot store it) and no lone surrogate (it cannot be encoded as UTF-8, so every page,
+export and model call that met it would fail). JSON also holds no NaN or infinity (not JSON; PostgreSQL's jsonb
+refuses them), no integer beyond 64 bits (databases and Arrow cannot hold it) and nests at most MAX_DEPTH deep
+(Python's json and every writer recurse). A value that breaks a rule is a ValidationError naming where it is.
+"""
+
+import json
+import math
+
+from django.core.exceptions import ValidationError
+
+MAX_DEPTH = 64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def text_check(value, name: str) -> str:
+    """A string the database, the pages and the models can all hold, or a ValidationError naming `name`."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
+    if "\x00" in value:
+        raise ValidationError(f"{name} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{name} contains a lone surrogate (text that is not valid Unicode)") from None
+    return value
+
+
+def json_check(value, name: str = ""):
+    """The value if every string, key and number in it can be kept, or a ValidationError naming the place (`name`,
+    then the path inside it). Walks with a stack, so depth is counted rather than recursed into."""
+    stack = [(value, name, 0)]
+    while stack:
+        current, where, depth = stack.pop()
+        place = where or "the value"
+        if isinstance(current, dict | list) and depth >= MAX_DEPTH:
+            raise ValidationError(f"{name or 'the value'} nests deeper than {MAX_DEPTH} levels")
+        if isinstance(current, dict):
+            for key, inner in current.items():
+                text_check(key, f"a key in {place}")
+                stack.append((inner, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(current, list):
+            stack.extend((inner, f"{where}[{index}]", depth + 1) for index, inner in enumerate(current))
+        elif isinstance(current, str):
+            text_check(current, place)
+        elif isinstance(current, float) and not math.isfinite(current):
+            raise ValidationError(f"{place} is {current}, which is not a JSON number")
+        elif isinstance(current, int) and not isinstance(current, bool) and not INT64_MIN <= current <= INT64_MAX:
+            raise ValidationError(f"{place} is an integer beyond 64 bits")
+        elif current is not None and not isinstance(current, bool | int | float):
+            raise ValidationError(f"{place} is a {type(current).__name__}, not a JSON value")
+    return value
+
+
+def _no_constant(constant: str):
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def json_parse(text: str, name: str = ""):
+    """`text` as JSON held to json_check's rules (NaN and Infinity refused too), or a ValidationError."""
+    prefix = f"{name}: " if name else ""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise ValidationError(f"{prefix}not valid JSON ({error.msg} at column {error.colno})") from None
+    except ValueError as error:
+        raise ValidationError(f"{prefix}{error}") from None
+    except RecursionError:
+        raise ValidationError(f"{prefix}nests deeper than {MAX_DEPTH} levels") from None
+    return json_check(value, name)

@@ -1,0 +1,53 @@
+"""Every API body goes through one parser: what would break a view further in is a 400 (or 413) in JSON."""
+
+import json
+
+import pytest
+
+from accounts.services.tokens import token_create
+from tests.factories import campaign_with_items
+
+
+def auth(user) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Token {token_create(user=user, name='t')[1]}"}
+
+
+@pytest.fixture
+def submit(api_client, manager, annotator):
+    campaign = campaign_with_items(manager=manager, members=[annotator])
+    headers = auth(annotator)
+    assignment = api_client.post(f"/api/v1/campaigns/{campaign.pk}/next", **headers).json()["assignment"]
+
+    def post(body: str):
+        return api_client.generic("POST", f"/api/v1/assignments/{assignment}/submit", body,
+                                  content_type="application/json", **headers)
+
+    return post
+
+
+@pytest.mark.parametrize("body, says", [
+    ('{"choice": "a", "ranking": ' + "[" * 5000 + "]" * 5000 + "}", "deeper"),
+    ('{"choice": "a", "time_on_task_ms": NaN}', "NaN"),
+    ('{"choice": "a", "rationale": "\\ud800"}', "lone surrogate"),
+    ('{"choice": "a", "rationale": "\\u0000"}', "NUL"),
+    ('{"choice": "a", "time_on_task_ms": 99999999999999999999999}', "64 bits"),
+    ('{"choice": "a", "time_on_task_ms": 9999999999}', "less than or equal"),
+])
+def test_a_body_that_would_break_a_view_is_a_400_naming_the_reason(submit, body, says):
+    response = submit(body)
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert says in json.dumps(response.json())
+
+
+def test_an_oversized_body_is_a_413_in_json(submit, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = submit(json.dumps({"choice": "a", "rationale": "x" * 2000}))
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
+    assert "1000 bytes" in response.json()["detail"]
+
+
+def test_ids_beyond_64_bits_in_a_path_are_not_found(api_client, annotator):
+    huge = 2**70
+    assert api_client.post(f"/api/v1/campaigns/{huge}/next", **auth(annotator)).status_code == 404
+    assert api_client.post(f"/api/v1/assignments/{huge}/submit", {"choice": "a"}, format="json",
+                           **auth(annotator)).status_code == 404
