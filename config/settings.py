@@ -25,6 +25,8 @@ PRODUCTION = DJANGO_ENV == "production"
 DEV_SECRET_KEY = "django-insecure-concord-development-key-never-use-in-production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Where bin/run serves (gunicorn reads the same two variables); shown to people, e.g. by load_demo.
+SITE_ADDRESS = f"http://{env_str('CONCORD_HOST', '127.0.0.1')}:{env_str('CONCORD_PORT', '8000')}/"
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
 )

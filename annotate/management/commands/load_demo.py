@@ -9,6 +9,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         credentials = demo_load(credentials_file=settings.DATA_DIR / "demo-credentials.json")
-        self.stdout.write(self.style.SUCCESS("Demo loaded. Sign in at http://127.0.0.1:8000/ with:"))
+        self.stdout.write(self.style.SUCCESS(f"Demo loaded. Sign in at {settings.SITE_ADDRESS} with:"))
         for username, password in credentials.items():
             self.stdout.write(f"  {username:<18} {password}")
