@@ -1,13 +1,13 @@
 """Write labelled.jsonl: user turns in context, labelled SAT / DSAT / neither with SPUR categories.
 
-How it was made, honestly: one engineer wrote everything below by hand in an afternoon: 32 short conversations
+How it was made, honestly: one engineer wrote everything below by hand in an afternoon: 33 short conversations
 (bookings, customer support and open chat), a few lines per conversation that only fit it (a factual correction, a
 specific revision, a clarifying question, an answer to the assistant's question), and pools of feedback phrasings
 per category that fit any conversation ({thing} names what the assistant produced). This script combines them with
 a fixed seed, varies casing and punctuation the way people type, and sometimes puts a greeting exchange in front,
 so each turn has 2 to 6 prior messages. The labels are the author's and were never checked by a second person.
 
-To keep the held-out figures from measuring memorised templates, the split is by group, not by line: 10 of the 32
+To keep the held-out figures from measuring memorised templates, the split is by group, not by line: 10 of the 33
 conversations (picked to cover bookings, support and open chat) and a random 30% of each pool's phrasings are
 "test", and a test turn is a test phrasing in a test conversation. No test line or context occurs in training,
 though short pool lines can be near neighbours across the split ("ok" in one, "ok got it" in the other). It is still one author's idea of how users talk,
@@ -16,6 +16,8 @@ figures here to be higher than on real traffic; real logs labelled by someone el
 
     .venv/bin/python -m feedback.signals.data.make_labelled   # rewrites labelled.jsonl next to this file
 """
+
+# ruff: noqa: E501  (hand-written lines stay one per line, so they read as data)
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from pathlib import Path
 OUT = Path(__file__).with_name("labelled.jsonl")
 SEED = 13
 TEST_SHARE = 0.3
-# Held-out conversations, picked by hand so the test side has bookings, support and open chat (10 of 32).
+# Held-out conversations, picked by hand so the test side has bookings, support and open chat (10 of 33).
 TEST_CONVERSATIONS = {"train-berlin", "doctor", "museum", "refund", "cancel-subscription", "sql-join",
                       "itinerary-rome", "small-talk", "photosynthesis", "poem-cat"}
 
