@@ -783,10 +783,12 @@ def label(categories: list[str]) -> tuple[bool, bool]:
     return any(c in SAT_CATS for c in categories), any(c not in SAT_CATS for c in categories)
 
 
-def record(conv: dict, messages: list[dict], text: str, categories: list[str], kind: str, split: str) -> dict:
+def record(conv: dict, messages: list[dict], text: str, categories: list[str], kind: str, line: str) -> dict:
+    """One labelled turn; `line` names the hand-written line it came from, to group by it when tuning."""
     sat, dsat = label(categories)
+    split = split_of(conv["id"])
     return {
-        "conversation": conv["id"], "domain": conv["domain"], "kind": kind, "split": split,
+        "conversation": conv["id"], "domain": conv["domain"], "kind": kind, "line": line, "split": split,
         "messages": messages + [{"role": "user", "content": text}],
         "sat": sat, "dsat": dsat, "categories": sorted(set(categories)),
     }
@@ -798,13 +800,12 @@ def build() -> list[dict]:
     rows: list[dict] = []
     convs = {side: [c for c in CONVERSATIONS if split_of(c["id"]) == side] for side in ("train", "test")}
     for conv in CONVERSATIONS:
-        side = split_of(conv["id"])
-        for kind, text, categories in conv["lines"]:
-            rows.append(record(conv, context(conv, rng), vary(text, rng), categories, kind, side))
+        for index, (kind, text, categories) in enumerate(conv["lines"]):
+            rows.append(record(conv, context(conv, rng), vary(text, rng), categories, kind, f"{conv['id']}:{index}"))
         # Repeated request: the user sends their first request again, the reply having missed it.
         first = conv["history"][0][0]
         again = rng.choice(["{q}", "I'll ask again. {q}", "{q} (again)", "Once more: {q}"]).format(q=first)
-        rows.append(record(conv, context(conv, rng), again, ["ignored"], "repeat", side))
+        rows.append(record(conv, context(conv, rng), again, ["ignored"], "repeat", f"{conv['id']}:repeat"))
 
     pools = {**POOLS, **NEGATIVE_POOLS, "mixed": MIXED}
     draws = {name: 3 for name in POOLS} | {name: 4 for name in NEGATIVE_POOLS} | {"mixed": 2}
@@ -813,7 +814,7 @@ def build() -> list[dict]:
             side = split_of(f"{name}:{index}")
             for conv in rng.sample(convs[side], draws[name]):
                 filled = vary(text.format(thing=conv["thing"]), rng)
-                rows.append(record(conv, context(conv, rng), filled, categories, name, side))
+                rows.append(record(conv, context(conv, rng), filled, categories, name, f"{name}:{index}"))
     return rows
 
 
