@@ -51,6 +51,19 @@ class Signal:
     rationale: str = ""
 
 
+def user_turns(messages: list[Message]) -> list[tuple[int, list[Message]]]:
+    """Each user message that follows an assistant message, as (its index, the messages up to and including it).
+
+    Only these turns can react to a reply, and the label of each belongs to the assistant message just before it;
+    the index is the one `signal_line` exports.
+    """
+    return [
+        (i, messages[: i + 1])
+        for i in range(1, len(messages))
+        if messages[i]["role"] == "user" and messages[i - 1]["role"] == "assistant"
+    ]
+
+
 def signal_line(conversation: str | int, turn: int, signal: Signal) -> dict:
     """One line of `export_signals`: `turn` is the index of the user message in the conversation's messages."""
     return {

@@ -2,7 +2,7 @@
 
 import json
 
-from feedback.signals.rubric import CATEGORIES, DSAT, SAT, Signal, signal_line
+from feedback.signals.rubric import CATEGORIES, DSAT, SAT, Signal, signal_line, user_turns
 
 
 def test_nine_and_nine_categories_with_descriptions():
@@ -17,3 +17,19 @@ def test_signal_line_has_exactly_the_issue_fields():
     assert line == {"conversation": "imported-42", "turn": 3, "sat": True, "dsat": True,
                     "categories": ["gratitude", "revision"], "confidence": 0.9123, "method": "stage1:minilm-l6-lr-abc"}
     assert json.loads(json.dumps(line)) == line  # one JSON line as it is
+
+
+def test_user_turns_are_user_messages_right_after_an_assistant_reply():
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "capital of France?"},
+        {"role": "user", "content": "and Italy?"},  # follows a user message: reacts to no reply
+        {"role": "assistant", "content": "Paris and Rome."},
+        {"role": "user", "content": "thanks"},
+    ]
+    turns = user_turns(messages)
+    assert [index for index, _ in turns] == [3, 6]
+    assert turns[1][1] == messages and turns[0][1][-2]["content"] == "Hello!"
+    assert user_turns(messages[:2]) == []
