@@ -817,9 +817,143 @@ def build() -> list[dict]:
                 rows.append(record(conv, context(conv, rng), filled, categories, name, f"{name}:{index}"))
     return rows
 
+# --- added after the first held-out evaluation: train only, drawn with their own seed after everything above, so
+# the held-out rows stay exactly as they were. They target the categories stage 1 recalled worst in training folds.
+
+EXTRA_CONVERSATIONS = [
+    {
+        "id": "concert-tickets", "domain": "booking", "thing": "the seats",
+        "history": [
+            ("Two tickets for the Coldplay concert in Vienna on 14 July, seated, not standing.",
+             "I found two seats in block C, row 22, for 95 EUR each. Should I hold them for you?"),
+        ],
+        "lines": [
+            ("unrealistic_expectation", "Can you get me front row for the same price? You must have some contacts", ["unrealistic_expectation"]),
+            ("revision", "Look again but only in the lower tier please", ["revision"]),
+            ("neg:answer", "Yes, hold them until tonight", []),
+            ("neg:clarify", "Is block C on the side or facing the stage?", []),
+            ("praise", "Wow, row 22 at that price is a great find", ["praise"]),
+            ("lower_quality", "Last time you found me much better seats than these", ["lower_quality"]),
+        ],
+    },
+    {
+        "id": "insurance-claim", "domain": "support", "thing": "the claim steps",
+        "history": [
+            ("My phone screen broke, how do I claim on my insurance?",
+             "Open the app, go to Claims, choose 'Accidental damage', upload a photo of the screen and your receipt."),
+        ],
+        "lines": [
+            ("compliance", "Uploading the photo now", ["compliance"]),
+            ("unrealistic_expectation", "Can't you just approve the claim yourself right now?", ["unrealistic_expectation"]),
+            ("insufficient_detail", "Which receipt, the phone's or the repair's? Be precise", ["insufficient_detail"]),
+            ("no_engagement", "fine whatever", ["no_engagement"]),
+            ("neg:typo", "sorry, I meant my tablet, not my phone", []),
+        ],
+    },
+    {
+        "id": "bank-card", "domain": "support", "thing": "the answer",
+        "history": [
+            ("I lost my debit card.",
+             "I'm sorry to hear that. I've blocked the card ending in 4471. A new one will arrive in 5-7 days."),
+        ],
+        "lines": [
+            ("gratitude", "thank you, that was quick", ["gratitude"]),
+            ("unrealistic_expectation", "5-7 days? Send it today by courier, you can surely arrange that", ["unrealistic_expectation"]),
+            ("factual_error", "My card ends in 4417, you blocked the wrong one!", ["factual_error"]),
+            ("neg:followup", "Can I still pay with my phone meanwhile?", []),
+            ("positive_closure", "Great, all sorted then. Have a good day", ["positive_closure"]),
+        ],
+    },
+    {
+        "id": "essay-outline", "domain": "writing", "thing": "the outline",
+        "history": [
+            ("Outline an essay on whether social media harms teenagers.",
+             "I. Introduction II. Evidence of harm III. Evidence of benefits IV. Conclusion"),
+        ],
+        "lines": [
+            ("insufficient_detail", "That's just four headings. I need sub-points under each", ["insufficient_detail"]),
+            ("revision", "Turn it into five paragraphs with a counterargument section", ["revision"]),
+            ("lower_quality", "Honestly a worse outline than the one my classmate got from you", ["lower_quality"]),
+            ("compliance", "ok I'll write the intro following that structure", ["compliance"]),
+            ("learning", "Oh, putting the benefits section before the conclusion makes it more balanced, I see", ["learning"]),
+        ],
+    },
+    {
+        "id": "excel-formula", "domain": "coding", "thing": "the formula",
+        "history": [
+            ("Excel formula to sum column B where column A says 'paid'?",
+             "Use =SUMIF(A:A, \"paid\", B:B)."),
+        ],
+        "lines": [
+            ("praise", "Short and it works. You're a lifesaver", ["praise"]),
+            ("compliance", "typing it in now", ["compliance"]),
+            ("getting_there", "Works for 'paid', now how do I also include 'Paid' with a capital?", ["getting_there"]),
+            ("neg:new_topic", "Totally different question: what's a pivot table for?", []),
+            ("humor", "Excel and I are finally friends haha", ["humor"]),
+        ],
+    },
+    {
+        "id": "birthday-speech", "domain": "creative", "thing": "the speech",
+        "history": [
+            ("Write a funny 1-minute speech for my best friend's 40th birthday.",
+             "Friends, family, and people who came for the cake: we're here to celebrate forty glorious years of Tom..."),
+        ],
+        "lines": [
+            ("humor", "haha the cake line is perfect, he'll love that", ["humor", "praise"]),
+            ("revision", "Add a bit about our camping trip disaster in 2009", ["revision"]),
+            ("style", "It's too cheesy, make the jokes drier", ["style"]),
+            ("personal_details", "We've known each other since kindergarten, so make it personal", ["personal_details"]),
+            ("negative_feedback", "Not funny at all, sorry", ["negative_feedback"]),
+        ],
+    },
+]
+
+EXTRA_POOLS: dict[str, list[tuple[str, list[str]]]] = {
+    "praise": [
+        ("Fantastic work", ["praise"]), ("you explained that really well", ["praise"]),
+        ("This is so good, honestly", ["praise"]), ("What a clear answer", ["praise"]),
+    ],
+    "compliance": [
+        ("Ok, following your steps now", ["compliance"]), ("Alright, I'll take the second option then", ["compliance"]),
+        ("I'll give it a go tonight", ["compliance"]), ("Booked it, as you suggested", ["compliance"]),
+    ],
+    "revision": [
+        ("Redo it in a friendlier way", ["revision"]), ("Shorten the middle part", ["revision"]),
+        ("swap the order of the two sections", ["revision"]), ("Give me a version with numbered steps", ["revision"]),
+    ],
+    "unrealistic_expectation": [
+        ("Just book it and pay, you have my details", ["unrealistic_expectation"]),
+        ("Tell me exactly what my doctor will say", ["unrealistic_expectation"]),
+        ("Why can't you just phone the restaurant?", ["unrealistic_expectation"]),
+        ("Predict the lottery numbers then", ["unrealistic_expectation"]),
+    ],
+    "lower_quality": [
+        ("Worse than what you wrote yesterday", ["lower_quality"]), ("You've done better than this before", ["lower_quality"]),
+        ("this one is weaker than the first draft", ["lower_quality"]), ("I preferred your earlier answer", ["lower_quality"]),
+    ],
+    "no_engagement": [("fine", ["no_engagement"]), ("doesn't matter now", ["no_engagement"]), ("not interested", ["no_engagement"])],
+    "neg:followup": [("How long would that take in total?", []), ("What would be a good first step?", [])],
+    "neg:clarify": [("Sorry, what does that word mean?", []), ("Which of the two did you mean?", [])],
+}
+
+
+def build_extra() -> list[dict]:
+    """The train-only additions, from their own random stream."""
+    rng = random.Random(SEED + 1)
+    rows = []
+    for conv in EXTRA_CONVERSATIONS:
+        for index, (kind, text, categories) in enumerate(conv["lines"]):
+            rows.append(record(conv, context(conv, rng), vary(text, rng), categories, kind, f"{conv['id']}:{index}"))
+    for name, entries in EXTRA_POOLS.items():
+        for index, (text, categories) in enumerate(entries):
+            for conv in rng.sample(EXTRA_CONVERSATIONS, 3):
+                filled = vary(text.format(thing=conv["thing"]), rng)
+                rows.append(record(conv, context(conv, rng), filled, categories, name, f"extra-{name}:{index}"))
+    return rows
+
 
 def main() -> None:
-    rows = build()
+    rows = build() + build_extra()
     with OUT.open("w") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
