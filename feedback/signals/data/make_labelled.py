@@ -14,6 +14,10 @@ though short pool lines can be near neighbours across the split ("ok" in one, "o
 cleaner and more explicit than real logs (WildChat turns are longer, noisier and often multilingual), so expect
 figures here to be higher than on real traffic; real logs labelled by someone else are the proper next test.
 
+The author looked at the held-out errors of the first model (trained with folds that leaked phrasings) before
+fixing the folds, adding general cues and writing the train-only EXTRA_* block at the end; the held-out rows
+themselves were never changed after that, and no threshold or setting was chosen on them.
+
     .venv/bin/python -m feedback.signals.data.make_labelled   # rewrites labelled.jsonl next to this file
 """
 
