@@ -1,0 +1,92 @@
+"""Stage 2: a model-host backend re-judges the turns stage 1 flagged, by the likelihood of each category's description.
+
+For a candidate turn the judge sees the conversation and is asked how the user's last message reacts to the reply
+before it; each category description (and a "no reaction" option) is scored as the judge's answer with
+`Backend.score`. Raw log-likelihoods favour short, common sentences, so each is calibrated by its likelihood after a
+content-free conversation (domain-conditional PMI): what the conversation adds to the option is what counts.
+
+Stage 2 only confirms: a flag stays when its best category beats "no reaction" by `margin`, so stage 1 sets recall
+and stage 2 can only buy precision. Any backend works (the SmolLM2 default, a vLLM endpoint): nothing here knows
+which, and `LikelihoodJudge` can be swapped for any object with the same `judge` method (constrained JSON, say).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from feedback.signals.rubric import DSAT, SAT, Message, Signal
+from modelhost.backends.base import Backend
+
+NONE = "none"
+NONE_DESCRIPTION = "asks or tells something new without reacting to the previous reply"
+SYSTEM = "You read conversations between a user and an AI assistant and describe the user's reaction."
+QUESTION = "How does the user's last message react to the assistant's previous reply? Answer in one sentence."
+CONTENT_FREE = [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."},
+                {"role": "user", "content": "..."}]
+MAX_CHARS = 600  # per message in the judge's prompt: the reaction is in the last turn, older text is only context
+
+
+class Judge(Protocol):
+    name: str
+
+    def judge(self, turns: list[list[Message]]) -> list[Signal]:
+        """A signal for each turn, in order."""
+        ...
+
+
+def render(turn: list[Message]) -> str:
+    """The conversation as plain text, each message clipped, the user's last message marked."""
+    lines = [f"{m['role'].capitalize()}: {m['content'][:MAX_CHARS]}" for m in turn[:-1]]
+    return "\n".join(lines + [f"User (last message): {turn[-1]['content'][:MAX_CHARS]}"])
+
+
+def judge_prompt(turn: list[Message]) -> list[Message]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{render(turn)}\n\n{QUESTION}"}]
+
+
+class LikelihoodJudge:
+    """Scores "The user <description>." for every category and for no reaction, calibrated as described above."""
+
+    def __init__(self, backend: Backend, name: str, margin: float = 0.0):
+        self.backend, self.name, self.margin = backend, name, margin
+        self.options = {**SAT, **DSAT, NONE: NONE_DESCRIPTION}
+        self.texts = [f"The user {description}." for description in self.options.values()]
+        self.baseline = backend.score(judge_prompt(CONTENT_FREE), self.texts)
+
+    def scores(self, turn: list[Message]) -> dict[str, float]:
+        """Calibrated log-likelihood of each option (category name or "none") for one turn."""
+        raw = self.backend.score(judge_prompt(turn), self.texts)
+        return {name: r - b for name, r, b in zip(self.options, raw, self.baseline, strict=True)}
+
+    def judge(self, turns: list[list[Message]]) -> list[Signal]:
+        signals = []
+        for turn in turns:
+            score = self.scores(turn)
+            best = {side: max(names, key=score.get) for side, names in (("sat", SAT), ("dsat", DSAT))}
+            raised = {side: score[best[side]] > score[NONE] + self.margin for side in best}
+            categories = [best[side] for side in ("sat", "dsat") if raised[side]]
+            top = max(score, key=score.get)
+            margin = score[top] - score[NONE]  # squashed to (0, 1) below, so it reads like stage 1's probabilities
+            signals.append(Signal(
+                raised["sat"], raised["dsat"], categories, confidence=1 / (1 + math.exp(-margin)),
+                method=f"stage2:{self.name}", rationale=f"best option {top} ({score[top]:+.2f} vs none)",
+            ))
+        return signals
+
+
+def refine(turns: list[list[Message]], first: list[Signal], judge: Judge) -> list[Signal]:
+    """Stage 1's signals with its flagged turns re-judged: a flag stays only where the judge raises it too.
+
+    The kept categories are the judge's where it names one for a kept side, else stage 1's; the method names both.
+    """
+    candidates = [i for i, signal in enumerate(first) if signal.sat or signal.dsat]
+    verdicts = dict(zip(candidates, judge.judge([turns[i] for i in candidates]), strict=True))
+    out = list(first)
+    for i, verdict in verdicts.items():
+        sat, dsat = first[i].sat and verdict.sat, first[i].dsat and verdict.dsat
+        kept = [c for c in verdict.categories if (c in SAT and sat) or (c in DSAT and dsat)]
+        fallback = [c for c in first[i].categories if (c in SAT and sat) or (c in DSAT and dsat)]
+        out[i] = Signal(sat, dsat, kept or fallback, verdict.confidence, f"{first[i].method}+{verdict.method}",
+                        f"{first[i].rationale}; {verdict.rationale}")
+    return out

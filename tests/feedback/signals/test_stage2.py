@@ -1,0 +1,56 @@
+"""Stage 2 mechanics on the tiny random model: its verdicts mean nothing, only the plumbing is checked."""
+
+import pytest
+
+from feedback.signals.rubric import CATEGORIES, Signal
+from feedback.signals.stage2 import NONE, LikelihoodJudge, judge_prompt, refine
+from modelhost.backends.transformers_backend import TransformersBackend
+from tests.feedback.signals.conftest import turn
+
+TURNS = [
+    turn("capital of France?", "Berlin.", "No, that's wrong."),
+    turn("capital of France?", "Paris.", "Thanks!"),
+    turn("capital of France?", "Paris.", "And of Italy?"),
+]
+
+
+@pytest.fixture(scope="module")
+def judge(tiny_model_dir):
+    backend = TransformersBackend(tiny_model_dir, allowed_dirs=[tiny_model_dir.parent], device="cpu",
+                                  dtype="float32", max_context=256)
+    return LikelihoodJudge(backend, "tiny")
+
+
+def test_prompt_marks_the_last_user_message():
+    prompt = judge_prompt(TURNS[0])
+    assert prompt[0]["role"] == "system" and prompt[-1]["role"] == "user"
+    assert "User (last message): No, that's wrong." in prompt[-1]["content"]
+
+
+def test_scores_every_option_calibrated_and_deterministic(judge):
+    scores = judge.scores(TURNS[0])
+    assert list(scores) == [*CATEGORIES, NONE]
+    assert scores == judge.scores(TURNS[0])
+
+
+def test_judge_returns_one_consistent_signal_per_turn(judge):
+    signals = judge.judge(TURNS)
+    assert len(signals) == 3
+    for signal in signals:
+        assert signal.method == "stage2:tiny" and 0 < signal.confidence < 1
+        assert len(signal.categories) == signal.sat + signal.dsat
+
+
+def test_refine_only_re_judges_flagged_turns_and_never_raises_a_flag(judge):
+    first = [
+        Signal(False, True, ["factual_error"], 0.9, "stage1:v", "r"),
+        Signal(True, False, ["gratitude"], 0.9, "stage1:v", "r"),
+        Signal(False, False, [], 0.8, "stage1:v", "r"),
+    ]
+    refined = refine(TURNS, first, judge)
+    assert refined[2] == first[2]
+    verdicts = judge.judge(TURNS[:2])
+    for before, after, verdict in zip(first, refined, verdicts, strict=False):
+        assert after.sat == (before.sat and verdict.sat) and after.dsat == (before.dsat and verdict.dsat)
+        assert after.method == "stage1:v+stage2:tiny"
+        assert (after.sat or after.dsat) == bool(after.categories)
