@@ -16,7 +16,6 @@ import math
 from typing import Protocol
 
 from feedback.signals.rubric import DSAT, SAT, Message, Signal
-from modelhost.backends.base import Backend
 
 NONE = "none"
 NONE_DESCRIPTION = "asks or tells something new without reacting to the previous reply"
@@ -25,6 +24,12 @@ QUESTION = "How does the user's last message react to the assistant's previous r
 CONTENT_FREE = [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."},
                 {"role": "user", "content": "..."}]
 MAX_CHARS = 600  # per message in the judge's prompt: the reaction is in the last turn, older text is only context
+
+
+class Scorer(Protocol):
+    """What the judge needs of a model: any model-host backend (`modelhost.registry.backend_for`) is one."""
+
+    def score(self, messages: list[Message], completions: list[str]) -> list[float]: ...
 
 
 class Judge(Protocol):
@@ -48,7 +53,7 @@ def judge_prompt(turn: list[Message]) -> list[Message]:
 class LikelihoodJudge:
     """Scores "The user <description>." for every category and for no reaction, calibrated as described above."""
 
-    def __init__(self, backend: Backend, name: str, margin: float = 0.0):
+    def __init__(self, backend: Scorer, name: str, margin: float = 0.0):
         self.backend, self.name, self.margin = backend, name, margin
         self.options = {**SAT, **DSAT, NONE: NONE_DESCRIPTION}
         self.texts = [f"The user {description}." for description in self.options.values()]
