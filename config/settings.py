@@ -202,6 +202,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`: name each set of choices once.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "annotate.models.Campaign.Status",
+        "RunStatusEnum": "core.runs.Run.Status",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------
