@@ -24,6 +24,7 @@ from feedback.services.chat import sampling_values
 from feedback.services.conversations import conversation_create
 from modelhost.backends.base import BackendError
 from modelhost.selectors import endpoint_list
+from modelhost.services.jobs import messages_validate
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 MAX_N = 8
@@ -175,12 +176,11 @@ class ChatCompletionsApi(OpenAIApi):
             )
             if data.get("seed") is not None:
                 values["seed"] = data["seed"]
-            conversation = self._conversation(request, data, endpoint)
-            parent = messages_record(conversation=conversation, messages=data["messages"])
-            if parent is None or parent.role != "user":
-                raise ValidationError("The last message must be the user's.")
+            messages_validate(data["messages"], where="messages")  # before anything is stored
         except ValidationError as error:
             raise exceptions.ValidationError({"messages": error.messages}) from None
+        conversation = self._conversation(request, data, endpoint)
+        parent = messages_record(conversation=conversation, messages=data["messages"])
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if data.get("stream"):
             include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
