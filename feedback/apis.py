@@ -15,8 +15,7 @@ from rest_framework.views import APIView
 from feedback.limits import CHAT_THROTTLES, ChatTokensThrottle, request_size_check
 from feedback.models import Conversation, Feedback, Message
 from feedback.openai_apis import ModelNotFound, ModelTimeout, ModelUnavailable
-from feedback.selectors import conversation_filter, conversation_list_owned, conversation_messages
-from feedback.selectors import message_get_owned
+from feedback.selectors import conversation_filter, conversation_list_owned, conversation_messages, message_get_owned
 from feedback.services.chat import ReplyTimeout, message_regenerate, message_reply, reply_stream, sampling_values
 from feedback.services.conversations import conversation_create, conversation_delete, messages_add
 from feedback.services.feedback import feedback_submit

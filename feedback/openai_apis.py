@@ -19,8 +19,14 @@ from feedback.authentication import BearerTokenAuthentication
 from feedback.limits import CHAT_THROTTLES, ChatTokensThrottle, request_size_check
 from feedback.models import Conversation
 from feedback.selectors import conversation_list_owned
-from feedback.services.chat import ReplyTimeout, messages_record, replies_generate, replies_record, reply_stream
-from feedback.services.chat import sampling_values
+from feedback.services.chat import (
+    ReplyTimeout,
+    messages_record,
+    replies_generate,
+    replies_record,
+    reply_stream,
+    sampling_values,
+)
 from feedback.services.conversations import conversation_create
 from modelhost.backends.base import BackendError
 from modelhost.selectors import endpoint_list
