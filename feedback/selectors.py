@@ -66,3 +66,21 @@ def message_get_owned(*, user: User, message_id: int) -> Message | None:
 
 def import_list_for(*, user: User) -> QuerySet[ConversationImport]:
     return ConversationImport.objects.all() if user.is_admin else ConversationImport.objects.filter(created_by=user)
+
+
+def conversation_tree(*, messages: list[Message]) -> list[tuple[Message, int, int, int]]:
+    """(message, nesting, alternative number, alternatives) in reading order: a branch follows the one before
+    it, nested one level deeper for each point where the conversation forked above it."""
+    children: dict[int | None, list[Message]] = {}
+    for message in messages:
+        children.setdefault(message.parent_id, []).append(message)
+    rows: list[tuple[Message, int, int, int]] = []
+    stack = [(message, 0, number, len(children[None])) for number, message in enumerate(children.get(None, []), 1)]
+    stack.reverse()
+    while stack:
+        message, nesting, number, count = stack.pop()
+        rows.append((message, nesting, number, count))
+        below = children.get(message.pk, [])
+        deeper = nesting + (len(below) > 1)
+        stack.extend(reversed([(child, deeper, n, len(below)) for n, child in enumerate(below, 1)]))
+    return rows

@@ -160,11 +160,16 @@ def _write(batch: list[Parsed], *, owner: User, consent_raw: bool) -> None:
         Message.objects.bulk_create([tree[depth] for tree in trees if len(tree) > depth])
 
 
-@transaction.atomic
 def conversations_import(*, path: Path, owner: User, format: str = "auto", consent_raw: bool = False,
                          on_progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Import a chat log: every line checked first, then everything new written, or nothing."""
+    """Import a chat log: every line checked first, then everything new written in one transaction, or nothing.
+    The check reads only the file, so it runs outside the transaction and its progress can be seen."""
     lines = conversations_check(path=path, format=format, on_progress=on_progress)
+    with transaction.atomic():
+        return _import(path, owner, format, consent_raw, lines)
+
+
+def _import(path: Path, owner: User, format: str, consent_raw: bool, lines: int) -> ImportResult:
     seen: set[str] = set()
     created = duplicates = 0
     batch: list[Parsed] = []
@@ -220,9 +225,11 @@ def conversation_import_run(*, import_id: int) -> None:
         result = conversations_import(path=Path(run.path), owner=run.created_by, format=run.format,
                                       on_progress=progress)
     except ValidationError as error:
+        Path(run.path).unlink(missing_ok=True)  # the raw log is not kept
         ConversationImport.objects.filter(pk=run.pk).update(
             status=ConversationImport.Status.FAILED, error="\n".join(error.messages), finished_at=timezone.now())
         return
     ConversationImport.objects.filter(pk=run.pk).update(
         status=ConversationImport.Status.DONE, lines_checked=result.lines, created=result.created,
         duplicates=result.duplicates, finished_at=timezone.now())
+    Path(run.path).unlink(missing_ok=True)
