@@ -90,8 +90,3 @@ def conversations_expire() -> int:
     Message.objects.filter(conversation__in=expired).update(parent=None)
     return expired.delete()[1].get(Conversation._meta.label, 0)
 
-
-def conversation_touch(*, conversation: Conversation) -> None:
-    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
-
-
