@@ -24,14 +24,14 @@ from modelhost.selectors import endpoint_list
 from modelhost.services.endpoints import endpoint_get_default
 
 
-class FeedbackSerializer(serializers.ModelSerializer):
+class ChatFeedbackSerializer(serializers.ModelSerializer):
     class Meta:
         model = Feedback
         fields = ["id", "thumb", "reasons", "rating", "comment", "better_than", "created_at"]
 
 
-class MessageSerializer(serializers.ModelSerializer):
-    feedback = FeedbackSerializer(many=True, read_only=True)
+class ChatMessageSerializer(serializers.ModelSerializer):
+    feedback = ChatFeedbackSerializer(many=True, read_only=True)
     model = serializers.CharField(source="model_name")
 
     class Meta:
@@ -40,7 +40,7 @@ class MessageSerializer(serializers.ModelSerializer):
                   "prompt_tokens", "completion_tokens", "latency_ms", "created_at", "feedback"]
 
 
-class ConversationSerializer(serializers.ModelSerializer):
+class ChatConversationSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model_name")
 
     class Meta:
@@ -49,14 +49,14 @@ class ConversationSerializer(serializers.ModelSerializer):
                   "metadata", "pii_counts", "created_at", "updated_at"]
 
 
-class ConversationDetailSerializer(ConversationSerializer):
+class ChatConversationDetailSerializer(ChatConversationSerializer):
     messages = serializers.SerializerMethodField()
 
-    class Meta(ConversationSerializer.Meta):
-        fields = [*ConversationSerializer.Meta.fields, "messages"]
+    class Meta(ChatConversationSerializer.Meta):
+        fields = [*ChatConversationSerializer.Meta.fields, "messages"]
 
     def get_messages(self, conversation) -> list[dict]:
-        return MessageSerializer(conversation_messages(conversation=conversation), many=True).data
+        return ChatMessageSerializer(conversation_messages(conversation=conversation), many=True).data
 
 
 class SamplingSerializer(serializers.Serializer):
@@ -96,13 +96,13 @@ class ChatApi(APIView):
 
 
 class ConversationListCreateApi(ChatApi):
-    class FilterSerializer(serializers.Serializer):
+    class ConversationFilterSerializer(serializers.Serializer):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
         model = serializers.CharField(required=False)
         has_feedback = serializers.BooleanField(required=False, allow_null=True, default=None)
 
-    class CreateSerializer(serializers.Serializer):
+    class ConversationCreateSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, help_text="An endpoint name; the default model when omitted.")
         system = serializers.CharField(required=False, allow_blank=True, help_text="A system message to start with.")
         consent_raw = serializers.BooleanField(default=False, help_text="Keep the unscrubbed text too.")
@@ -115,20 +115,20 @@ class ConversationListCreateApi(ChatApi):
         page_size_query_param = "page_size"
         max_page_size = 200
 
-    @extend_schema(parameters=[FilterSerializer], responses=ConversationSerializer(many=True),
+    @extend_schema(parameters=[ConversationFilterSerializer], responses=ChatConversationSerializer(many=True),
                    summary="My conversations, newest first, 50 a page")
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.ConversationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         conversations = conversation_filter(conversation_list_owned(user=request.user), **filters.validated_data)
         paginator = self.Pagination()
         page = paginator.paginate_queryset(conversations, request, self)
-        return paginator.get_paginated_response(ConversationSerializer(page, many=True).data)
+        return paginator.get_paginated_response(ChatConversationSerializer(page, many=True).data)
 
-    @extend_schema(request=CreateSerializer, responses={201: ConversationDetailSerializer},
+    @extend_schema(request=ConversationCreateSerializer, responses={201: ChatConversationDetailSerializer},
                    summary="Start a conversation with a model")
     def post(self, request):
-        data = self.CreateSerializer(data=request.data)
+        data = self.ConversationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         data = data.validated_data
         if data.get("model"):
@@ -145,13 +145,13 @@ class ConversationListCreateApi(ChatApi):
         if data.get("system"):
             messages_add(conversation=conversation, parent=None,
                          messages=[{"role": Message.Role.SYSTEM, "content": data["system"]}])
-        return Response(ConversationDetailSerializer(conversation).data, status=status.HTTP_201_CREATED)
+        return Response(ChatConversationDetailSerializer(conversation).data, status=status.HTTP_201_CREATED)
 
 
 class ConversationDetailApi(ChatApi):
-    @extend_schema(responses=ConversationDetailSerializer, summary="A conversation with every branch")
+    @extend_schema(responses=ChatConversationDetailSerializer, summary="A conversation with every branch")
     def get(self, request, conversation_id: int):
-        return Response(ConversationDetailSerializer(self._conversation(request, conversation_id)).data)
+        return Response(ChatConversationDetailSerializer(self._conversation(request, conversation_id)).data)
 
     @extend_schema(responses={204: None}, summary="Delete a conversation, its messages and their feedback")
     def delete(self, request, conversation_id: int):
@@ -160,22 +160,22 @@ class ConversationDetailApi(ChatApi):
 
 
 class MessageCreateApi(ChatApi):
-    class InputSerializer(SamplingSerializer):
+    class MessageCreateSerializer(SamplingSerializer):
         content = serializers.CharField(trim_whitespace=False)
         parent = serializers.IntegerField(required=False, help_text="The message to answer after (a branch); "
                                                                     "the latest message when omitted.")
         n = serializers.IntegerField(default=1, min_value=1, max_value=8)
         stream = serializers.BooleanField(default=False, help_text="Answer as server-sent events.")
 
-    class OutputSerializer(serializers.Serializer):
-        message = MessageSerializer()
-        replies = MessageSerializer(many=True)
+    class MessageCreateOutputSerializer(serializers.Serializer):
+        message = ChatMessageSerializer()
+        replies = ChatMessageSerializer(many=True)
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer},
+    @extend_schema(request=MessageCreateSerializer, responses={201: MessageCreateOutputSerializer},
                    summary="Post a user message and get the model's reply (or stream it: event token, done)")
     def post(self, request, conversation_id: int):
         conversation = self._conversation(request, conversation_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         data = data.validated_data
         parent = None
@@ -193,8 +193,8 @@ class MessageCreateApi(ChatApi):
         question, replies = message_reply(conversation=conversation, content=data["content"], parent=parent,
                                           values=values, n=data["n"], timeout_s=data.get("timeout"))
         ChatTokensThrottle.record(request, replies[0].prompt_tokens + sum(r.completion_tokens for r in replies))
-        return Response({"message": MessageSerializer(question).data,
-                         "replies": MessageSerializer(replies, many=True).data}, status=status.HTTP_201_CREATED)
+        return Response({"message": ChatMessageSerializer(question).data,
+                         "replies": ChatMessageSerializer(replies, many=True).data}, status=status.HTTP_201_CREATED)
 
     @staticmethod
     def _stream(request, conversation, parent, content, values) -> StreamingHttpResponse:
@@ -203,11 +203,11 @@ class MessageCreateApi(ChatApi):
                                    messages=[{"role": Message.Role.USER, "content": content}])
 
         def events():
-            yield f"event: message\ndata: {json.dumps(MessageSerializer(question).data)}\n\n"
+            yield f"event: message\ndata: {json.dumps(ChatMessageSerializer(question).data)}\n\n"
             for event, data in reply_stream(conversation=conversation, parent=question, values=values):
                 if event == "done":
                     ChatTokensThrottle.record(request, data.prompt_tokens + data.completion_tokens)
-                    data = MessageSerializer(data).data
+                    data = ChatMessageSerializer(data).data
                 else:
                     data = {"content": data} if event == "token" else {"message": data}
                 yield f"event: {event}\ndata: {json.dumps(data)}\n\n"
@@ -219,7 +219,7 @@ class MessageCreateApi(ChatApi):
 
 
 class MessageRegenerateApi(ChatApi):
-    @extend_schema(request=SamplingSerializer, responses={201: MessageSerializer},
+    @extend_schema(request=SamplingSerializer, responses={201: ChatMessageSerializer},
                    summary="Another reply to the same user message; the old one stays as a branch")
     def post(self, request, message_id: int):
         message = message_get_owned(user=request.user, message_id=message_id)
@@ -231,26 +231,26 @@ class MessageRegenerateApi(ChatApi):
         reply = message_regenerate(message=message, values=values, seed=data.validated_data.get("seed"),
                                    timeout_s=data.validated_data.get("timeout"))
         ChatTokensThrottle.record(request, reply.prompt_tokens + reply.completion_tokens)
-        return Response(MessageSerializer(reply).data, status=status.HTTP_201_CREATED)
+        return Response(ChatMessageSerializer(reply).data, status=status.HTTP_201_CREATED)
 
 
 class MessageFeedbackApi(ChatApi):
     throttle_classes = []
 
-    class InputSerializer(serializers.Serializer):
+    class FeedbackCreateSerializer(serializers.Serializer):
         thumb = serializers.ChoiceField(choices=["up", "down"], required=False, default="")
         reasons = serializers.ListField(child=serializers.ChoiceField(choices=Feedback.REASONS), required=False)
         rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
         comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=10000)
         better_than = serializers.IntegerField(required=False, help_text="A sibling reply this one beats.")
 
-    @extend_schema(request=InputSerializer, responses={201: FeedbackSerializer},
+    @extend_schema(request=FeedbackCreateSerializer, responses={201: ChatFeedbackSerializer},
                    summary="Thumbs, reasons, a 1-5 rating, a comment, or 'this regeneration is better'")
     def post(self, request, message_id: int):
         message = message_get_owned(user=request.user, message_id=message_id)
         if message is None:
             raise exceptions.NotFound("No such message.")
-        data = self.InputSerializer(data=request.data)
+        data = self.FeedbackCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         data = data.validated_data
         better_than = None
@@ -261,4 +261,4 @@ class MessageFeedbackApi(ChatApi):
         feedback = feedback_submit(message=message, author=request.user, thumb=data["thumb"],
                                    reasons=data.get("reasons"), rating=data.get("rating"), comment=data["comment"],
                                    better_than=better_than)
-        return Response(FeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)
+        return Response(ChatFeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)

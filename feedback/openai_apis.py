@@ -89,26 +89,32 @@ class OpenAIApi(APIView):
         return response
 
 
+def _model_json(endpoint) -> dict:
+    return {"id": endpoint.name, "object": "model", "created": int(endpoint.created_at.timestamp()),
+            "owned_by": "concord"}
+
+
 class ModelListApi(OpenAIApi):
     throttle_classes = []
 
-    @staticmethod
-    def model_json(endpoint) -> dict:
-        return {"id": endpoint.name, "object": "model", "created": int(endpoint.created_at.timestamp()),
-                "owned_by": "concord"}
-
     @extend_schema(summary="Models, as OpenAI lists them", responses=dict)
-    def get(self, request, model: str | None = None):
-        if model is None:
-            return Response({"object": "list", "data": [self.model_json(e) for e in endpoint_list()]})
+    def get(self, request):
+        return Response({"object": "list", "data": [_model_json(endpoint) for endpoint in endpoint_list()]})
+
+
+class ModelDetailApi(OpenAIApi):
+    throttle_classes = []
+
+    @extend_schema(summary="One model, as OpenAI describes it", responses=dict)
+    def get(self, request, model: str):
         endpoint = endpoint_list().filter(name=model).first()
         if endpoint is None:
             raise ModelNotFound(f"The model `{model}` does not exist.")
-        return Response(self.model_json(endpoint))
+        return Response(_model_json(endpoint))
 
 
 class ChatCompletionsApi(OpenAIApi):
-    class InputSerializer(serializers.Serializer):
+    class ChatCompletionRequestSerializer(serializers.Serializer):
         model = serializers.CharField()
         messages = serializers.ListField(child=serializers.DictField(), allow_empty=False)
         temperature = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2)
@@ -163,10 +169,10 @@ class ChatCompletionsApi(OpenAIApi):
             raise exceptions.NotFound(f"No conversation {wanted}.")
         return conversation
 
-    @extend_schema(summary="Chat completion, OpenAI-compatible (stream or not)", request=InputSerializer,
-                   responses=dict)
+    @extend_schema(summary="Chat completion, OpenAI-compatible (stream or not)",
+                   request=ChatCompletionRequestSerializer, responses=dict)
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.ChatCompletionRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         data = data.validated_data
         endpoint = endpoint_list().filter(name=data["model"]).first()
