@@ -97,7 +97,7 @@ def _model_json(endpoint) -> dict:
 class ModelListApi(OpenAIApi):
     throttle_classes = []
 
-    @extend_schema(summary="Models, as OpenAI lists them", responses=dict)
+    @extend_schema(summary="Models, as OpenAI lists them", responses=dict, operation_id="v1_models_list")
     def get(self, request):
         return Response({"object": "list", "data": [_model_json(endpoint) for endpoint in endpoint_list()]})
 
