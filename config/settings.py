@@ -245,6 +245,10 @@ FEEDBACK_MAX_MESSAGES = env_int("FEEDBACK_MAX_MESSAGES", 200)
 FEEDBACK_MAX_TOKENS = env_int("FEEDBACK_MAX_TOKENS", 1024)  # also at most half the endpoint's context
 FEEDBACK_REPLY_TIMEOUT_SECONDS = env_int("FEEDBACK_REPLY_TIMEOUT_SECONDS", 120)
 FEEDBACK_IMPORT_INLINE_BYTES = env_int("FEEDBACK_IMPORT_INLINE_BYTES", 5_000_000)  # larger uploads run as a task
+# Under ASGI (uvicorn workers) streams are relayed from the gpu worker through this Redis; empty = in-process.
+FEEDBACK_STREAM_REDIS_URL = env_str(
+    "FEEDBACK_STREAM_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
 
 LOGGING = {
     "version": 1,

@@ -4,7 +4,6 @@ conversations (an API key acts for its user); another user's conversation answer
 import json
 
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -16,9 +15,10 @@ from feedback.limits import CHAT_THROTTLES, ChatTokensThrottle, request_size_che
 from feedback.models import Conversation, Feedback, Message
 from feedback.openai_apis import ModelNotFound, ModelTimeout, ModelUnavailable
 from feedback.selectors import conversation_filter, conversation_list_owned, conversation_messages, message_get_owned
-from feedback.services.chat import ReplyTimeout, message_regenerate, message_reply, reply_stream, sampling_values
+from feedback.services.chat import ReplyTimeout, message_regenerate, message_reply, sampling_values
 from feedback.services.conversations import conversation_create, conversation_delete, messages_add
 from feedback.services.feedback import feedback_submit
+from feedback.streaming import reply_events, sse_response
 from modelhost.backends.base import BackendError
 from modelhost.selectors import endpoint_list
 from modelhost.services.endpoints import endpoint_get_default
@@ -38,6 +38,13 @@ class ChatMessageSerializer(serializers.ModelSerializer):
         model = Message
         fields = ["id", "parent", "index", "role", "content", "raw_content", "model", "finish_reason",
                   "prompt_tokens", "completion_tokens", "latency_ms", "created_at", "feedback"]
+
+
+class NewMessageSerializer(ChatMessageSerializer):
+    """A message just written, which has no feedback yet: serialised without a query (streams may not query)."""
+
+    class Meta(ChatMessageSerializer.Meta):
+        fields = [name for name in ChatMessageSerializer.Meta.fields if name != "feedback"]
 
 
 class ChatConversationSerializer(serializers.ModelSerializer):
@@ -197,25 +204,25 @@ class MessageCreateApi(ChatApi):
                          "replies": ChatMessageSerializer(replies, many=True).data}, status=status.HTTP_201_CREATED)
 
     @staticmethod
-    def _stream(request, conversation, parent, content, values) -> StreamingHttpResponse:
+    def _stream(request, conversation, parent, content, values):
         path_end = parent or conversation.messages.order_by("-id").first()
         (question,) = messages_add(conversation=conversation, parent=path_end,
                                    messages=[{"role": Message.Role.USER, "content": content}])
 
-        def events():
-            yield f"event: message\ndata: {json.dumps(ChatMessageSerializer(question).data)}\n\n"
-            for event, data in reply_stream(conversation=conversation, parent=question, values=values):
-                if event == "done":
-                    ChatTokensThrottle.record(request, data.prompt_tokens + data.completion_tokens)
-                    data = ChatMessageSerializer(data).data
-                else:
-                    data = {"content": data} if event == "token" else {"message": data}
-                yield f"event: {event}\ndata: {json.dumps(data)}\n\n"
+        def render(event: str, data) -> str:
+            if event == "start":
+                event, data = "message", NewMessageSerializer(question).data
+            elif event == "end":
+                return ""
+            elif event == "done":
+                ChatTokensThrottle.record(request, data.prompt_tokens + data.completion_tokens)
+                data = NewMessageSerializer(data).data
+            else:
+                data = {"content": data} if event == "token" else {"message": data}
+            return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
-        response = StreamingHttpResponse(events(), content_type="text/event-stream", status=201)
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
+        events = reply_events(request, conversation=conversation, parent=question, values=values)
+        return sse_response(request, events, render, status=status.HTTP_201_CREATED)
 
 
 class MessageRegenerateApi(ChatApi):

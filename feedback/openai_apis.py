@@ -8,7 +8,6 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -24,10 +23,10 @@ from feedback.services.chat import (
     messages_record,
     replies_generate,
     replies_record,
-    reply_stream,
     sampling_values,
 )
 from feedback.services.conversations import conversation_create
+from feedback.streaming import reply_events, sse_response
 from modelhost.backends.base import BackendError
 from modelhost.selectors import endpoint_list
 from modelhost.services.jobs import messages_validate
@@ -196,13 +195,9 @@ class ChatCompletionsApi(OpenAIApi):
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if data.get("stream"):
             include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
-            events = self._stream(request, conversation, parent, values, endpoint.name, completion_id, created,
-                                  include_usage)
-            response = StreamingHttpResponse(events, content_type="text/event-stream")
-            response["Cache-Control"] = "no-cache"
-            response["X-Accel-Buffering"] = "no"
-            response["X-Conversation-Id"] = str(conversation.pk)
-            return response
+            events = reply_events(request, conversation=conversation, parent=parent, values=values)
+            render = self._chunks(request, endpoint.name, completion_id, created, include_usage)
+            return sse_response(request, events, render, headers={"X-Conversation-Id": str(conversation.pk)})
         try:
             replies = replies_generate(endpoint=endpoint, messages=data["messages"], values=values, n=n,
                                        seed=values.pop("seed", None), owner=request.user)
@@ -231,29 +226,28 @@ class ChatCompletionsApi(OpenAIApi):
         return Response(body, headers={"X-Conversation-Id": str(conversation.pk)})
 
     @staticmethod
-    def _stream(request, conversation, parent, values, model, completion_id, created, include_usage):
-        def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+    def _chunks(request, model: str, completion_id: str, created: int, include_usage: bool):
+        """Renders reply events as OpenAI's chat.completion.chunk events."""
+        def chunk(choices: list, **extra) -> str:
             body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "system_fingerprint": None,
-                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+                    "system_fingerprint": None, "choices": choices, **extra}
             return f"data: {json.dumps(body)}\n\n"
 
-        yield chunk({"role": "assistant", "content": ""})
-        for event, data in reply_stream(conversation=conversation, parent=parent, values=values):
+        def choice(delta: dict, finish: str | None = None) -> list:
+            return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+
+        def render(event: str, data) -> str:
+            if event == "start":
+                return chunk(choice({"role": "assistant", "content": ""}))
             if event == "token":
-                yield chunk({"content": data})
-            elif event == "error":
-                # Headers are gone: the error travels as an event, as OpenAI's own streams do.
-                yield f"data: {json.dumps(openai_error(ModelUnavailable(data)))}\n\n"
-                return
-            else:
-                message = data
-                yield chunk({}, message.finish_reason)
-                usage = {"prompt_tokens": message.prompt_tokens, "completion_tokens": message.completion_tokens,
-                         "total_tokens": message.prompt_tokens + message.completion_tokens}
-                ChatTokensThrottle.record(request, usage["total_tokens"])
-                if include_usage:
-                    body = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                            "model": model, "choices": [], "usage": usage}
-                    yield f"data: {json.dumps(body)}\n\n"
-        yield "data: [DONE]\n\n"
+                return chunk(choice({"content": data}))
+            if event == "error":  # headers are gone: the error travels as an event, as in OpenAI's own streams
+                return f"data: {json.dumps(openai_error(ModelUnavailable(data)))}\n\n"
+            if event == "end":
+                return "data: [DONE]\n\n"
+            usage = {"prompt_tokens": data.prompt_tokens, "completion_tokens": data.completion_tokens,
+                     "total_tokens": data.prompt_tokens + data.completion_tokens}
+            ChatTokensThrottle.record(request, usage["total_tokens"])
+            return chunk(choice({}, data.finish_reason)) + (chunk([], usage=usage) if include_usage else "")
+
+        return render

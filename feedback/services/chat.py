@@ -180,6 +180,13 @@ def message_regenerate(*, message: Message, values: dict | None = None, seed: in
     return regenerated
 
 
+def streamed_reply(pieces: list[str], messages: list[dict], values: dict, started: float) -> Reply:
+    """A streamed reply's record: one token per piece, the prompt estimated (no tokenizer here)."""
+    finish = "length" if len(pieces) >= values["max_new_tokens"] else "stop"
+    estimate = sum(len(m["content"]) for m in messages) // 4  # about 4 characters a token
+    return Reply("".join(pieces), finish, estimate, len(pieces), round((time.monotonic() - started) * 1000))
+
+
 def reply_stream(*, conversation: Conversation, parent: Message, values: dict) -> Iterator[tuple[str, object]]:
     """Stream one reply to the branch ending at `parent`: ("token", text) pieces, then ("done", the stored
     Message) or ("error", why). Reuses modelhost's streamed replies, so it runs where they run."""
@@ -197,13 +204,8 @@ def reply_stream(*, conversation: Conversation, parent: Message, values: dict) -
             elif event == "error":
                 yield "error", data
                 return
-        text = "".join(pieces)
-        finish = "length" if len(pieces) >= values["max_new_tokens"] else "stop"
-        estimate = sum(len(m["content"]) for m in messages) // 4  # no tokenizer here: about 4 characters a token
-        (message,) = replies_record(
-            conversation=conversation, parent=parent, model_name=endpoint.name,
-            replies=[Reply(text, finish, estimate, len(pieces), round((time.monotonic() - started) * 1000))],
-        )
+        (message,) = replies_record(conversation=conversation, parent=parent, model_name=endpoint.name,
+                                    replies=[streamed_reply(pieces, messages, values, started)])
         yield "done", message
     finally:
         StreamedReply.objects.filter(pk=reply.pk).delete()  # the conversation keeps the reply, not the raw prompt
