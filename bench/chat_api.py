@@ -5,11 +5,15 @@ each on its own keep-alive connection, and the figures are requests/s, p50/p95 o
 the whole reply, and errors. The model runs inside the web processes (the embedded default, MODELHOST_STREAM_VIA
 =inprocess): the tiny random model of the tests measures the app, --model smollm2 the bundled SmolLM2 on CPU.
 
+--asgi serves the same through gunicorn with uvicorn workers (async streams) and --gpu-workers Celery processes
+running the model, tokens relayed through Redis (--redis-url, also the broker): streams then hold no web thread.
+
 `import`: writes a --conversations line file (WildChat, ShareGPT and our layouts mixed, some PII) and imports it
 in this process, twice (the second import finds only duplicates); prints conversations/s and peak RSS.
 
     .venv/bin/python -m bench.chat_api chat [--clients 50] [--seconds 20] [--model tiny|smollm2] [--max-tokens 16]
                                             [--plain] [--workers 2xCPUs] [--threads 4] [--database-url URL]
+                                            [--asgi [--gpu-workers 4] [--redis-url redis://127.0.0.1:6379/13]]
     .venv/bin/python -m bench.chat_api import [--conversations 100000] [--database-url URL]
 """
 
@@ -21,13 +25,14 @@ import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench.annotator_loop import free_port, gunicorn_start, percentiles
+from bench.annotator_loop import ROOT, free_port, gunicorn_start, percentiles
 from bench.common import django_setup, postgres_create
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -85,7 +90,9 @@ class Client:
                 first = time.perf_counter()
             else:
                 for line in response:  # chunked SSE, one `data: ...` line per chunk
-                    if first is None and line.startswith(b"data: ") and b'"content": ""' not in line:
+                    if line.startswith(b'data: {"error"'):
+                        self.errors.append(line[6:200].decode())
+                    elif first is None and line.startswith(b"data: ") and b'"content": ""' not in line:
                         first = time.perf_counter()
                     if line.startswith(b"data: [DONE]"):
                         break
@@ -120,24 +127,62 @@ def wait_ready(port: int, key: str, server) -> None:
     raise SystemExit("gunicorn did not answer within 120 s")
 
 
-def chat(args, url: str, folder: Path) -> None:
-    model, key, model_dir = chat_prepare(args.model)
-    # The limits are per key and every client shares this one: lift them, the figure is the app's throughput.
-    os.environ.update(FEEDBACK_REQUESTS_PER_MINUTE="1000000", FEEDBACK_TOKENS_PER_MINUTE="1000000000",
-                      MODELHOST_STREAM_VIA="inprocess", MODELHOST_MODEL_DIRS=model_dir, HF_HUB_OFFLINE="1")
-    port, log = free_port(), folder / "gunicorn.log"
-    server = gunicorn_start(url=url, port=port, workers=args.workers, threads=args.threads, log=log)
-    try:
-        wait_ready(port, key, server)
-        warm = [Client(port, key, model, args.max_tokens, True) for _ in range(args.workers * 2)]
-        threads = [threading.Thread(target=client.ask) for client in warm]  # every process loads its model
+def asgi_start(*, url: str, port: int, workers: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "--bind", f"127.0.0.1:{port}",
+               "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", str(workers), "--timeout", "120"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def gpu_workers_start(*, url: str, count: int, folder: Path) -> list[subprocess.Popen]:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings", "MODELHOST_PRELOAD": "0"}
+    return [subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu", "--pool=solo",
+                              "-n", f"bench-gpu-{n}@%h", "--loglevel=WARNING"], cwd=ROOT, env=env,
+                             stdout=(folder / f"gpu-{n}.log").open("w"), stderr=subprocess.STDOUT)
+            for n in range(count)]
+
+
+def warm_up(port: int, key: str, model: str, max_tokens: int, clients: int) -> None:
+    """Rounds of concurrent requests until one succeeds whole: every process has loaded torch and its model
+    (which took over 30 s on a busy 2-core box)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        warm = [Client(port, key, model, max_tokens, True) for _ in range(clients)]
+        threads = [threading.Thread(target=client.ask) for client in warm]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if not any(client.errors for client in warm):
+            return
+    raise SystemExit("the server still failed requests after 300 s of warm-up")
+
+
+def chat(args, url: str, folder: Path) -> None:
+    model, key, model_dir = chat_prepare(args.model)
+    # The limits are per key and every client shares this one: lift them, the figure is the app's throughput.
+    # One torch thread per process: several processes each spinning up a thread per core oversubscribe the CPUs
+    # (the tiny model took 1 s a reply instead of 50 ms on a busy 2-core box).
+    os.environ.update(FEEDBACK_REQUESTS_PER_MINUTE="1000000", FEEDBACK_TOKENS_PER_MINUTE="1000000000",
+                      MODELHOST_MODEL_DIRS=model_dir, HF_HUB_OFFLINE="1", DJANGO_DEBUG="0", OMP_NUM_THREADS="1")
+    port, log = free_port(), folder / "gunicorn.log"
+    helpers = []
+    if args.asgi:
+        os.environ.update(CELERY_BROKER_URL=args.redis_url, FEEDBACK_STREAM_REDIS_URL=args.redis_url,
+                          MODELHOST_STREAM_VIA="worker")
+        helpers = gpu_workers_start(url=url, count=args.gpu_workers, folder=folder)
+        server = asgi_start(url=url, port=port, workers=args.workers, log=log)
+    else:
+        os.environ.update(MODELHOST_STREAM_VIA="inprocess")
+        server = gunicorn_start(url=url, port=port, workers=args.workers, threads=args.threads, log=log)
+    try:
+        wait_ready(port, key, server)
+        warm_up(port, key, model, args.max_tokens, 2 * max(args.workers, args.gpu_workers if args.asgi else 0))
         clients = [Client(port, key, model, args.max_tokens, not args.plain) for _ in range(args.clients)]
-        print(f"server    gunicorn gthread {args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
-              f"model {model}, max_tokens {args.max_tokens}, {'plain' if args.plain else 'streamed'}; log {log}")
+        shape = (f"uvicorn workers x {args.workers}, {args.gpu_workers} gpu workers, Redis relay" if args.asgi
+                 else f"gthread {args.workers} workers x {args.threads} threads, model in-process")
+        print(f"server    gunicorn {shape}, {os.cpu_count()} CPUs, model {model}, max_tokens {args.max_tokens}, "
+              f"{'plain' if args.plain else 'streamed'}; log {log}")
         begin = time.perf_counter()
         threads = [threading.Thread(target=client.run, args=(begin + args.seconds,)) for client in clients]
         for thread in threads:
@@ -146,8 +191,10 @@ def chat(args, url: str, folder: Path) -> None:
             thread.join()
         elapsed = time.perf_counter() - begin
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in [server, *helpers]:
+            process.terminate()
+        for process in [server, *helpers]:
+            process.wait(timeout=30)
     done = sum(len(client.total_ms) for client in clients)
     errors = [error for client in clients for error in client.errors]
     print(f"ran       {elapsed:.1f} s with {args.clients} concurrent clients")
@@ -212,6 +259,9 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="whole replies instead of streams")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--asgi", action="store_true", help="uvicorn workers, gpu workers, Redis relay")
+    parser.add_argument("--gpu-workers", type=int, default=4)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--database-url", help="PostgreSQL (created if missing); default SQLite in a temp folder")
     args = parser.parse_args()
