@@ -4,6 +4,7 @@ import openai
 import pytest
 
 from feedback.models import Conversation, Message
+from modelhost.services.jobs import storable  # PostgreSQL holds no NUL: random model text may have one
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server thread reads committed rows
 
@@ -32,7 +33,7 @@ def test_a_chat_completion_answers_in_openai_shape_and_is_logged_as_a_conversati
     conversation = Conversation.objects.get()
     assert conversation.owner == annotator and conversation.metadata == {"user": "end-user-7"}
     assert [(m.role, m.content) for m in conversation.messages.order_by("index")] == [
-        ("system", "Be brief."), ("user", "Hi"), ("assistant", choice.message.content)]
+        ("system", "Be brief."), ("user", "Hi"), ("assistant", storable(choice.message.content))]
 
 
 def test_the_same_seed_gives_the_same_reply(client):
@@ -59,7 +60,7 @@ def test_a_streamed_completion_arrives_in_chunks_and_ends_like_openai(client):
     finish = [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason]
     assert finish in (["stop"], ["length"])
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens >= 1
-    assert Message.objects.get(role="assistant").content == text
+    assert Message.objects.get(role="assistant").content == storable(text)
 
 
 def test_a_conversation_id_continues_the_conversation_with_only_the_new_turn(client):
