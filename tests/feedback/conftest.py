@@ -29,3 +29,10 @@ def api_as(api_client, api_key):
         return api_client
 
     return client_for
+
+
+@pytest.fixture(autouse=True)
+def model_in_this_process(settings):
+    """The tiny model answers in the test process (the embedded default), whatever broker the run uses; tests of
+    the worker paths say otherwise and start a worker."""
+    settings.MODELHOST_STREAM_VIA = "inprocess"
