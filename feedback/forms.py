@@ -6,7 +6,7 @@ from feedback.services.imports import FORMATS
 class ConversationFilterForm(forms.Form):
     source = forms.ChoiceField(choices=[("", "any source"), ("api", "chat API"), ("import", "imported")],
                                required=False)
-    model = forms.CharField(required=False)
+    model = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "model"}))
     has_feedback = forms.NullBooleanField(required=False, widget=forms.Select(
         choices=[("", "feedback or not"), ("true", "with feedback"), ("false", "without feedback")]))
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

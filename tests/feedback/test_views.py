@@ -41,8 +41,8 @@ def test_the_conversation_view_shows_branches_and_feedback_sanitised(client, man
     page = client.get(f"/feedback/conversations/{chat.pk}/").content.decode()
     assert "[EMAIL]" in page and "ann@example.org" not in page
     assert "<script>" not in page and "<strong>Sure</strong>" in page
-    assert "branch 1/2" in page and "branch 2/2" in page
-    assert "better than" in page and "helpful" in page
+    assert "branch&nbsp;1/2" in page and "branch&nbsp;2/2" in page
+    assert "Thumbs up" in page and "better than" in page and "helpful" in page
 
 
 def test_annotators_and_outsiders_have_no_access(client, annotator, outsider, chat):
