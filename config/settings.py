@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "modelhost",
     "exports",
     "annotate",
+    "feedback",
 ]
 
 MIDDLEWARE = [
@@ -261,6 +262,20 @@ MODELHOST_STREAM_VIA = env_str(
 )
 # A streamed reply that no worker has started by then will not start soon: the stream says so.
 MODELHOST_REPLY_PICKUP_SECONDS = env_int("MODELHOST_REPLY_PICKUP_SECONDS", 30)
+
+# --- chat API (feedback/) ---------------------------------------------------------
+# Per API key (DRF throttles, in the cache: per process unless a shared cache is configured).
+FEEDBACK_REQUESTS_PER_MINUTE = env_int("FEEDBACK_REQUESTS_PER_MINUTE", 120)
+FEEDBACK_TOKENS_PER_MINUTE = env_int("FEEDBACK_TOKENS_PER_MINUTE", 60000)
+FEEDBACK_MAX_REQUEST_BYTES = env_int("FEEDBACK_MAX_REQUEST_BYTES", 1_000_000)
+FEEDBACK_MAX_MESSAGES = env_int("FEEDBACK_MAX_MESSAGES", 200)
+FEEDBACK_MAX_TOKENS = env_int("FEEDBACK_MAX_TOKENS", 1024)  # also at most half the endpoint's context
+FEEDBACK_REPLY_TIMEOUT_SECONDS = env_int("FEEDBACK_REPLY_TIMEOUT_SECONDS", 120)
+FEEDBACK_IMPORT_INLINE_BYTES = env_int("FEEDBACK_IMPORT_INLINE_BYTES", 5_000_000)  # larger uploads run as a task
+# Under ASGI (uvicorn workers) streams are relayed from the gpu worker through this Redis; empty = in-process.
+FEEDBACK_STREAM_REDIS_URL = env_str(
+    "FEEDBACK_STREAM_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,9 @@ urlpatterns = [
     path("annotate/reports/", include("annotate.report.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("api/v1/", include("feedback.api_urls")),
+    path("v1/", include("feedback.openai_urls")),
+    path("feedback/", include("feedback.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

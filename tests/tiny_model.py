@@ -34,9 +34,8 @@ def _sentences() -> list[str]:
     return [" ".join(rng.choice(WORDS, size=12)) + "." for _ in range(60)]
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("models") / "tiny-llama"
+def tiny_model_save(path: Path) -> Path:
+    """Write the tiny model and its tokenizer to `path` (benchmarks use it too)."""
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
@@ -71,6 +70,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model_save(tmp_path_factory.mktemp("models") / "tiny-llama")
 
 
 @pytest.fixture

@@ -1,0 +1,125 @@
+"""Conversations applications hold with models through this app (or imported logs), and what users say of them.
+
+Messages form a tree: a regenerated reply is a sibling of the one it replaces (same parent), so every branch is
+kept. `content` is always the PII-scrubbed text, the only text annotators, managers and exports see; `raw_content`
+holds the original only when the conversation's consent allows keeping it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Conversation(models.Model):
+    class Source(models.TextChoices):
+        API = "api", "Chat API"
+        IMPORT = "import", "Imported log"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    endpoint = models.ForeignKey("modelhost.ModelEndpoint", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="conversations")
+    model_name = models.CharField(max_length=200, blank=True, help_text="The model as named by the log or endpoint.")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
+    external_id = models.CharField(max_length=200, blank=True, help_text="The id the imported log gave it.")
+    content_hash = models.CharField(max_length=64, blank=True, help_text="Imports: SHA-256 of roles and texts.")
+    consent_raw = models.BooleanField(default=False, help_text="The user agreed to keep the unscrubbed text.")
+    consent_research = models.BooleanField(default=True, help_text="May be mined for preference data.")
+    retain_until = models.DateTimeField(null=True, blank=True, help_text="Deleted after this date.")
+    metadata = models.JSONField(default=dict, blank=True)
+    pii_counts = models.JSONField(default=dict, blank=True, help_text='What scrubbing replaced, e.g. {"email": 2}.')
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When it happened (imports: the log's time).")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Importing a log twice adds nothing; API conversations carry no hash.
+            models.UniqueConstraint(fields=["content_hash"], condition=Q(source="import"),
+                                    name="conversation_import_unique_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation #{self.pk}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        SYSTEM = "system", "System"
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    index = models.PositiveIntegerField(help_text="Depth in the conversation: 0 for the first message.")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(help_text="Scrubbed of PII.")
+    raw_content = models.TextField(blank=True, help_text="The original text, kept only with consent.")
+    model_name = models.CharField(max_length=200, blank=True)
+    finish_reason = models.CharField(max_length=16, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["index", "id"]
+        indexes = [models.Index(fields=["conversation", "index"])]
+
+    def __str__(self) -> str:
+        return f"{self.role} #{self.pk}"
+
+
+class Feedback(models.Model):
+    """What a user said of one assistant message: thumbs, reasons, a rating, a comment, a preferred sibling."""
+
+    class Thumb(models.TextChoices):
+        UP = "up", "Thumbs up"
+        DOWN = "down", "Thumbs down"
+
+    REASONS = ["accurate", "helpful", "well_written", "inaccurate", "unhelpful", "too_long", "too_short",
+               "off_topic", "unsafe", "ignored_instructions"]
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_feedback")
+    thumb = models.CharField(max_length=4, choices=Thumb.choices, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (bad) to 5 (excellent).")
+    comment = models.TextField(blank=True)
+    better_than = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="beaten_by", help_text="A sibling this regeneration beats.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"feedback on {self.message_id}"
+
+
+class ConversationImport(models.Model):
+    """One uploaded log file, imported by a task on the default queue: all of it or none of it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    path = models.CharField(max_length=500)
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=16, default="auto")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    lines_checked = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} {self.filename}"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from feedback import views
+
+app_name = "feedback"
+urlpatterns = [
+    path("conversations/", views.conversation_list, name="conversation_list"),
+    path("conversations/<int:conversation_id>/", views.conversation_detail, name="conversation_detail"),
+    path("imports/", views.import_upload, name="import_upload"),
+]

@@ -1,0 +1,92 @@
+"""Manager pages: conversations (chat API and imported logs side by side) and log upload."""
+
+import uuid
+from datetime import datetime, time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from feedback.forms import ConversationFilterForm, ImportForm
+from feedback.selectors import (
+    conversation_filter,
+    conversation_list_for,
+    conversation_messages,
+    conversation_tree,
+    import_list_for,
+)
+from feedback.services.imports import conversation_import_create, conversations_import
+
+
+def _manager(request):
+    if not request.user.is_manager:
+        raise PermissionDenied
+
+
+def _day(value, *, end: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    return timezone.make_aware(datetime.combine(value, time.max if end else time.min))
+
+
+@login_required
+def conversation_list(request):
+    _manager(request)
+    form = ConversationFilterForm(request.GET or None)
+    conversations = conversation_list_for(user=request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        conversations = conversation_filter(conversations, source=data["source"], model=data["model"],
+                                            has_feedback=data["has_feedback"], since=_day(data["since"]),
+                                            until=_day(data["until"], end=True))
+    page = Paginator(conversations, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "feedback/conversation_list.html",
+                  {"form": form, "page": page, "query": query.urlencode()})
+
+
+@login_required
+def conversation_detail(request, conversation_id: int):
+    _manager(request)
+    conversation = get_object_or_404(conversation_list_for(user=request.user), pk=conversation_id)
+    rows = conversation_tree(messages=conversation_messages(conversation=conversation))
+    return render(request, "feedback/conversation_detail.html", {"conversation": conversation, "rows": rows})
+
+
+@login_required
+def import_upload(request):
+    """Small files are imported at once; larger ones by a task on the default queue, with a progress row."""
+    _manager(request)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        folder = settings.MEDIA_ROOT / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{uuid.uuid4().hex}.jsonl"
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        if upload.size > settings.FEEDBACK_IMPORT_INLINE_BYTES:
+            conversation_import_create(path=path, filename=upload.name, format=form.cleaned_data["format"],
+                                       by=request.user)
+            messages.info(request, f"{upload.name} is being imported; its progress shows below.")
+            return redirect("feedback:import_upload")
+        try:
+            result = conversations_import(path=path, owner=request.user, format=form.cleaned_data["format"])
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            messages.success(request, f"{result.created} conversation(s) imported from {upload.name}, "
+                                      f"{result.duplicates} duplicate(s) skipped.")
+            return redirect("feedback:conversation_list")
+        finally:
+            path.unlink()  # the raw log is not kept
+    imports = import_list_for(user=request.user)[:20]
+    template = "feedback/_imports.html" if request.htmx else "feedback/import_upload.html"
+    return render(request, template, {"form": form, "imports": imports,
+                                      "polling": any(run.status in ("queued", "running") for run in imports)})
