@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("annotate.api_urls")),
     path("", include("exports.api_urls")),
+    path("", include("feedback.api_urls")),
     path("", include("modelhost.api_urls")),
 ]
 
@@ -21,7 +22,6 @@ urlpatterns = [
     path("annotate/reports/", include("annotate.report.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api/v1/", include("feedback.api_urls")),
     path("v1/", include("feedback.openai_urls")),
     path("feedback/", include("feedback.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

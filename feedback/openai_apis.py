@@ -28,8 +28,8 @@ from feedback.services.chat import (
 from feedback.services.conversations import conversation_create
 from feedback.streaming import reply_events, sse_response
 from modelhost.backends.base import BackendError
+from modelhost.messages import messages_validate
 from modelhost.selectors import endpoint_list
-from modelhost.services.jobs import messages_validate
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 MAX_N = 8
@@ -187,7 +187,7 @@ class ChatCompletionsApi(OpenAIApi):
             )
             if data.get("seed") is not None:
                 values["seed"] = data["seed"]
-            messages_validate(data["messages"], where="messages")  # before anything is stored
+            messages_validate(data["messages"], name="messages")  # before anything is stored
         except ValidationError as error:
             raise exceptions.ValidationError({"messages": error.messages}) from None
         conversation = self._conversation(request, data, endpoint)

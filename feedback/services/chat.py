@@ -22,9 +22,10 @@ from feedback.pii import scrub
 from feedback.selectors import conversation_messages, conversation_path
 from feedback.services.conversations import messages_add
 from modelhost.backends.base import BackendError, Request
+from modelhost.messages import messages_validate
 from modelhost.models import GenerationJob, GenerationOutput, ModelEndpoint, StreamedReply
 from modelhost.services.endpoints import endpoint_params
-from modelhost.services.jobs import generation_job_create, messages_validate
+from modelhost.services.jobs import generation_job_create
 from modelhost.services.replies import reply_create, reply_events
 
 POLL_EVERY_S = 0.05
@@ -93,7 +94,7 @@ def _on_worker(endpoint: ModelEndpoint, messages: list[dict], values: dict, n: i
 def replies_generate(*, endpoint: ModelEndpoint, messages: list[dict], values: dict, n: int = 1,
                      seed: int | None = None, timeout_s: float | None = None, owner=None) -> list[Reply]:
     """n replies to `messages` (ValidationError for bad input, BackendError, ReplyTimeout)."""
-    messages = messages_validate(messages, where="chat")
+    messages = messages_validate(messages, name="chat")
     if settings.MODELHOST_STREAM_VIA == "worker":
         timeout = timeout_s or settings.FEEDBACK_REPLY_TIMEOUT_SECONDS
         return _on_worker(endpoint, messages, values, n, seed, timeout, owner)
@@ -155,7 +156,7 @@ def message_reply(*, conversation: Conversation, content: str, parent: Message |
     endpoint = _endpoint(conversation)
     values = values if values is not None else sampling_values(endpoint=endpoint)
     path = conversation_path(messages=conversation_messages(conversation=conversation), leaf=parent)
-    messages = messages_validate(model_messages(path) + [{"role": "user", "content": content}], where="message")
+    messages = messages_validate(model_messages(path) + [{"role": "user", "content": content}], name="message")
     (question,) = messages_add(conversation=conversation, parent=path[-1] if path else None,
                                messages=[{"role": Message.Role.USER, "content": content}])
     replies = replies_generate(endpoint=endpoint, messages=messages, values=values, n=n, seed=seed,

@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts.models import User
 from feedback.models import Conversation, Message
 from feedback.pii import scrub
+from modelhost.messages import storable
 from modelhost.models import ModelEndpoint
-from modelhost.services.jobs import storable
 
 
 def content_hash(messages: list[dict]) -> str:

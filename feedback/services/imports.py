@@ -23,7 +23,7 @@ from accounts.models import User
 from feedback.models import Conversation, ConversationImport, Message
 from feedback.pii import scrub
 from feedback.services.conversations import content_hash
-from modelhost.services.jobs import storable
+from modelhost.messages import storable
 
 FORMATS = ("auto", "jsonl", "sharegpt", "wildchat")
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
