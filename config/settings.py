@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "core",
     "modelhost",
     "annotate",
+    "annotate.moralgraph",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,106 @@
+"""Reads, scoped to what the user may see: members see their campaigns' deliberations, managers manage those of
+the campaigns they manage; anything else is not found."""
+
+import json
+import random
+from collections import Counter
+from datetime import datetime
+
+import networkx as nx
+from django.db.models import QuerySet
+
+from accounts.models import User
+from annotate.moralgraph import graph
+from annotate.moralgraph.conf import thresholds_for
+from annotate.moralgraph.models import Context, Deliberation, Interview, Participant, UpgradeStory, ValuesCard, Vote
+from annotate.selectors import campaign_managed_by, campaign_visible_to
+
+
+def deliberation_visible_to(*, user: User) -> QuerySet[Deliberation]:
+    return Deliberation.objects.filter(campaign__in=campaign_visible_to(user=user)).select_related("campaign")
+
+
+def deliberation_managed_by(*, user: User) -> QuerySet[Deliberation]:
+    return Deliberation.objects.filter(campaign__in=campaign_managed_by(user=user)).select_related("campaign")
+
+
+def participant_of(*, deliberation: Deliberation, user: User) -> Participant | None:
+    return Participant.objects.filter(deliberation=deliberation, user=user).first()
+
+
+def interview_of(*, user: User) -> QuerySet[Interview]:
+    return Interview.objects.filter(participant__user=user).select_related("participant__deliberation", "endpoint")
+
+
+def vote_draw(*, participant: Participant, size: int = 5, seed: int | None = None) -> list[UpgradeStory]:
+    """Pairs this participant has not judged in a context (in either direction), least-voted first. Of a pair,
+    the direction with fewer votes is shown (a coin decides ties), so both framings get the same exposure."""
+    stories = (UpgradeStory.objects.filter(context__deliberation=participant.deliberation,
+                                           context__status=Context.Status.APPROVED)
+               .select_related("context", "from_card", "to_card"))
+    votes = Counter(Vote.objects.filter(context__deliberation=participant.deliberation)
+                    .values_list("context_id", "from_card_id", "to_card_id"))
+    judged = {(context, frozenset((a, b))) for context, a, b in
+              Vote.objects.filter(participant=participant).values_list("context_id", "from_card_id", "to_card_id")}
+    rng = random.Random(seed)
+    chosen: dict[tuple, tuple] = {}
+    for story in stories:
+        pair = (story.context_id, frozenset((story.from_card_id, story.to_card_id)))
+        if pair in judged:
+            continue
+        own = votes[(story.context_id, story.from_card_id, story.to_card_id)]
+        other = votes[(story.context_id, story.to_card_id, story.from_card_id)]
+        rank = (own + other, own, rng.random())
+        if pair not in chosen or rank < chosen[pair][0]:
+            chosen[pair] = (rank, story)
+    ordered = sorted(chosen.values(), key=lambda entry: (entry[0][0], entry[0][2]))
+    return [story for _, story in ordered[:size]]
+
+
+def graph_votes(*, deliberation: Deliberation, until: datetime | None = None,
+                context: str | None = None) -> list[graph.VoteRow]:
+    votes = Vote.objects.filter(context__deliberation=deliberation)
+    if until is not None:
+        votes = votes.filter(created_at__lte=until)
+    if context:
+        votes = votes.filter(context__text=context)
+    rows = votes.order_by("created_at", "id").values_list(
+        "from_card__external_id", "to_card__external_id", "context__text", "relationship")
+    return [graph.VoteRow(from_id, to_id, text, relationship) for from_id, to_id, text, relationship in rows]
+
+
+def graph_build(*, deliberation: Deliberation, compat: str = "", until: datetime | None = None,
+                context: str | None = None) -> dict:
+    """The moral graph as the published JSON: `values` (the nodes of kept edges, with PageRank) and `edges`."""
+    edges = graph.edges_kept(graph.edges_aggregate(graph_votes(deliberation=deliberation, until=until,
+                                                              context=context), compat=compat),
+                             thresholds_for(compat))
+    ranks = graph.pagerank_compat(edges) if compat else graph.pagerank(edges)
+    cards = {card.external_id: card for card in
+             ValuesCard.objects.filter(deliberation=deliberation, external_id__in=ranks)}
+    values = [
+        {"id": json.loads(key), "title": cards[key].title, "description": cards[key].description,
+         "policies": cards[key].policies, "pagerank": ranks[key]}
+        for key in graph.nodes_of(edges)
+    ]
+    return {"values": values, "edges": [_edge_json(edge, compat) for edge in edges]}
+
+
+def _edge_json(edge: graph.Edge, compat: str) -> dict:
+    summary = {"wiserLikelihood": edge.likelihood, "entropy": edge.entropy}
+    if not compat:
+        summary["wiserLowerBound"] = edge.lower_bound
+    return {"sourceValueId": json.loads(edge.source), "wiserValueId": json.loads(edge.wiser),
+            "contexts": sorted(edge.contexts), "counts": dict(edge.counts), "summary": summary}
+
+
+def graph_graphml(data: dict) -> str:
+    """The graph of `graph_build` as GraphML (for Gephi and friends): one edge per context in the default mode."""
+    multigraph = nx.MultiDiGraph()
+    for value in data["values"]:
+        multigraph.add_node(str(value["id"]), title=value["title"], description=value["description"],
+                            policies="\n".join(value["policies"]), pagerank=value["pagerank"])
+    for edge in data["edges"]:
+        multigraph.add_edge(str(edge["sourceValueId"]), str(edge["wiserValueId"]),
+                            contexts="; ".join(edge["contexts"]), **edge["counts"], **edge["summary"])
+    return "\n".join(nx.generate_graphml(multigraph))
