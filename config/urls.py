@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("models/", include("modelhost.urls")),
     path("annotate/exports/", include("annotate.export_urls")),
+    path("annotate/moralgraph/", include("annotate.moralgraph.urls")),
     path("annotate/", include("annotate.urls")),
     path("annotate/reports/", include("annotate.report_urls")),
     path("admin/", admin.site.urls),
