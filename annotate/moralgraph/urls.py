@@ -26,6 +26,8 @@ urlpatterns = [
     path("<int:deliberation_id>/manage/contexts/proposals/<int:reply_id>/stream/", views.manage_proposal_stream,
          name="manage_proposal_stream"),
     path("<int:deliberation_id>/manage/pairs/", views.manage_pairs_build, name="manage_pairs_build"),
+    path("<int:deliberation_id>/manage/pairs/annotate/", views.manage_pairs_to_campaign,
+         name="manage_pairs_to_campaign"),
     path("<int:deliberation_id>/graph/", views.graph_page, name="graph"),
     path("<int:deliberation_id>/graph.<str:fmt>", views.graph_export, name="graph_export"),
 ]

@@ -46,6 +46,7 @@ from annotate.moralgraph.services.interviews import (
     interview_start,
     interview_submit,
 )
+from annotate.moralgraph.services.pairs import pairs_to_campaign
 from annotate.moralgraph.services.votes import graph_cards, stories_build, vote_submit
 from annotate.selectors import campaign_managed_by
 from modelhost.models import StreamedReply
@@ -280,6 +281,7 @@ def manage_detail(request, deliberation_id: int):
         "cards": graph_cards(deliberation=deliberation),
         "participants": deliberation.participants.exclude(consented_at=None).count(),
         "stories": UpgradeStory.objects.filter(context__deliberation=deliberation).count(),
+        "campaigns": campaign_managed_by(user=request.user).filter(design="pairwise"),
     })
 
 
@@ -344,6 +346,21 @@ def manage_proposal_stream(request, deliberation_id: int, reply_id: int):
 def manage_pairs_build(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
     messages.success(request, f"{stories_build(deliberation=deliberation, by=request.user)} new pairs to vote on.")
+    return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+
+
+@login_required
+@require_POST
+def manage_pairs_to_campaign(request, deliberation_id: int):
+    deliberation = _managed(request, deliberation_id)
+    campaign = get_object_or_404(campaign_managed_by(user=request.user), pk=request.POST.get("campaign") or 0)
+    try:
+        counts = pairs_to_campaign(deliberation=deliberation, campaign=campaign, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{counts['judgments']} new judgments in {campaign} "
+                                  f"({counts['unchanged']} were there already).")
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
 
 

@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
