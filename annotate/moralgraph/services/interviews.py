@@ -83,7 +83,7 @@ def interview_retry(*, message: Message, by: User) -> Message:
 def interview_reply_finish(*, message: Message) -> bool:
     """Copy a finished reply into the transcript and take any card it proposes. True when the card changed.
     Runs once per reply (a reconnect finds the message already filled)."""
-    message = Message.objects.select_for_update().select_related("reply", "interview").get(pk=message.pk)
+    message = Message.objects.select_for_update(of=("self",)).select_related("reply", "interview").get(pk=message.pk)
     reply = message.reply
     if message.content or reply is None or reply.status != StreamedReply.Status.DONE or not reply.text.strip():
         return False
