@@ -9,6 +9,12 @@ from django.db import models
 from django.db.models import Q
 
 
+class Answer(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNSURE = "unsure", "Not sure"
+
+
 class Deliberation(models.Model):
     campaign = models.ForeignKey("annotate.Campaign", on_delete=models.CASCADE, related_name="deliberations")
     name = models.CharField(max_length=200, unique=True)
@@ -61,6 +67,8 @@ class Participant(models.Model):
                              related_name="moral_participations")
     external_id = models.CharField(max_length=200, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
+    graph_fair = models.CharField(max_length=8, choices=Answer.choices, blank=True,
+                                  help_text="Survey: is the graph fair, even where your value is not the wisest?")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -90,6 +98,8 @@ class Interview(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    card_captures = models.CharField(max_length=8, choices=Answer.choices, blank=True,
+                                     help_text="Survey: did the card capture what you care about?")
 
     class Meta:
         ordering = ["-created_at"]

@@ -94,6 +94,30 @@ def _edge_json(edge: graph.Edge, compat: str) -> dict:
             "contexts": sorted(edge.contexts), "counts": dict(edge.counts), "summary": summary}
 
 
+def survey_summary(*, deliberation: Deliberation) -> dict:
+    """The paper's two legitimacy figures: share of "yes" among answers (unsure counts as not yes)."""
+    def share(answers: list[str]) -> dict:
+        yes = answers.count("yes")
+        return {"yes": yes, "answers": len(answers), "percent": round(100 * yes / len(answers), 1) if answers else None}
+
+    captures = Interview.objects.filter(participant__deliberation=deliberation).exclude(card_captures="")
+    fair = Participant.objects.filter(deliberation=deliberation).exclude(graph_fair="")
+    return {"captures": share(list(captures.values_list("card_captures", flat=True))),
+            "fair": share(list(fair.values_list("graph_fair", flat=True)))}
+
+
+def participant_position(*, participant: Participant) -> list[dict]:
+    """Where the participant's submitted values stand in the current graph: rank (1 = wisest) of how many."""
+    data = graph_build(deliberation=participant.deliberation)
+    order = [value["id"] for value in sorted(data["values"], key=lambda value: -value["pagerank"])]
+    positions = []
+    for card in ValuesCard.objects.filter(interview__participant=participant, interview__status="submitted"):
+        key = json.loads(card.external_id)
+        positions.append({"title": card.title, "rank": order.index(key) + 1 if key in order else None,
+                          "of": len(order)})
+    return positions
+
+
 def graph_graphml(data: dict) -> str:
     """The graph of `graph_build` as GraphML (for Gephi and friends): one edge per context in the default mode."""
     multigraph = nx.MultiDiGraph()

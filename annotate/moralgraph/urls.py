@@ -16,6 +16,7 @@ urlpatterns = [
     path("messages/<int:message_id>/retry/", views.message_retry, name="message_retry"),
     path("<int:deliberation_id>/vote/", views.vote_page, name="vote"),
     path("<int:deliberation_id>/vote/<int:story_id>/", views.vote_send, name="vote_send"),
+    path("<int:deliberation_id>/survey/", views.survey_send, name="survey"),
     path("manage/new/", views.manage_create, name="manage_create"),
     path("<int:deliberation_id>/manage/", views.manage_detail, name="manage"),
     path("<int:deliberation_id>/manage/contexts/", views.manage_context_add, name="manage_context_add"),

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from annotate.moralgraph.conf import COMPAT_MODES
-from annotate.moralgraph.models import CardVersion, Context, Deliberation, Interview, Message, UpgradeStory
+from annotate.moralgraph.models import Answer, CardVersion, Context, Deliberation, Interview, Message, UpgradeStory
 from annotate.moralgraph.plot import graph_svg
 from annotate.moralgraph.selectors import (
     deliberation_managed_by,
@@ -27,6 +27,8 @@ from annotate.moralgraph.selectors import (
     graph_graphml,
     interview_of,
     participant_of,
+    participant_position,
+    survey_summary,
     vote_draw,
 )
 from annotate.moralgraph.services.cards import card_text_strip, card_update
@@ -38,6 +40,7 @@ from annotate.moralgraph.services.deliberations import (
     contexts_propose,
     deliberation_create,
     participant_consent,
+    participant_survey_submit,
 )
 from annotate.moralgraph.services.interviews import (
     interview_reply,
@@ -114,7 +117,7 @@ def _card_context(interview: Interview, *, form: dict | None = None, errors: dic
     if form is None and card is not None:
         form = {"title": card.title, "description": card.description, "policies": "\n".join(card.policies)}
     return {"interview": interview, "card": card, "form": form or {}, "errors": errors or {},
-            "version": card.versions.last() if card else None}
+            "version": card.versions.last() if card else None, "answers": Answer.choices}
 
 
 @login_required
@@ -207,7 +210,7 @@ def card_panel(request, interview_id: int):
 def interview_done(request, interview_id: int):
     interview = _interview(request, interview_id)
     try:
-        interview_submit(interview=interview, by=request.user)
+        interview_submit(interview=interview, by=request.user, card_captures=request.POST.get("card_captures", ""))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("moralgraph:interview", interview_id=interview.pk)
@@ -217,8 +220,10 @@ def interview_done(request, interview_id: int):
 
 def _vote_context(participant, **extra) -> dict:
     stories = vote_draw(participant=participant, size=1)
-    return {"deliberation": participant.deliberation, "story": stories[0] if stories else None,
-            "voted": participant.votes.count(), "client_key": uuid.uuid4().hex, **extra}
+    return {"deliberation": participant.deliberation, "participant": participant,
+            "story": stories[0] if stories else None, "voted": participant.votes.count(),
+            "client_key": uuid.uuid4().hex, "answers": Answer.choices,
+            "positions": [] if stories else participant_position(participant=participant), **extra}
 
 
 @login_required
@@ -245,6 +250,18 @@ def vote_send(request, deliberation_id: int, story_id: int):
                                                          "error": " ".join(error.messages)})
     return render(request, "moralgraph/_vote.html",
                   _vote_context(participant, notice="Saved." if created else "Already saved."))
+
+
+@login_required
+@require_POST
+def survey_send(request, deliberation_id: int):
+    participant = _participant(request, _deliberation(request, deliberation_id))
+    try:
+        participant_survey_submit(participant=participant, graph_fair=request.POST.get("graph_fair", ""),
+                                  by=request.user)
+    except ValidationError as error:
+        return render(request, "moralgraph/_vote.html", _vote_context(participant, error=" ".join(error.messages)))
+    return render(request, "moralgraph/_vote.html", _vote_context(participant, notice="Thank you."))
 
 
 # --- managers ----------------------------------------------------------------------------------------------------
@@ -282,6 +299,7 @@ def manage_detail(request, deliberation_id: int):
         "participants": deliberation.participants.exclude(consented_at=None).count(),
         "stories": UpgradeStory.objects.filter(context__deliberation=deliberation).count(),
         "campaigns": campaign_managed_by(user=request.user).filter(design="pairwise"),
+        "survey": survey_summary(deliberation=deliberation),
     })
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from annotate.models import Campaign
-from annotate.moralgraph.models import Context, Deliberation, Participant
+from annotate.moralgraph.models import Answer, Context, Deliberation, Participant
 from annotate.moralgraph.prompts import CONTEXTS
 from annotate.services.campaigns import campaign_check_manager
 from modelhost.models import ModelEndpoint, StreamedReply
@@ -99,4 +99,16 @@ def participant_consent(*, deliberation: Deliberation, user: User) -> Participan
     if participant.consented_at is None:
         participant.consented_at = timezone.now()
         participant.save(update_fields=["consented_at"])
+    return participant
+
+
+@transaction.atomic
+def participant_survey_submit(*, participant: Participant, graph_fair: str, by: User) -> Participant:
+    """The survey answer "is the graph fair, even where your value is not the wisest?"; a new answer replaces it."""
+    if participant.user_id != by.pk:
+        raise PermissionDenied("Only the participant answers.")
+    if graph_fair not in Answer.values:
+        raise ValidationError(f"Answer one of {', '.join(Answer.values)}.")
+    participant.graph_fair = graph_fair
+    participant.save(update_fields=["graph_fair"])
     return participant

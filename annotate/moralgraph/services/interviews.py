@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from annotate.moralgraph.models import CardVersion, Interview, Message, Participant
+from annotate.moralgraph.models import Answer, CardVersion, Interview, Message, Participant
 from annotate.moralgraph.prompts import INTERVIEWER, INTERVIEWER_VERSION, OPENING, prompt_hash
 from annotate.moralgraph.services.cards import card_parse, card_update
 from modelhost.models import StreamedReply
@@ -98,12 +98,16 @@ def interview_reply_finish(*, message: Message) -> bool:
 
 
 @transaction.atomic
-def interview_submit(*, interview: Interview, by: User) -> Interview:
+def interview_submit(*, interview: Interview, by: User, card_captures: str = "") -> Interview:
+    """Submit the card, with the survey answer "did this card capture what you care about?" when given."""
     interview_check_owner(interview=interview, user=by)
     if not hasattr(interview, "card"):
         raise ValidationError("Write or accept a values card first.")
+    if card_captures not in ("", *Answer.values):
+        raise ValidationError(f"Answer one of {', '.join(Answer.values)}.")
     if interview.status == Interview.Status.OPEN:
         interview.status = Interview.Status.SUBMITTED
         interview.submitted_at = timezone.now()
-        interview.save(update_fields=["status", "submitted_at"])
+    interview.card_captures = card_captures or interview.card_captures
+    interview.save(update_fields=["status", "submitted_at", "card_captures"])
     return interview

@@ -4,8 +4,11 @@ import json
 
 import pytest
 
-from annotate.moralgraph.models import Context, Deliberation, Participant, Vote
+from annotate.moralgraph.models import Context, Deliberation, Interview, Participant, Vote
+from annotate.moralgraph.services.cards import card_update
+from annotate.moralgraph.services.interviews import interview_start
 from annotate.moralgraph.services.votes import stories_build
+from tests.annotate.moralgraph.conftest import card_fields
 
 BASE = "/annotate/moralgraph"
 
@@ -123,3 +126,18 @@ def test_the_manager_sees_the_graph_and_downloads_it(client, voting, participant
     assert b"<graphml" in client.get(f"{BASE}/{voting.pk}/graph.graphml").content
     assert client.get(f"{BASE}/{voting.pk}/graph.json?compat=other").status_code == 404
     assert client.get(f"{BASE}/{voting.pk}/graph/?until=2023-01-01T00:00:00%2B00:00").status_code == 200
+
+
+def test_the_survey_answers_add_up_to_the_papers_two_figures(client, deliberation, participant, manager):
+    interview = interview_start(participant=participant)
+    card_update(interview=interview, source="participant", **card_fields("Listening First"))
+    client.force_login(participant.user)
+    client.post(f"{BASE}/interviews/{interview.pk}/submit/", {"card_captures": "yes"})
+    assert Interview.objects.get(pk=interview.pk).card_captures == "yes"
+    page = client.get(f"{BASE}/{deliberation.pk}/vote/").content.decode()
+    assert "Listening First</strong> has no certain edge" in page and "Is the way values are ranked fair" in page
+    assert "Thank you." in client.post(f"{BASE}/{deliberation.pk}/survey/", {"graph_fair": "no"}).content.decode()
+    assert "Answer one of" in client.post(f"{BASE}/{deliberation.pk}/survey/", {"graph_fair": "?"}).content.decode()
+    client.force_login(manager)
+    survey = client.get(f"{BASE}/{deliberation.pk}/manage/").content.decode().split('id="survey"')[1]
+    assert "<strong>100.0%</strong> (1 of 1)" in survey and "<strong>0.0%</strong> (0 of 1)" in survey
