@@ -171,12 +171,16 @@ class CardVersion(models.Model):
 
 
 class UpgradeStory(models.Model):
-    """A "from A to B" pair shown to participants in one context. Both directions of a pair always exist."""
+    """A "from A to B" pair shown to participants in one context. Both directions of a pair always exist, and
+    both get the same kind of text: the plain claim, plus a story when the model host wrote one."""
 
     context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="stories")
     from_card = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="+")
     to_card = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="+")
-    story = models.TextField()
+    claim = models.TextField(help_text="When <context>, this person used to focus on A; now B covers it.")
+    story = models.TextField(blank=True, help_text="A first-person story by the model host, if it wrote one.")
+    generation_output = models.OneToOneField("modelhost.GenerationOutput", null=True, blank=True,
+                                             on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -185,6 +189,10 @@ class UpgradeStory(models.Model):
             models.UniqueConstraint(fields=["context", "from_card", "to_card"], name="story_unique_pair"),
             models.CheckConstraint(condition=~Q(from_card=models.F("to_card")), name="story_two_cards"),
         ]
+
+    @property
+    def shown(self) -> str:
+        return f"{self.story}\n\n{self.claim}" if self.story else self.claim
 
 
 class Vote(models.Model):

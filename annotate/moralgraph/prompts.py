@@ -36,5 +36,14 @@ List the situations that change what is wise to do here, one per line, each star
 Write 3 to 6 lines and nothing else."""
 
 
+STORY_WRITER = """Someone asks an assistant: "{question}"
+Write a short first-person story (3 to 5 sentences) of a person who, {context}, used to choose by this value:
+{a}
+and came to choose by this one instead:
+{b}
+Tell the wisest version of that change: a real moment, what the old value missed, what the new one lets them see.
+Plain prose, no lists, no headings, no names."""
+
+
 def prompt_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()

@@ -27,6 +27,7 @@ urlpatterns = [
     path("<int:deliberation_id>/manage/contexts/proposals/<int:reply_id>/stream/", views.manage_proposal_stream,
          name="manage_proposal_stream"),
     path("<int:deliberation_id>/manage/pairs/", views.manage_pairs_build, name="manage_pairs_build"),
+    path("<int:deliberation_id>/manage/pairs/stories/", views.manage_stories_write, name="manage_stories_write"),
     path("<int:deliberation_id>/manage/pairs/annotate/", views.manage_pairs_to_campaign,
          name="manage_pairs_to_campaign"),
     path("<int:deliberation_id>/graph/", views.graph_page, name="graph"),

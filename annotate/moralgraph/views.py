@@ -50,7 +50,7 @@ from annotate.moralgraph.services.interviews import (
     interview_submit,
 )
 from annotate.moralgraph.services.pairs import pairs_to_campaign
-from annotate.moralgraph.services.votes import graph_cards, stories_build, vote_submit
+from annotate.moralgraph.services.votes import graph_cards, stories_build, stories_write, vote_submit
 from annotate.selectors import campaign_managed_by
 from modelhost.models import StreamedReply
 from modelhost.selectors import reply_list_for
@@ -365,6 +365,20 @@ def manage_pairs_build(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
     messages.success(request, f"{stories_build(deliberation=deliberation, by=request.user)} new pairs to vote on.")
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+
+
+@login_required
+@require_POST
+def manage_stories_write(request, deliberation_id: int):
+    deliberation = _managed(request, deliberation_id)
+    try:
+        job = stories_write(deliberation=deliberation, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+    messages.success(request, "The model host is writing the stories; once the job is done, press "
+                              "\"Make the pairs\" to take them.")
+    return redirect("modelhost:job_detail", job_id=job.pk)
 
 
 @login_required

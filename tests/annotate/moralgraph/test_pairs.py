@@ -17,7 +17,7 @@ def target(manager):
 
 def vote(participant, story, relationship, comment=""):
     return Vote.objects.create(participant=participant, context=story.context, from_card=story.from_card,
-                               to_card=story.to_card, story=story.story, relationship=relationship,
+                               to_card=story.to_card, story=story.shown, relationship=relationship,
                                comment=comment, created_at=story.created_at)
 
 

@@ -53,7 +53,7 @@ def test_a_vote_without_an_answer_shows_the_pair_again(client, voting, participa
     client.force_login(participant.user)
     story = voting.contexts.first().stories.first()
     fragment = client.post(f"{BASE}/{voting.pk}/vote/{story.pk}/", {"relationship": ""}).content.decode()
-    assert "Answer one of" in fragment and story.story.replace('"', "&quot;") in fragment
+    assert "Answer one of" in fragment and story.claim.replace('"', "&quot;") in fragment
     assert not Vote.objects.exists()
 
 
@@ -141,3 +141,9 @@ def test_the_survey_answers_add_up_to_the_papers_two_figures(client, deliberatio
     client.force_login(manager)
     survey = client.get(f"{BASE}/{deliberation.pk}/manage/").content.decode().split('id="survey"')[1]
     assert "<strong>100.0%</strong> (1 of 1)" in survey and "<strong>0.0%</strong> (0 of 1)" in survey
+
+
+def test_the_manager_asks_for_stories_and_follows_the_job(client, voting, manager):
+    client.force_login(manager)
+    response = client.post(f"{BASE}/{voting.pk}/manage/pairs/stories/")
+    assert response.status_code == 302 and response["Location"].startswith("/models/jobs/")

@@ -4,11 +4,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from annotate.moralgraph.models import UpgradeStory, Vote
+from annotate.moralgraph.prompts import STORY_WRITER
 from annotate.moralgraph.selectors import vote_draw
 from annotate.moralgraph.services.cards import card_update
 from annotate.moralgraph.services.deliberations import deliberation_create, participant_consent
 from annotate.moralgraph.services.interviews import interview_start
-from annotate.moralgraph.services.votes import stories_build, vote_submit
+from annotate.moralgraph.services.votes import card_line, stories_build, stories_write, vote_submit
+from modelhost.models import GenerationOutput
+from modelhost.services.jobs import generation_job_run
 from tests.annotate.moralgraph.conftest import card_fields
 
 
@@ -26,7 +29,7 @@ def test_every_pair_is_told_in_both_directions_in_every_context(pair, deliberati
         ("When in distress", "Embodied Justice"), ("When in distress", "Faith in People"),
         ("When seeking information", "Embodied Justice"), ("When seeking information", "Faith in People")]
     story = stories.get(context__text="When in distress", from_card=a)
-    assert story.story == ('When in distress, this person used to focus on "Faith in People". Now they realise '
+    assert story.claim == ('When in distress, this person used to focus on "Faith in People". Now they realise '
                            '"Embodied Justice" covers everything they need, so they only focus on that.')
     assert stories_build(deliberation=deliberation, by=manager) == 0  # built once
 
@@ -51,7 +54,7 @@ def test_a_vote_is_kept_once_and_a_new_answer_replaces_it(pair, participant):
     story = vote_draw(participant=participant, seed=0)[0]
     vote, created = vote_submit(participant=participant, story=story, relationship="upgrade", by=participant.user,
                                 comment=" Deeper. ", client_key="k1")
-    assert created and vote.comment == "Deeper." and vote.story == story.story
+    assert created and vote.comment == "Deeper." and vote.story == story.claim
     again, created = vote_submit(participant=participant, story=story, relationship="upgrade",
                                  by=participant.user, comment="Deeper.", client_key="k1")
     assert (again.pk, created) == (vote.pk, False)
@@ -80,3 +83,34 @@ def test_only_campaign_members_consent_and_managers_build(deliberation, outsider
     assert participant_consent(deliberation=deliberation, user=annotator).consented_at == first.consented_at
     with pytest.raises(PermissionDenied):
         stories_build(deliberation=deliberation, by=annotator)
+
+
+def test_the_model_host_writes_a_story_per_direction_with_the_same_prompt(pair, deliberation, manager,
+                                                                           participant):
+    a, b = pair
+    voted = UpgradeStory.objects.get(context__text="When seeking information", from_card=a)
+    vote_submit(participant=participant, story=voted, relationship="upgrade", by=participant.user)
+    job = stories_write(deliberation=deliberation, by=manager)
+    requests = {request.key: request.messages[-1]["content"] for request in job.requests.all()}
+    assert len(requests) == 3 and f"story:{voted.pk}" not in requests  # a voted pair keeps what it showed
+    forward = UpgradeStory.objects.get(context__text="When in distress", from_card=a)
+    backward = UpgradeStory.objects.get(context__text="When in distress", from_card=b)
+    expected = STORY_WRITER.format(context="when in distress", question=deliberation.question, a=card_line(b),
+                                   b=card_line(a))
+    assert requests[f"story:{backward.pk}"] == expected
+    assert requests[f"story:{forward.pk}"] == STORY_WRITER.format(  # the same prompt, the cards swapped
+        context="when in distress", question=deliberation.question, a=card_line(a), b=card_line(b))
+
+    generation_job_run(job_id=job.pk)  # the tiny model: 8 tokens of noise, too short to be a story
+    assert GenerationOutput.objects.filter(request__job=job).count() == 3
+    stories_build(deliberation=deliberation, by=manager)
+    assert not UpgradeStory.objects.exclude(story="").exists()
+
+    output = GenerationOutput.objects.filter(request__key=f"story:{forward.pk}").get()
+    output.text = "When I was scared I held on to trust alone. Then I saw that fairness to everyone involved " \
+                  "was what my trust had been protecting all along."
+    output.save()
+    stories_build(deliberation=deliberation, by=manager)
+    forward.refresh_from_db()
+    assert forward.story.startswith("When I was scared") and forward.generation_output == output
+    assert forward.shown.endswith(forward.claim)
