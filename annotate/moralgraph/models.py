@@ -138,6 +138,8 @@ class ValuesCard(models.Model):
     title = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
     policies = models.JSONField(default=list)
+    canonical = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged",
+                                  help_text="The card this one was merged into: the graph counts its votes there.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,6 +170,38 @@ class CardVersion(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class DedupProposal(models.Model):
+    """Two cards whose attention policies read alike (sentence embeddings): a manager merges them or not."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        MERGED = "merged", "Merged"
+        REJECTED = "rejected", "Kept apart"
+
+    card = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="+")
+    duplicate_of = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="+")
+    similarity = models.FloatField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-similarity", "id"]
+        constraints = [models.UniqueConstraint(fields=["card", "duplicate_of"], name="dedup_unique_pair")]
+
+
+class DedupCheck(models.Model):
+    """A participant's answer to "does the card yours was merged into still represent your value?"."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="dedup_checks")
+    card = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="+")
+    canonical = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="+")
+    answer = models.CharField(max_length=8, choices=Answer.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["card", "canonical"], name="dedup_check_once")]
 
 
 class UpgradeStory(models.Model):

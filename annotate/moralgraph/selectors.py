@@ -7,12 +7,22 @@ from collections import Counter
 from datetime import datetime
 
 import networkx as nx
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from annotate.moralgraph import graph
 from annotate.moralgraph.conf import thresholds_for
-from annotate.moralgraph.models import Context, Deliberation, Interview, Participant, UpgradeStory, ValuesCard, Vote
+from annotate.moralgraph.models import (
+    Context,
+    DedupCheck,
+    Deliberation,
+    Interview,
+    Participant,
+    UpgradeStory,
+    ValuesCard,
+    Vote,
+)
 from annotate.selectors import campaign_managed_by, campaign_visible_to
 
 
@@ -36,7 +46,8 @@ def vote_draw(*, participant: Participant, size: int = 5, seed: int | None = Non
     """Pairs this participant has not judged in a context (in either direction), least-voted first. Of a pair,
     the direction with fewer votes is shown (a coin decides ties), so both framings get the same exposure."""
     stories = (UpgradeStory.objects.filter(context__deliberation=participant.deliberation,
-                                           context__status=Context.Status.APPROVED)
+                                           context__status=Context.Status.APPROVED,
+                                           from_card__canonical__isnull=True, to_card__canonical__isnull=True)
                .select_related("context", "from_card", "to_card"))
     votes = Counter(Vote.objects.filter(context__deliberation=participant.deliberation)
                     .values_list("context_id", "from_card_id", "to_card_id"))
@@ -64,9 +75,12 @@ def graph_votes(*, deliberation: Deliberation, until: datetime | None = None,
         votes = votes.filter(created_at__lte=until)
     if context:
         votes = votes.filter(context__text=context)
+    # A merged card's votes count on the card it was merged into; a vote between two merged halves drops out.
     rows = votes.order_by("created_at", "id").values_list(
-        "from_card__external_id", "to_card__external_id", "context__text", "relationship")
-    return [graph.VoteRow(from_id, to_id, text, relationship) for from_id, to_id, text, relationship in rows]
+        Coalesce("from_card__canonical__external_id", "from_card__external_id"),
+        Coalesce("to_card__canonical__external_id", "to_card__external_id"), "context__text", "relationship")
+    return [graph.VoteRow(from_id, to_id, text, relationship) for from_id, to_id, text, relationship in rows
+            if from_id != to_id]
 
 
 def graph_build(*, deliberation: Deliberation, compat: str = "", until: datetime | None = None,
@@ -95,15 +109,18 @@ def _edge_json(edge: graph.Edge, compat: str) -> dict:
 
 
 def survey_summary(*, deliberation: Deliberation) -> dict:
-    """The paper's two legitimacy figures: share of "yes" among answers (unsure counts as not yes)."""
+    """The paper's checks: the card captured what you care about, the graph is fair, the merged card still
+    represents you. Each the share of "yes" among answers (unsure counts as not yes)."""
     def share(answers: list[str]) -> dict:
         yes = answers.count("yes")
         return {"yes": yes, "answers": len(answers), "percent": round(100 * yes / len(answers), 1) if answers else None}
 
+    checks = DedupCheck.objects.filter(participant__deliberation=deliberation)
     captures = Interview.objects.filter(participant__deliberation=deliberation).exclude(card_captures="")
     fair = Participant.objects.filter(deliberation=deliberation).exclude(graph_fair="")
     return {"captures": share(list(captures.values_list("card_captures", flat=True))),
-            "fair": share(list(fair.values_list("graph_fair", flat=True)))}
+            "fair": share(list(fair.values_list("graph_fair", flat=True))),
+            "merged": share(list(checks.values_list("answer", flat=True)))}
 
 
 def participant_position(*, participant: Participant) -> list[dict]:
@@ -116,6 +133,13 @@ def participant_position(*, participant: Participant) -> list[dict]:
         positions.append({"title": card.title, "rank": order.index(key) + 1 if key in order else None,
                           "of": len(order)})
     return positions
+
+
+def dedup_checks_open(*, participant: Participant) -> QuerySet[ValuesCard]:
+    """The participant's cards that were merged into another and whose merge they have not judged yet."""
+    judged = DedupCheck.objects.filter(card=OuterRef("pk"), canonical=OuterRef("canonical"))
+    return (ValuesCard.objects.filter(interview__participant=participant, canonical__isnull=False)
+            .exclude(Exists(judged)).select_related("canonical"))
 
 
 def graph_graphml(data: dict) -> str:

@@ -28,9 +28,9 @@ def graph_cards(*, deliberation: Deliberation):
 
 @transaction.atomic
 def stories_build(*, deliberation: Deliberation, by: User) -> int:
-    """One story per ordered pair of cards per approved context; existing ones (and their votes) stay."""
+    """One story per ordered pair of canonical cards per approved context; existing ones (and their votes) stay."""
     deliberation_check_manager(deliberation=deliberation, user=by)
-    cards = list(graph_cards(deliberation=deliberation))
+    cards = list(graph_cards(deliberation=deliberation).filter(canonical__isnull=True))
     contexts = deliberation.contexts.filter(status=Context.Status.APPROVED)
     existing = set(UpgradeStory.objects.filter(context__deliberation=deliberation)
                    .values_list("context_id", "from_card_id", "to_card_id"))
