@@ -30,6 +30,12 @@ urlpatterns = [
     path("<int:deliberation_id>/manage/pairs/stories/", views.manage_stories_write, name="manage_stories_write"),
     path("<int:deliberation_id>/manage/pairs/annotate/", views.manage_pairs_to_campaign,
          name="manage_pairs_to_campaign"),
+    path("<int:deliberation_id>/manage/dedup/", views.manage_dedup_propose, name="manage_dedup_propose"),
+    path("<int:deliberation_id>/manage/dedup/<int:proposal_id>/<str:action>/", views.manage_dedup_review,
+         name="manage_dedup_review"),
+    path("<int:deliberation_id>/manage/cards/<int:card_id>/split/", views.manage_card_split,
+         name="manage_card_split"),
+    path("<int:deliberation_id>/merged/<int:card_id>/", views.dedup_check, name="dedup_check"),
     path("<int:deliberation_id>/graph/", views.graph_page, name="graph"),
     path("<int:deliberation_id>/graph.<str:fmt>", views.graph_export, name="graph_export"),
 ]

@@ -18,9 +18,20 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from annotate.moralgraph.conf import COMPAT_MODES
-from annotate.moralgraph.models import Answer, CardVersion, Context, Deliberation, Interview, Message, UpgradeStory
+from annotate.moralgraph.models import (
+    Answer,
+    CardVersion,
+    Context,
+    DedupProposal,
+    Deliberation,
+    Interview,
+    Message,
+    UpgradeStory,
+    ValuesCard,
+)
 from annotate.moralgraph.plot import graph_svg
 from annotate.moralgraph.selectors import (
+    dedup_checks_open,
     deliberation_managed_by,
     deliberation_visible_to,
     graph_build,
@@ -32,6 +43,7 @@ from annotate.moralgraph.selectors import (
     vote_draw,
 )
 from annotate.moralgraph.services.cards import card_text_strip, card_update
+from annotate.moralgraph.services.dedup import card_split, cards_merge, dedup_check_submit, dedup_propose, dedup_reject
 from annotate.moralgraph.services.deliberations import (
     context_add,
     context_approve,
@@ -84,8 +96,9 @@ def deliberation_detail(request, deliberation_id: int):
     deliberation = _deliberation(request, deliberation_id)
     participant = participant_of(deliberation=deliberation, user=request.user)
     interviews = participant.interviews.select_related("card") if participant else []
-    return render(request, "moralgraph/detail.html",
-                  {"deliberation": deliberation, "participant": participant, "interviews": interviews})
+    return render(request, "moralgraph/detail.html", {
+        "deliberation": deliberation, "participant": participant, "interviews": interviews,
+        "merged": dedup_checks_open(participant=participant) if participant else [], "answers": Answer.choices})
 
 
 @login_required
@@ -254,6 +267,21 @@ def vote_send(request, deliberation_id: int, story_id: int):
 
 @login_required
 @require_POST
+def dedup_check(request, deliberation_id: int, card_id: int):
+    deliberation = _deliberation(request, deliberation_id)
+    participant = _participant(request, deliberation)
+    card = get_object_or_404(ValuesCard.objects.select_related("interview", "canonical"), pk=card_id,
+                             interview__participant=participant)
+    try:
+        dedup_check_submit(participant=participant, card=card, answer=request.POST.get("answer", ""),
+                           by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("moralgraph:detail", deliberation_id=deliberation.pk)
+
+
+@login_required
+@require_POST
 def survey_send(request, deliberation_id: int):
     participant = _participant(request, _deliberation(request, deliberation_id))
     try:
@@ -295,7 +323,9 @@ def manage_detail(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
     return render(request, "moralgraph/manage.html", {
         "deliberation": deliberation, "contexts": deliberation.contexts.all(),
-        "cards": graph_cards(deliberation=deliberation),
+        "cards": graph_cards(deliberation=deliberation).select_related("canonical"),
+        "proposals": DedupProposal.objects.filter(card__deliberation=deliberation, status="proposed")
+        .select_related("card", "duplicate_of"),
         "participants": deliberation.participants.exclude(consented_at=None).count(),
         "stories": UpgradeStory.objects.filter(context__deliberation=deliberation).count(),
         "campaigns": campaign_managed_by(user=request.user).filter(design="pairwise"),
@@ -393,6 +423,41 @@ def manage_pairs_to_campaign(request, deliberation_id: int):
     else:
         messages.success(request, f"{counts['judgments']} new judgments in {campaign} "
                                   f"({counts['unchanged']} were there already).")
+    return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+
+
+@login_required
+@require_POST
+def manage_dedup_propose(request, deliberation_id: int):
+    deliberation = _managed(request, deliberation_id)
+    made = dedup_propose(deliberation=deliberation, by=request.user)
+    messages.success(request, f"{made} new near-duplicate pairs proposed.")
+    return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+
+
+@login_required
+@require_POST
+def manage_dedup_review(request, deliberation_id: int, proposal_id: int, action: str):
+    deliberation = _managed(request, deliberation_id)
+    proposal = get_object_or_404(DedupProposal.objects.select_related("card", "duplicate_of"), pk=proposal_id,
+                                 card__deliberation=deliberation)
+    try:
+        if action == "merge":
+            cards_merge(card=proposal.card, into=proposal.duplicate_of, by=request.user)
+        elif action == "reject":
+            dedup_reject(proposal=proposal, by=request.user)
+        else:
+            raise Http404
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+
+
+@login_required
+@require_POST
+def manage_card_split(request, deliberation_id: int, card_id: int):
+    deliberation = _managed(request, deliberation_id)
+    card_split(card=get_object_or_404(ValuesCard, pk=card_id, deliberation=deliberation), by=request.user)
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
 
 

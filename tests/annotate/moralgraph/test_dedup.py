@@ -82,3 +82,27 @@ def test_the_author_says_whether_the_merged_card_represents_them(cards, delibera
     dedup_check_submit(participant=participant, card=trusting, answer="yes", by=participant.user)
     assert list(dedup_checks_open(participant=participant)) == []
     assert survey_summary(deliberation=deliberation)["merged"] == {"yes": 1, "answers": 1, "percent": 100.0}
+
+
+def test_the_manager_merges_from_the_page_and_the_author_answers_on_theirs(
+        client, cards, deliberation, manager, participant, other_annotator):
+    base = f"/annotate/moralgraph/{deliberation.pk}"
+    client.force_login(manager)
+    client.post(f"{base}/manage/dedup/")
+    proposal = DedupProposal.objects.get()
+    assert "Trusting Others → Faith in People" in client.get(f"{base}/manage/").content.decode()
+    client.post(f"{base}/manage/dedup/{proposal.pk}/merge/")
+    trusting = ValuesCard.objects.get(title="Trusting Others")
+    assert trusting.canonical.title == "Faith in People"
+
+    client.force_login(other_annotator)
+    assert client.post(f"{base}/manage/cards/{trusting.pk}/split/").status_code == 404
+    client.force_login(participant.user)
+    assert 'Does "Faith in People" represent your value?' in client.get(f"{base}/").content.decode()
+    client.post(f"{base}/merged/{trusting.pk}/", {"answer": "no"})
+    assert survey_summary(deliberation=deliberation)["merged"]["percent"] == 0.0
+    assert "represent your value" not in client.get(f"{base}/").content.decode()
+
+    client.force_login(manager)
+    client.post(f"{base}/manage/cards/{trusting.pk}/split/")
+    assert ValuesCard.objects.get(pk=trusting.pk).canonical is None
