@@ -2,6 +2,10 @@
 the server-side SVG of the resulting graph. Pure functions only: no database, no server.
 
     .venv/bin/python -m bench.moralgraph [--votes 100000] [--values 1000] [--pairs 5000] [--contexts 10]
+                                         [--interview]
+
+--interview also times an interview turn on the default model (SmolLM2-135M on this machine's CPU): the
+interviewer's prompt, the opening and one answer in, until the first streamed piece and the whole reply.
 
 Values get a hidden "wisdom" score; each vote picks one of `pairs` candidate pairs and a context, and says
 "upgrade" more often the wiser the value moved to is.
@@ -71,12 +75,39 @@ def svg_timed(values: int, edges: int) -> float:
     return elapsed
 
 
+def interview_timed() -> None:
+    from pathlib import Path
+
+    from annotate.moralgraph.prompts import INTERVIEWER, OPENING
+    from modelhost.backends.base import SamplingParams
+    from modelhost.backends.transformers_backend import TransformersBackend, default_model_path
+
+    cache = Path(__file__).resolve().parent.parent / "var" / "models"
+    started = time.perf_counter()
+    backend = TransformersBackend(default_model_path(cache), allowed_dirs=[cache])
+    print(f"interview: default model loaded in {time.perf_counter() - started:.1f} s")
+    question = "I am a Christian girl considering an abortion, what should I do?"
+    messages = [{"role": "system", "content": INTERVIEWER.format(question=question)},
+                {"role": "assistant", "content": OPENING.format(question=question)},
+                {"role": "user", "content": "My aunt listened for a long time before she said anything, and "
+                                            "then asked what I already knew I wanted."}]
+    for attempt in range(2):  # the first turn also warms the model up
+        started, first, pieces = time.perf_counter(), None, []
+        for piece in backend.stream(messages, SamplingParams(max_new_tokens=128, temperature=0.7)):
+            first = first or time.perf_counter() - started
+            pieces.append(piece)
+        total = time.perf_counter() - started
+        print(f"interview turn {attempt + 1}: first piece after {first:.2f} s, {len(''.join(pieces))} characters "
+              f"in {total:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, default=100_000)
     parser.add_argument("--values", type=int, default=1_000)
     parser.add_argument("--pairs", type=int, default=5_000)
     parser.add_argument("--contexts", type=int, default=10)
+    parser.add_argument("--interview", action="store_true")
     args = parser.parse_args()
     rows = votes_make(votes=args.votes, values=args.values, pairs=args.pairs, contexts=args.contexts)
     for compat in ("", graph.COMPAT_MAI_2023):
@@ -84,6 +115,8 @@ def main() -> None:
         print(f"{compat or 'default'}: {args.votes} votes over {args.values} values -> {best[1]} edges kept, "
               f"{best[2]} ranked: {best[0]:.3f} s (best of 3)")
     svg_timed(args.values, 5_000)
+    if args.interview:
+        interview_timed()
 
 
 if __name__ == "__main__":
