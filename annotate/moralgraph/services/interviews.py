@@ -83,9 +83,10 @@ def interview_retry(*, message: Message, by: User) -> Message:
 def interview_reply_finish(*, message: Message) -> bool:
     """Copy a finished reply into the transcript and take any card it proposes. True when the card changed.
     Runs once per reply (a reconnect finds the message already filled)."""
-    message = Message.objects.select_for_update(of=("self",)).select_related("reply", "interview").get(pk=message.pk)
-    reply = message.reply
-    if message.content or reply is None or reply.status != StreamedReply.Status.DONE or not reply.text.strip():
+    message = (Message.objects.select_for_update(of=("self",)).select_related("reply", "interview")
+               .filter(pk=message.pk).first())
+    reply = message.reply if message else None  # a message dropped while it streamed has nothing to keep
+    if reply is None or message.content or reply.status != StreamedReply.Status.DONE or not reply.text.strip():
         return False
     message.content = reply.text
     message.save(update_fields=["content"])

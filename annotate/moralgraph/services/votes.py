@@ -64,10 +64,11 @@ def stories_write(*, deliberation: Deliberation, by: User, endpoint: ModelEndpoi
     """Ask the model host for a story for every pair that has none and no vote yet (a vote keeps what it was
     shown). Both directions get the same prompt, so neither framing is favoured."""
     deliberation_check_manager(deliberation=deliberation, user=by)
-    voted = Vote.objects.filter(context__deliberation=deliberation).values_list("context", "from_card", "to_card")
+    voted = set(Vote.objects.filter(context__deliberation=deliberation)
+                .values_list("context", "from_card", "to_card"))
     stories = [story for story in UpgradeStory.objects.filter(context__deliberation=deliberation, story="")
                .select_related("context", "from_card", "to_card")
-               if (story.context_id, story.from_card_id, story.to_card_id) not in set(voted)]
+               if (story.context_id, story.from_card_id, story.to_card_id) not in voted]
     if not stories:
         raise ValidationError("Every pair has a story or a vote already.")
     return generation_job_create(
