@@ -25,6 +25,11 @@ Give 2 to 10 policies. Each starts with a plural noun in capitals (MOMENTS, FEEL
 by which ones, concrete enough that anyone could attend to them, stated positively, in general words
 ("a person", not names)."""
 
+CURRENT_CARD = """
+
+The card as it stands now (the participant may have edited it); revise this one:
+{card}"""
+
 OPENING = ("Let's work out how an assistant should respond to someone who asks: \"{question}\" "
            "Tell me about a time you, or someone you admire, faced a choice like this and handled it well.")
 

@@ -1,13 +1,16 @@
 """The interview: an opening question, then turns that stream from the model host; the model may propose a card
-in a JSON block, and the participant may write or edit the card at any time, so a bad reply never blocks anyone."""
+in a JSON block, and the participant may write or edit the card at any time, so a bad reply never blocks anyone.
+The stored prompt hash is of the instructions; the current card appended to them is data, like the transcript."""
+
+import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from annotate.moralgraph.models import Answer, CardVersion, Interview, Message, Participant
-from annotate.moralgraph.prompts import INTERVIEWER, INTERVIEWER_VERSION, OPENING, prompt_hash
+from annotate.moralgraph.models import Answer, CardVersion, Interview, Message, Participant, ValuesCard
+from annotate.moralgraph.prompts import CURRENT_CARD, INTERVIEWER, INTERVIEWER_VERSION, OPENING, prompt_hash
 from annotate.moralgraph.services.cards import card_parse, card_update
 from modelhost.models import StreamedReply
 from modelhost.services.endpoints import endpoint_get_default
@@ -41,7 +44,12 @@ def interview_start(*, participant: Participant) -> Interview:
 
 
 def _ask_model(interview: Interview, message: Message, user: User) -> None:
-    transcript = [{"role": "system", "content": _system_prompt(interview)}] + [
+    system = _system_prompt(interview)
+    card = ValuesCard.objects.filter(interview=interview).first()
+    if card is not None:  # the participant may have edited it by hand: revise from what they left, not the chat
+        system += CURRENT_CARD.format(card=json.dumps(
+            {"title": card.title, "description": card.description, "policies": card.policies}, ensure_ascii=False))
+    transcript = [{"role": "system", "content": system}] + [
         {"role": turn.role, "content": turn.content} for turn in interview.messages.exclude(pk=message.pk)
         if turn.content
     ]

@@ -110,3 +110,15 @@ def test_nobody_else_reads_or_writes_an_interview(client, participant, other_ann
                            {"text": "hi"}).status_code == 404
         assert client.post(f"/annotate/moralgraph/interviews/{interview.pk}/card/", {}).status_code == 404
         assert client.get(f"/annotate/moralgraph/messages/{message.pk}/stream/").status_code == 404
+
+
+def test_the_interviewer_revises_the_card_as_the_participant_left_it(client, participant):
+    interview = interview_start(participant=participant)
+    client.force_login(participant.user)
+    fields = card_fields("Listening First")
+    client.post(f"/annotate/moralgraph/interviews/{interview.pk}/card/",
+                {**fields, "policies": "\n".join(fields["policies"])})
+    client.post(f"/annotate/moralgraph/interviews/{interview.pk}/messages/", {"text": "Make it shorter."})
+    system = Message.objects.filter(role="assistant").last().reply.messages[0]["content"]
+    assert system.startswith(INTERVIEWER.format(question=QUESTION))
+    assert system.endswith(json.dumps(fields, ensure_ascii=False))
