@@ -393,7 +393,12 @@ def manage_proposal_stream(request, deliberation_id: int, reply_id: int):
 @require_POST
 def manage_pairs_build(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
-    messages.success(request, f"{stories_build(deliberation=deliberation, by=request.user)} new pairs to vote on.")
+    try:
+        made = stories_build(deliberation=deliberation, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{made} new pairs to vote on.")
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
 
 

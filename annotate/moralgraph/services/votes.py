@@ -3,6 +3,7 @@ direction of a pair that has fewer votes so far, so no framing of the story favo
 
 from itertools import permutations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ CLAIM = ("{context}, this person used to focus on \"{a}\". Now they realise \"{b
          "so they only focus on that.")
 MAX_COMMENT = 2000
 MIN_STORY, MAX_STORY = 80, 1500
+MAX_PAIRED_CARDS = 60
 
 
 def graph_cards(*, deliberation: Deliberation):
@@ -31,6 +33,10 @@ def stories_build(*, deliberation: Deliberation, by: User) -> int:
     """One story per ordered pair of canonical cards per approved context; existing ones (and their votes) stay."""
     deliberation_check_manager(deliberation=deliberation, user=by)
     cards = list(graph_cards(deliberation=deliberation).filter(canonical__isnull=True))
+    limit = getattr(settings, "MORALGRAPH_MAX_PAIRED_CARDS", MAX_PAIRED_CARDS)
+    if len(cards) > limit:  # every ordered pair in every context: grows as n squared
+        raise ValidationError(f"{len(cards)} values are too many to pair all of them (at most {limit}): "
+                              "merge near-duplicates first.")
     contexts = deliberation.contexts.filter(status=Context.Status.APPROVED)
     existing = set(UpgradeStory.objects.filter(context__deliberation=deliberation)
                    .values_list("context_id", "from_card_id", "to_card_id"))

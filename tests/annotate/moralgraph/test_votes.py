@@ -114,3 +114,10 @@ def test_the_model_host_writes_a_story_per_direction_with_the_same_prompt(pair, 
     forward.refresh_from_db()
     assert forward.story.startswith("When I was scared") and forward.generation_output == output
     assert forward.shown.endswith(forward.claim)
+
+
+def test_pairing_refuses_more_values_than_it_can_pair(submitted_card, deliberation, manager, settings):
+    settings.MORALGRAPH_MAX_PAIRED_CARDS = 2
+    submitted_card("Faith in People"), submitted_card("Embodied Justice"), submitted_card("Checked Facts")
+    with pytest.raises(ValidationError, match="merge near-duplicates first"):
+        stories_build(deliberation=deliberation, by=manager)
