@@ -50,5 +50,15 @@ Tell the wisest version of that change: a real moment, what the old value missed
 Plain prose, no lists, no headings, no names."""
 
 
+DEDUP_JUDGE = """Two people each described what they pay attention to when choosing well.
+First:
+{a}
+Second:
+{b}
+Would someone who wrote the first feel the second fully captures what they care about, and the other way round,
+with nothing important added or lost, at the same level of detail? Answer SAME or DIFFERENT on the first line,
+then one sentence why."""
+
+
 def prompt_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()

@@ -24,6 +24,7 @@ from annotate.moralgraph.models import (
     Vote,
 )
 from annotate.selectors import campaign_managed_by, campaign_visible_to
+from modelhost.models import GenerationOutput
 
 
 def deliberation_visible_to(*, user: User) -> QuerySet[Deliberation]:
@@ -133,6 +134,18 @@ def participant_position(*, participant: Participant) -> list[dict]:
         positions.append({"title": card.title, "rank": order.index(key) + 1 if key in order else None,
                           "of": len(order)})
     return positions
+
+
+def dedup_verdicts(*, deliberation: Deliberation) -> dict[int, str]:
+    """What the model host said of each checked proposal (its latest answer): "same", "different" or "unclear"."""
+    outputs = (GenerationOutput.objects.filter(request__job__source=f"moralgraph.dedup:{deliberation.pk}",
+                                               request__key__startswith="dedup:")
+               .order_by("pk").values_list("request__key", "text"))
+    verdicts = {}
+    for key, text in outputs:
+        first = text.strip().split(maxsplit=1)[0].strip(".,:!*").upper() if text.strip() else ""
+        verdicts[int(key.removeprefix("dedup:"))] = {"SAME": "same", "DIFFERENT": "different"}.get(first, "unclear")
+    return verdicts
 
 
 def dedup_checks_open(*, participant: Participant) -> QuerySet[ValuesCard]:

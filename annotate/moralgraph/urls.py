@@ -31,6 +31,7 @@ urlpatterns = [
     path("<int:deliberation_id>/manage/pairs/annotate/", views.manage_pairs_to_campaign,
          name="manage_pairs_to_campaign"),
     path("<int:deliberation_id>/manage/dedup/", views.manage_dedup_propose, name="manage_dedup_propose"),
+    path("<int:deliberation_id>/manage/dedup/ask/", views.manage_dedup_ask_model, name="manage_dedup_ask_model"),
     path("<int:deliberation_id>/manage/dedup/<int:proposal_id>/<str:action>/", views.manage_dedup_review,
          name="manage_dedup_review"),
     path("<int:deliberation_id>/manage/cards/<int:card_id>/split/", views.manage_card_split,

@@ -32,6 +32,7 @@ from annotate.moralgraph.models import (
 from annotate.moralgraph.plot import graph_svg
 from annotate.moralgraph.selectors import (
     dedup_checks_open,
+    dedup_verdicts,
     deliberation_managed_by,
     deliberation_visible_to,
     graph_build,
@@ -43,7 +44,14 @@ from annotate.moralgraph.selectors import (
     vote_draw,
 )
 from annotate.moralgraph.services.cards import card_text_strip, card_update
-from annotate.moralgraph.services.dedup import card_split, cards_merge, dedup_check_submit, dedup_propose, dedup_reject
+from annotate.moralgraph.services.dedup import (
+    card_split,
+    cards_merge,
+    dedup_ask_model,
+    dedup_check_submit,
+    dedup_propose,
+    dedup_reject,
+)
 from annotate.moralgraph.services.deliberations import (
     context_add,
     context_approve,
@@ -321,11 +329,12 @@ def manage_create(request):
 @login_required
 def manage_detail(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
+    verdicts = dedup_verdicts(deliberation=deliberation)
     return render(request, "moralgraph/manage.html", {
         "deliberation": deliberation, "contexts": deliberation.contexts.all(),
         "cards": graph_cards(deliberation=deliberation).select_related("canonical"),
-        "proposals": DedupProposal.objects.filter(card__deliberation=deliberation, status="proposed")
-        .select_related("card", "duplicate_of"),
+        "proposals": [(proposal, verdicts.get(proposal.pk, "")) for proposal in DedupProposal.objects.filter(
+            card__deliberation=deliberation, status="proposed").select_related("card", "duplicate_of")],
         "participants": deliberation.participants.exclude(consented_at=None).count(),
         "stories": UpgradeStory.objects.filter(context__deliberation=deliberation).count(),
         "campaigns": campaign_managed_by(user=request.user).filter(design="pairwise"),
@@ -438,6 +447,19 @@ def manage_dedup_propose(request, deliberation_id: int):
     made = dedup_propose(deliberation=deliberation, by=request.user)
     messages.success(request, f"{made} new near-duplicate pairs proposed.")
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+
+
+@login_required
+@require_POST
+def manage_dedup_ask_model(request, deliberation_id: int):
+    deliberation = _managed(request, deliberation_id)
+    try:
+        job = dedup_ask_model(deliberation=deliberation, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
+    messages.success(request, "The model host is checking the proposals; its answers show beside them when done.")
+    return redirect("modelhost:job_detail", job_id=job.pk)
 
 
 @login_required

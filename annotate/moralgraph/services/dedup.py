@@ -14,8 +14,12 @@ from django.db import transaction
 
 from accounts.models import User
 from annotate.moralgraph.models import Answer, DedupCheck, DedupProposal, Deliberation, Participant, ValuesCard
+from annotate.moralgraph.prompts import DEDUP_JUDGE
 from annotate.moralgraph.services.deliberations import deliberation_check_manager
 from annotate.moralgraph.services.votes import graph_cards
+from modelhost.models import GenerationJob
+from modelhost.services.endpoints import endpoint_get_default
+from modelhost.services.jobs import generation_job_create
 
 DEFAULT_SIMILARITY = 0.8  # cosine; MiniLM puts paraphrased policies near 0.85-0.9 and distinct values below 0.5
 _model = None
@@ -63,6 +67,31 @@ def dedup_propose(*, deliberation: Deliberation, by: User, threshold: float | No
                                                         defaults={"similarity": similarity})
         made += created
     return made
+
+
+def dedup_source(deliberation: Deliberation) -> str:
+    return f"moralgraph.dedup:{deliberation.pk}"
+
+
+def _policies(card: ValuesCard) -> str:
+    return "\n".join(f"- {policy}" for policy in card.policies)
+
+
+@transaction.atomic
+def dedup_ask_model(*, deliberation: Deliberation, by: User) -> GenerationJob:
+    """Ask the model host whether each open proposal is the same value; the manager still decides."""
+    deliberation_check_manager(deliberation=deliberation, user=by)
+    proposals = list(DedupProposal.objects.filter(card__deliberation=deliberation,
+                                                  status=DedupProposal.Status.PROPOSED)
+                     .select_related("card", "duplicate_of"))
+    if not proposals:
+        raise ValidationError("No open proposal to check.")
+    return generation_job_create(
+        label=f"Duplicate check for {deliberation.name}", source=dedup_source(deliberation), created_by=by,
+        endpoints=[deliberation.endpoint or endpoint_get_default()],
+        conversations=[(f"dedup:{proposal.pk}", DEDUP_JUDGE.format(a=_policies(proposal.card),
+                                                                    b=_policies(proposal.duplicate_of)))
+                       for proposal in proposals])
 
 
 @transaction.atomic

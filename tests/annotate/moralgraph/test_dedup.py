@@ -5,11 +5,19 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from annotate.moralgraph.models import DedupProposal, UpgradeStory, ValuesCard, Vote
-from annotate.moralgraph.selectors import dedup_checks_open, graph_build, survey_summary
+from annotate.moralgraph.selectors import dedup_checks_open, dedup_verdicts, graph_build, survey_summary
 from annotate.moralgraph.services.cards import card_update
-from annotate.moralgraph.services.dedup import card_split, cards_merge, dedup_check_submit, dedup_propose
+from annotate.moralgraph.services.dedup import (
+    card_split,
+    cards_merge,
+    dedup_ask_model,
+    dedup_check_submit,
+    dedup_propose,
+)
 from annotate.moralgraph.services.interviews import interview_start, interview_submit
 from annotate.moralgraph.services.votes import stories_build
+from modelhost.models import GenerationOutput
+from modelhost.services.jobs import generation_job_run
 
 FIXTURES = {
     "Faith in People": ["MOMENTS where a person finds their own answer",
@@ -106,3 +114,19 @@ def test_the_manager_merges_from_the_page_and_the_author_answers_on_theirs(
     client.force_login(manager)
     client.post(f"{base}/manage/cards/{trusting.pk}/split/")
     assert ValuesCard.objects.get(pk=trusting.pk).canonical is None
+
+
+def test_the_model_host_gives_its_verdict_beside_each_proposal(client, cards, deliberation, manager):
+    dedup_propose(deliberation=deliberation, by=manager)
+    job = dedup_ask_model(deliberation=deliberation, by=manager)
+    proposal = DedupProposal.objects.get()
+    prompt = job.requests.get().messages[-1]["content"]
+    assert "MOMENTS where a person finds their own answer" in prompt and "SAME or DIFFERENT" in prompt
+    generation_job_run(job_id=job.pk)  # the tiny model answers noise
+    assert dedup_verdicts(deliberation=deliberation) == {proposal.pk: "unclear"}
+    GenerationOutput.objects.filter(request__job=job).update(text="Same. Both attend to trust.")
+    assert dedup_verdicts(deliberation=deliberation) == {proposal.pk: "same"}
+    client.force_login(manager)
+    assert "the model host says: same" in client.get(
+        f"/annotate/moralgraph/{deliberation.pk}/manage/").content.decode()
+    assert DedupProposal.objects.get().status == "proposed"  # the manager still decides
