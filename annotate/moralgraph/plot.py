@@ -21,16 +21,22 @@ def graph_svg(data: dict) -> str:
         return ""
     centre, radius = SIZE / 2, SIZE / 2 - MARGIN
     top = max(value["pagerank"] for value in values)
-    places = {}
+    places, radii = {}, {}
     for index, value in enumerate(values):
         angle = -math.pi / 2 + 2 * math.pi * index / len(values)
         places[value["id"]] = (centre + radius * math.cos(angle), centre + radius * math.sin(angle))
+        radii[value["id"]] = 5 + 25 * math.sqrt(value["pagerank"] / top)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SIZE} {SIZE}" role="img" class="moral-graph" '
+             f'style="max-width: {SIZE}px" '
              f'aria-label="Moral graph: {len(values)} values, {len(data["edges"])} edges">',
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" '
              'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#667"/></marker></defs>']
     for edge in data["edges"]:
         (x1, y1), (x2, y2) = places[edge["sourceValueId"]], places[edge["wiserValueId"]]
+        # From rim to rim, so the arrowhead shows outside the wiser value's circle.
+        length = math.hypot(x2 - x1, y2 - y1) or 1
+        start, end = radii[edge["sourceValueId"]] / length, 1 - (radii[edge["wiserValueId"]] + 2) / length
+        x1, y1, x2, y2 = x1 + (x2 - x1) * start, y1 + (y2 - y1) * start, x1 + (x2 - x1) * end, y1 + (y2 - y1) * end
         counts = edge["counts"]
         hover = (f'{", ".join(edge["contexts"])}: {counts["markedWiser"]} wiser, {counts["markedNotWiser"]} not '
                  f'wiser, {counts["markedUnsure"]} unsure, {counts["markedLessWise"]} less wise; likelihood '
@@ -41,7 +47,7 @@ def graph_svg(data: dict) -> str:
                      f'<title>{escape(hover)}</title></line>')
     for value in values:
         x, y = places[value["id"]]
-        r = 5 + 25 * math.sqrt(value["pagerank"] / top)
+        r = radii[value["id"]]
         hover = f'{value["title"]} (PageRank {value["pagerank"]:.3f})\n{value["description"]}\n' + \
             "\n".join(f"- {policy}" for policy in value["policies"])
         label = value["title"] if len(value["title"]) <= 28 else value["title"][:27] + "…"
