@@ -43,6 +43,11 @@ def interview_of(*, user: User) -> QuerySet[Interview]:
     return Interview.objects.filter(participant__user=user).select_related("participant__deliberation", "endpoint")
 
 
+def graph_cards(*, deliberation: Deliberation) -> QuerySet[ValuesCard]:
+    """The values that take part in votes: cards of submitted interviews and imported cards."""
+    return ValuesCard.objects.filter(deliberation=deliberation).exclude(interview__status=Interview.Status.OPEN)
+
+
 def vote_draw(*, participant: Participant, size: int = 5, seed: int | None = None) -> list[UpgradeStory]:
     """Pairs this participant has not judged in a context (in either direction), least-voted first. Of a pair,
     the direction with fewer votes is shown (a coin decides ties), so both framings get the same exposure."""

@@ -36,6 +36,7 @@ from annotate.moralgraph.selectors import (
     deliberation_managed_by,
     deliberation_visible_to,
     graph_build,
+    graph_cards,
     graph_graphml,
     interview_of,
     participant_of,
@@ -70,7 +71,7 @@ from annotate.moralgraph.services.interviews import (
     interview_submit,
 )
 from annotate.moralgraph.services.pairs import pairs_to_campaign
-from annotate.moralgraph.services.votes import graph_cards, stories_build, stories_write, vote_submit
+from annotate.moralgraph.services.votes import stories_build, stories_write, vote_submit
 from annotate.selectors import campaign_managed_by
 from modelhost.models import StreamedReply
 from modelhost.selectors import reply_list_for

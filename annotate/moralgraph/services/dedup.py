@@ -15,8 +15,8 @@ from django.db import transaction
 from accounts.models import User
 from annotate.moralgraph.models import Answer, DedupCheck, DedupProposal, Deliberation, Participant, ValuesCard
 from annotate.moralgraph.prompts import DEDUP_JUDGE
+from annotate.moralgraph.selectors import graph_cards
 from annotate.moralgraph.services.deliberations import deliberation_check_manager
-from annotate.moralgraph.services.votes import graph_cards
 from modelhost.models import GenerationJob
 from modelhost.services.endpoints import endpoint_get_default
 from modelhost.services.jobs import generation_job_create

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from annotate.moralgraph.models import Context, Deliberation, Participant, UpgradeStory, ValuesCard, Vote
 from annotate.moralgraph.prompts import STORY_WRITER
+from annotate.moralgraph.selectors import graph_cards
 from annotate.moralgraph.services.deliberations import deliberation_check_manager
 from modelhost.models import GenerationJob, GenerationOutput, ModelEndpoint
 from modelhost.services.endpoints import endpoint_get_default
@@ -21,11 +22,6 @@ CLAIM = ("{context}, this person used to focus on \"{a}\". Now they realise \"{b
 MAX_COMMENT = 2000
 MIN_STORY, MAX_STORY = 80, 1500
 MAX_PAIRED_CARDS = 60
-
-
-def graph_cards(*, deliberation: Deliberation):
-    """The values that take part in votes: cards of submitted interviews and imported cards."""
-    return ValuesCard.objects.filter(deliberation=deliberation).exclude(interview__status="open")
 
 
 @transaction.atomic
