@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "exports",
     "annotate",
     "feedback",
+    "annotate.moralgraph",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("models/", include("modelhost.urls")),
     path("annotate/exports/", include("exports.urls")),
+    path("annotate/moralgraph/", include("annotate.moralgraph.urls")),
     path("annotate/", include("annotate.urls")),
     path("annotate/reports/", include("annotate.report.urls")),
     path("admin/", admin.site.urls),
