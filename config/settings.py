@@ -33,10 +33,14 @@ if PRODUCTION:
     problems = []
     if DEBUG:
         problems.append("DJANGO_DEBUG must be off")
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    # A random key of 50+ characters has dozens of distinct ones and no period; "abcdefghij" * 5 has neither.
+    repeats = (SECRET_KEY * 2).find(SECRET_KEY, 1) < len(SECRET_KEY)
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 16 or repeats:
         problems.append("DJANGO_SECRET_KEY must be set to a random value of at least 50 characters")
     if not ALLOWED_HOSTS:
         problems.append("DJANGO_ALLOWED_HOSTS must list the host names this site serves")
+    if "*" in ALLOWED_HOSTS:
+        problems.append("DJANGO_ALLOWED_HOSTS must name the hosts, not '*' (any Host header would pass)")
     if problems:
         raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems) + ".")
 

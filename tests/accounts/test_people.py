@@ -59,3 +59,11 @@ def test_a_manager_sees_annotators_but_not_other_managers(client, manager, annot
     client.force_login(manager)
     people = {user.username for user in client.get("/accounts/people/").context["people"]}
     assert people == {"anna", "maria"}
+
+
+def test_a_manager_sees_no_annotator_e_mail_and_an_admin_sees_all(client, manager, annotator, admin_user):
+    client.force_login(manager)
+    page = client.get("/accounts/people/").content.decode()
+    assert "anna@example.org" not in page and "maria@example.org" in page
+    client.force_login(admin_user)
+    assert "anna@example.org" in client.get("/accounts/people/").content.decode()
