@@ -247,6 +247,8 @@ MODELHOST_MODEL_DIRS = env_list("MODELHOST_MODEL_DIRS", [])
 MODELHOST_CACHE_DIR = DATA_DIR / "models"
 MODELHOST_DEVICE = env_str("MODELHOST_DEVICE", "auto")
 MODELHOST_TOKEN_BUDGET = env_int("MODELHOST_TOKEN_BUDGET", 16384)
+# OpenAI-compatible servers must be on public addresses, except these hosts (a vLLM on the LAN, 127.0.0.1).
+MODELHOST_ALLOWED_HOSTS = env_list("MODELHOST_ALLOWED_HOSTS", [])
 # The most outputs one generation job may ask for (conversations x endpoints x n): a bigger one is refused.
 MODELHOST_JOB_MAX_OUTPUTS = env_int("MODELHOST_JOB_MAX_OUTPUTS", 100_000)
 # Load the default model when a gpu worker starts rather than on its first task.
