@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest  # axes checks every sign-in against its request
 
 from accounts.models import User
 from accounts.services.users import user_create
@@ -18,7 +19,7 @@ def test_a_manager_adds_an_annotator_who_joins_through_the_invite_link(client, m
     assert form_page.context["validlink"]
     new_password = {"new_password1": "Sunny-Garden-42", "new_password2": "Sunny-Garden-42"}
     client.post(form_page.request["PATH_INFO"], new_password)
-    assert client.login(username="nina", password="Sunny-Garden-42")
+    assert client.login(request=HttpRequest(), username="nina", password="Sunny-Garden-42")
 
 
 def test_an_invite_link_works_only_once(client, manager):
