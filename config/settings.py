@@ -307,5 +307,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # The filesystem transport has no host name; kombu warns about it on every connection.
-    "loggers": {"kombu.connection": {"level": "ERROR"}},
+    "loggers": {"kombu.connection": {"level": "ERROR"},
+                # axes logs every sign-in at INFO; its lockouts come at WARNING.
+                "axes": {"level": "WARNING"}},
 }
