@@ -1,15 +1,18 @@
-from django.db.models import QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 
 from accounts.models import ApiToken, User
 
 
 def user_list_visible_to(*, viewer: User) -> QuerySet[User]:
-    """Admins see everyone; managers see annotators and themselves; others see no list."""
+    """Admins see everyone; managers see annotators and themselves; others see no list. Each row's `shown_email`
+    is what the viewer may read: admins every address, managers their own only (an annotator's address is for
+    the admins who run the site, not for every manager who can add them to a campaign)."""
     users = User.objects.order_by("username")
     if viewer.is_admin:
-        return users
+        return users.annotate(shown_email=F("email"))
     if viewer.is_manager:
-        return users.filter(role=User.Role.ANNOTATOR) | users.filter(pk=viewer.pk)
+        own_email = Case(When(pk=viewer.pk, then=F("email")), default=Value(""))
+        return (users.filter(role=User.Role.ANNOTATOR) | users.filter(pk=viewer.pk)).annotate(shown_email=own_email)
     return users.none()
 
 

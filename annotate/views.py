@@ -47,6 +47,7 @@ from annotate.services.candidates import campaign_candidates_generate, campaign_
 from annotate.services.exchange import judgments_export_jsonl
 from annotate.services.imports import prompts_import
 from core.selectors import workers_alive
+from core.services.audit import audit_record
 from modelhost.selectors import job_list_for
 
 STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause", Campaign.Status.CLOSED: "Close"}
@@ -284,6 +285,7 @@ def manage_items_build(request, campaign_id: int):
 @manager_required
 def manage_judgments_export(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
+    audit_record(actor=request.user, action="campaign.judgments_download", target=f"campaign {campaign.pk}")
     response = StreamingHttpResponse(judgments_export_jsonl(campaign=campaign), content_type="application/x-ndjson")
     response["Content-Disposition"] = f'attachment; filename="{slugify(campaign.name) or "campaign"}-judgments.jsonl"'
     return response

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -35,10 +36,14 @@ if PRODUCTION:
     problems = []
     if DEBUG:
         problems.append("DJANGO_DEBUG must be off")
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    # A random key of 50+ characters has dozens of distinct ones and no period; "abcdefghij" * 5 has neither.
+    repeats = (SECRET_KEY * 2).find(SECRET_KEY, 1) < len(SECRET_KEY)
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 16 or repeats:
         problems.append("DJANGO_SECRET_KEY must be set to a random value of at least 50 characters")
     if not ALLOWED_HOSTS:
         problems.append("DJANGO_ALLOWED_HOSTS must list the host names this site serves")
+    if "*" in ALLOWED_HOSTS:
+        problems.append("DJANGO_ALLOWED_HOSTS must name the hosts, not '*' (any Host header would pass)")
     if problems:
         raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems) + ".")
 
@@ -54,6 +59,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "accounts",
     "core",
     "modelhost",
@@ -73,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: it answers a locked-out login itself
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -176,6 +185,33 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
 
+# Content-Security-Policy, enforced: scripts and styles come only from our static files (no inline script
+# anywhere, so injected markup cannot run). Style attributes stay allowed for the progress bars' widths.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login lockout (django-axes): the login page and the admin's are refused for a username from an address after
+# this many failures in a row, until the cool-off ends or an admin resets it (`manage.py axes_reset`).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("CONCORD_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = env_int("CONCORD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("CONCORD_LOGIN_COOLOFF_MINUTES", 30) / 60  # hours, as axes counts them
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # a stranger cannot lock a user out from elsewhere
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env_int("CONCORD_PROXY_COUNT", 0)  # proxies in front that set X-Forwarded-For
+
 # The largest request body apart from uploaded files: API JSON bodies included (core.api.JSONParser).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
@@ -195,6 +231,13 @@ REST_FRAMEWORK = {
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # Anonymous callers per address; signed-in callers per API key (or session) and per view, so neither one
+    # client nor one hot view takes a key's whole budget. Counted in the cache (CONCORD_CACHE_URL).
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.AnonRateThrottle", "core.api.KeyViewRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("CONCORD_THROTTLE_ANON", "60/min"),
+        "key_view": env_str("CONCORD_THROTTLE_KEY_VIEW", "1200/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Concord API",
@@ -252,6 +295,8 @@ MODELHOST_MODEL_DIRS = env_list("MODELHOST_MODEL_DIRS", [])
 MODELHOST_CACHE_DIR = DATA_DIR / "models"
 MODELHOST_DEVICE = env_str("MODELHOST_DEVICE", "auto")
 MODELHOST_TOKEN_BUDGET = env_int("MODELHOST_TOKEN_BUDGET", 16384)
+# OpenAI-compatible servers must be on public addresses, except these hosts (a vLLM on the LAN, 127.0.0.1).
+MODELHOST_ALLOWED_HOSTS = env_list("MODELHOST_ALLOWED_HOSTS", [])
 # The most outputs one generation job may ask for (conversations x endpoints x n): a bigger one is refused.
 MODELHOST_JOB_MAX_OUTPUTS = env_int("MODELHOST_JOB_MAX_OUTPUTS", 100_000)
 # Load the default model when a gpu worker starts rather than on its first task.
@@ -285,5 +330,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # The filesystem transport has no host name; kombu warns about it on every connection.
-    "loggers": {"kombu.connection": {"level": "ERROR"}},
+    "loggers": {"kombu.connection": {"level": "ERROR"},
+                # axes logs every sign-in at INFO; its lockouts come at WARNING.
+                "axes": {"level": "WARNING"}},
 }

@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from accounts.access import IsManager
 from core.values import INT64_MAX
 from exports.models import Export
-from exports.selectors import export_download_name, export_file, export_list_for
-from exports.services import export_create
+from exports.selectors import export_download_name, export_list_for
+from exports.services import export_create, export_file_download
 from exports.spec import AGGREGATIONS, FILETYPES, FORMATS, MAX_CAMPAIGNS, PAIR_STRATEGIES, STYLES
 
 
@@ -95,7 +95,7 @@ class ExportFileApi(APIView):
                    summary="Download one file of a finished export")
     def get(self, request, export_id: int, path: str):
         export = get_object_or_404(export_list_for(user=request.user), pk=export_id)
-        found = export_file(export=export, path=path)
+        found = export_file_download(export=export, path=path, by=request.user)
         if found is None:
             raise NotFound("No such file in this export.")
         return FileResponse(found.open("rb"), as_attachment=True, content_type="application/octet-stream",

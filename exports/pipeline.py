@@ -5,6 +5,7 @@ Called by `exports.services.export_run`; it writes only into the directory it is
 
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from annotate.selectors.snapshot import (
     snapshot_exchange_lines,
     snapshot_judgments_total,
 )
+from core.values import json_check
 from exports.aggregation import item_verdicts, judgment_scores
 from exports.card import card_write
 from exports.formats import FORMAT_CLASSES, Format
@@ -30,6 +32,7 @@ from exports.read_ahead import read_ahead
 from exports.spec import canonical_json
 from exports.writers import SplitWriter, content_hash, file_entry, files_manifest, hf_save, writer_open
 
+logger = logging.getLogger(__name__)
 ROWS_PER_BATCH = 5000
 CARD = "README.md"
 Progress = Callable[[int, int], None]
@@ -173,6 +176,8 @@ def _raw(spec: dict, snapshot_id: int, excluded: set[int], pseudonym, stats: Exp
             if read % ROWS_PER_BATCH == 0:
                 progress(ROWS_PER_BATCH)
             record = json.loads(line)
+            if "\\u" in line and not _writable(record):
+                continue
             annotator = users[record["annotator"]]
             moment = datetime.fromisoformat(record["created_at"])
             ids = [response["id"] for response in record["responses"]]
@@ -195,6 +200,17 @@ def _raw(spec: dict, snapshot_id: int, excluded: set[int], pseudonym, stats: Exp
             stats.judgments_used += 1
             stats.annotators.add(annotator)
         progress(read % ROWS_PER_BATCH)
+
+
+def _writable(record: dict) -> bool:
+    """Whether a file can hold the record. The exchange export writes text stored before the doors refused lone
+    surrogates as \\u escapes (so only lines with escapes are checked); such a judgment is left out alone, logged."""
+    try:
+        json_check(record)
+    except ValidationError as error:
+        logger.warning("judgment of item %r left out of a dataset: %s", record.get("item"), error.messages[0])
+        return False
+    return True
 
 
 def _raw_judgment(record: dict) -> JudgmentRecord:

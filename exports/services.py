@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import time
+from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,8 +19,10 @@ from annotate.access import campaigns_managed_by
 from annotate.models import Campaign
 from annotate.selectors.snapshot import snapshot_judgment_id
 from core.runs import run_fail, run_finish, run_progress, run_start
+from core.services.audit import audit_record
 from exports.models import Export
 from exports.pipeline import Progress, dataset_write
+from exports.selectors import export_file
 from exports.spec import spec_clean, spec_protocols_resolve, spec_salt
 
 logger = logging.getLogger(__name__)
@@ -46,9 +49,19 @@ def export_create(*, spec: dict, by: User | None, queue: bool = True) -> Export:
     export = Export.objects.create(spec=clean, created_by=by,
                                    snapshot_judgment_id=snapshot_judgment_id(campaign_ids=clean["campaigns"]))
     export.campaigns.set(campaigns)
+    audit_record(actor=by, action="export.create", target=f"export {export.pk}",
+                 details={"campaigns": clean["campaigns"], "format": clean["format"]})
     if queue:
         export_enqueue(export=export)
     return export
+
+
+def export_file_download(*, export: Export, path: str, by: User) -> Path | None:
+    """The file to send (see export_file), recorded in the audit trail; None when the export lists no such file."""
+    found = export_file(export=export, path=path)
+    if found is not None:
+        audit_record(actor=by, action="export.download", target=f"export {export.pk}", details={"path": path})
+    return found
 
 
 def export_enqueue(*, export: Export) -> None:

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
 from annotate.access import campaigns_managed_by
-from exports.selectors import export_download_name, export_file, export_list_for
-from exports.services import export_create
+from exports.selectors import export_download_name, export_list_for
+from exports.services import export_create, export_file_download
 from exports.spec import AGGREGATIONS, DEFAULTS, FILETYPES, FORMATS, PAIR_STRATEGIES, STYLES
 
 
@@ -102,7 +102,7 @@ def export_again(request, export_id: int):
 @login_required
 def export_download(request, export_id: int, path: str):
     export = get_object_or_404(export_list_for(user=request.user), pk=export_id)
-    found = export_file(export=export, path=path)
+    found = export_file_download(export=export, path=path, by=request.user)
     if found is None:
         raise Http404("No such file in this export.")
     return FileResponse(found.open("rb"), as_attachment=True, content_type="application/octet-stream",

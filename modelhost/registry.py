@@ -17,6 +17,7 @@ from modelhost.models import ModelEndpoint
 
 MAX_LOADED = 2
 _loaded: OrderedDict[int, tuple[datetime, Backend]] = OrderedDict()
+API_KEY_ENV_PREFIX = "MODELHOST_KEY_"
 _lock = threading.Lock()
 # Backends are not thread-safe; a threaded web server running a model in-process holds this while it does.
 model_lock = threading.Lock()
@@ -27,6 +28,12 @@ def allowed_model_dirs() -> list[Path]:
     return [Path(d) for d in settings.MODELHOST_MODEL_DIRS] + [settings.MODELHOST_CACHE_DIR]
 
 
+def api_key_env_allowed(name: str) -> bool:
+    """Only variables named for the purpose hold keys: any other (DJANGO_SECRET_KEY, DATABASE_URL) would be sent as a
+    bearer token to whatever server the endpoint names."""
+    return name.startswith(API_KEY_ENV_PREFIX) and len(name) > len(API_KEY_ENV_PREFIX)
+
+
 def backend_build(endpoint: ModelEndpoint) -> Backend:
     if endpoint.backend == ModelEndpoint.Backend.OPENAI:
         from modelhost.backends.openai_backend import OpenAIBackend
@@ -34,8 +41,9 @@ def backend_build(endpoint: ModelEndpoint) -> Backend:
         return OpenAIBackend(
             base_url=endpoint.base_url,
             model=endpoint.model,
-            api_key=os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None,
+            api_key=os.environ.get(endpoint.api_key_env) if api_key_env_allowed(endpoint.api_key_env) else None,
             max_context=endpoint.max_context,
+            allowed_hosts=settings.MODELHOST_ALLOWED_HOSTS,
         )
     from modelhost.backends.transformers_backend import TransformersBackend, default_model_path
 

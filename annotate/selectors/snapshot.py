@@ -9,10 +9,12 @@ rerun of the same export reads the same rows. Nothing holds a long transaction, 
 """
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
@@ -20,6 +22,9 @@ from accounts.models import User
 from annotate.models import Campaign, Item, ItemCandidate, Judgment
 from annotate.protocols import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
 from annotate.services.exchange import judgments_export_jsonl
+from core.values import json_check
+
+logger = logging.getLogger(__name__)
 
 ITEMS_PER_CHUNK = 900  # ids in one IN (...): under the 999 parameters old SQLite builds allow
 
@@ -102,6 +107,16 @@ def _rows(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _prompt(item_id: int, messages: str) -> list[dict] | None:
+    """The item's prompt, or None (the item is left out alone, and logged) when it holds text no dataset file can:
+    a lone surrogate stored before the doors refused them."""
+    try:
+        return json_check(json.loads(messages))
+    except ValidationError as error:
+        logger.warning("item %s left out of a dataset: its prompt %s", item_id, error.messages[0])
+        return None
+
+
 def _json(text: str | None):
     return None if text is None else json.loads(text)
 
@@ -146,8 +161,9 @@ def items_read(*, spec: dict, snapshot_id: int, excluded: set[int]) -> Iterator[
                     "candidate__generation_output__seed")):
             slots.setdefault(item_id, []).append(CandidateRecord(
                 external_id, text, model, _generation(endpoint, params, seed), not models or model in models))
-        yield [ItemRecord(pk, campaign_id, external_id, prompt_id, json.loads(messages), slots[pk], by_item[pk])
-               for pk, campaign_id, external_id, prompt_id, messages in rows if pk in by_item]
+        yield [ItemRecord(pk, campaign_id, external_id, prompt_id, prompt, slots[pk], by_item[pk])
+               for pk, campaign_id, external_id, prompt_id, messages in rows
+               if pk in by_item and (prompt := _prompt(pk, messages)) is not None]
 
 
 def snapshot_judgments_total(*, campaign_ids: list[int], snapshot_id: int) -> int:

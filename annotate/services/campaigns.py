@@ -9,6 +9,7 @@ from annotate.access import campaign_check_manager
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Prompt
 from annotate.services.assignments import items_added
 from annotate.services.candidates import campaign_source, prompt_key
+from core.services.audit import audit_record
 from modelhost.selectors import generation_outputs_for
 
 TRANSITIONS = {
@@ -57,6 +58,8 @@ def campaign_status_set(*, campaign: Campaign, status: str, by: User) -> Campaig
         raise ValidationError(f"A {campaign.status} campaign cannot become {status}.")
     if status == Campaign.Status.LIVE and not campaign.items.exists():
         raise ValidationError("Build items before launching: the campaign has nothing to judge yet.")
+    audit_record(actor=by, action="campaign.status", target=f"campaign {campaign.pk}",
+                 details={"from": campaign.status, "to": status})
     campaign.status = status
     campaign.save(update_fields=["status"])
     return campaign
@@ -86,6 +89,8 @@ def campaign_members_add(*, campaign: Campaign, usernames: list[str], by: User) 
     if missing:
         raise ValidationError(f"No active user named: {', '.join(missing)}.")
     campaign.members.add(*users)
+    audit_record(actor=by, action="campaign.members_add", target=f"campaign {campaign.pk}",
+                 details={"usernames": sorted(user.username for user in users)})
     return users
 
 
@@ -93,6 +98,8 @@ def campaign_members_add(*, campaign: Campaign, usernames: list[str], by: User) 
 def campaign_members_remove(*, campaign: Campaign, user: User, by: User) -> None:
     campaign_check_manager(campaign=campaign, user=by)
     campaign.members.remove(user)
+    audit_record(actor=by, action="campaign.members_remove", target=f"campaign {campaign.pk}",
+                 details={"usernames": [user.username]})
 
 
 def _attach_generated(campaign: Campaign) -> int:

@@ -441,4 +441,15 @@ def judgments_export_jsonl(*, campaign: Campaign) -> Iterator[str]:
         .prefetch_related(Prefetch("item__slots", queryset=slots))
     )
     for judgment in judgments.iterator(chunk_size=EXPORT_CHUNK):
-        yield json.dumps(_record(judgment), ensure_ascii=False) + "\n"
+        yield _line(_record(judgment))
+
+
+def _line(record: dict) -> str:
+    """One JSON line as UTF-8 can carry it. Text stored before the doors refused lone surrogates is written escaped
+    (`\\ud800`): the line stays valid JSON, an import refuses that line alone, and the download goes on."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode()
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from .base import (
     SamplingParams,
     TransientBackendError,
 )
+from .destinations import destination_check
 
 T = TypeVar("T")
 _TRANSIENT = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)  # incl. timeouts
@@ -42,7 +43,9 @@ class OpenAIBackend:
         max_context: int = 8192,
         concurrency: int = 8,
         backoff_s: float = 0.5,
+        allowed_hosts: Collection[str] = (),
     ) -> None:
+        destination_check(base_url, allowed_hosts=allowed_hosts)
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_context = max_context
@@ -50,9 +53,11 @@ class OpenAIBackend:
         self.concurrency = concurrency
         self.backoff_s = backoff_s
         # The client's own retries are off so that ours are the only ones. Without a key, send a placeholder rather
-        # than let the client read OPENAI_API_KEY, which must not go to an arbitrary server.
+        # than let the client read OPENAI_API_KEY, which must not go to an arbitrary server. Redirects are not
+        # followed: a checked public URL could otherwise answer 302 to the metadata service (a 3xx is an error).
         self._client = openai.OpenAI(
-            base_url=self.base_url, api_key=api_key or "no-key", timeout=timeout, max_retries=0
+            base_url=self.base_url, api_key=api_key or "no-key", timeout=timeout, max_retries=0,
+            http_client=openai.DefaultHttpxClient(follow_redirects=False),
         )
 
     def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None) -> list[Output]:

@@ -46,7 +46,7 @@ def endpoint_params(*, endpoint: ModelEndpoint, values: dict | None = None) -> S
 
 def endpoint_validate(*, endpoint: ModelEndpoint) -> None:
     """Refuse a row that cannot work: a path that is missing or not allowed, a server that does not answer."""
-    from modelhost.registry import allowed_model_dirs, backend_build
+    from modelhost.registry import API_KEY_ENV_PREFIX, allowed_model_dirs, api_key_env_allowed, backend_build
 
     try:
         sampling_params_from(endpoint.default_params)
@@ -57,6 +57,9 @@ def endpoint_validate(*, endpoint: ModelEndpoint) -> None:
                    if not getattr(endpoint, field)}
         if missing:
             raise ValidationError(missing)
+        if endpoint.api_key_env and not api_key_env_allowed(endpoint.api_key_env):
+            raise ValidationError({"api_key_env": f"Name a variable that starts with {API_KEY_ENV_PREFIX}, set for "
+                                                  "this purpose only: its value is sent to the server."})
         try:
             backend_build(endpoint).check()
         except BackendError as error:

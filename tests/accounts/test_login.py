@@ -1,3 +1,8 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
 from tests.conftest import PASSWORD
 
 
@@ -40,3 +45,40 @@ def test_login_requires_a_csrf_token(annotator):
 
 def test_there_is_no_self_sign_up(client, db):
     assert client.get("/accounts/signup/").status_code == 404
+
+
+def test_five_wrong_passwords_lock_the_sign_in_even_with_the_right_one(client, annotator):
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "anna", "password": "guess"})
+    locked = client.post("/accounts/login/", {"username": "anna", "password": PASSWORD})
+    assert locked.status_code == 429 and "_auth_user_id" not in client.session
+
+
+def test_the_admin_sign_in_locks_the_same_way(client, admin_user):
+    for _ in range(5):
+        client.post("/admin/login/", {"username": "ada", "password": "guess"})
+    locked = client.post("/admin/login/", {"username": "ada", "password": PASSWORD})
+    assert locked.status_code == 429 and "_auth_user_id" not in client.session
+
+
+def test_another_user_is_not_locked_out_by_someone_elses_failures(client, annotator, other_annotator):
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "anna", "password": "guess"})
+    response = client.post("/accounts/login/", {"username": "otto", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_fifty_concurrent_guesses_locks_and_stays_locked(annotator):
+    from django.test import Client
+
+    def guess(_):
+        try:
+            return Client().post("/accounts/login/", {"username": "anna", "password": "guess"}).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(guess, range(50)))
+    assert statuses.count(429) >= 40  # a few answered before the count reached the limit
+    assert Client().post("/accounts/login/", {"username": "anna", "password": PASSWORD}).status_code == 429

@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest  # axes checks every sign-in against its request
 
 from accounts.models import User
 from accounts.services.users import user_create
@@ -18,7 +19,7 @@ def test_a_manager_adds_an_annotator_who_joins_through_the_invite_link(client, m
     assert form_page.context["validlink"]
     new_password = {"new_password1": "Sunny-Garden-42", "new_password2": "Sunny-Garden-42"}
     client.post(form_page.request["PATH_INFO"], new_password)
-    assert client.login(username="nina", password="Sunny-Garden-42")
+    assert client.login(request=HttpRequest(), username="nina", password="Sunny-Garden-42")
 
 
 def test_an_invite_link_works_only_once(client, manager):
@@ -59,3 +60,11 @@ def test_a_manager_sees_annotators_but_not_other_managers(client, manager, annot
     client.force_login(manager)
     people = {user.username for user in client.get("/accounts/people/").context["people"]}
     assert people == {"anna", "maria"}
+
+
+def test_a_manager_sees_no_annotator_e_mail_and_an_admin_sees_all(client, manager, annotator, admin_user):
+    client.force_login(manager)
+    page = client.get("/accounts/people/").content.decode()
+    assert "anna@example.org" not in page and "maria@example.org" in page
+    client.force_login(admin_user)
+    assert "anna@example.org" in client.get("/accounts/people/").content.decode()

@@ -51,3 +51,20 @@ def test_ids_beyond_64_bits_in_a_path_are_not_found(api_client, annotator):
     assert api_client.post(f"/api/v1/campaigns/{huge}/next", **auth(annotator)).status_code == 404
     assert api_client.post(f"/api/v1/assignments/{huge}/submit", {"choice": "a"}, format="json",
                            **auth(annotator)).status_code == 404
+
+
+def test_a_key_is_throttled_per_view_and_another_key_or_view_is_not(api_client, manager, annotator, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "key_view": "3/min"}}
+    headers = auth(annotator)
+    statuses = [api_client.get("/api/v1/me", **headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert api_client.get("/api/v1/me", **auth(manager)).status_code == 200  # another key
+    assert api_client.get("/api/v1/exports", **headers).status_code == 403  # another view: refused, not throttled
+
+
+def test_anonymous_callers_are_throttled_per_address(api_client, db, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "2/min"}}
+    statuses = [api_client.get("/api/schema/").status_code for _ in range(3)]  # the one API page open to anyone
+    assert statuses == [200, 200, 429]

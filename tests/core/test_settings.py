@@ -87,8 +87,8 @@ def test_production_mode_refuses_debug():
     assert "DJANGO_DEBUG must be off" in result.stderr
 
 
-def test_production_mode_refuses_the_default_or_a_short_secret_key():
-    for key in [None, "short-key"]:
+def test_production_mode_refuses_the_default_a_short_or_a_repeated_secret_key():
+    for key in [None, "short-key", "abcdefghij" * 5, "a1b2c3d4e5f6g7h8" * 4]:
         env = {**PRODUCTION, **({"DJANGO_SECRET_KEY": key} if key else {})}
         result = manage("check", **env)
         assert result.returncode != 0
@@ -99,3 +99,10 @@ def test_production_mode_refuses_empty_allowed_hosts():
     result = manage("check", DJANGO_ENV="production", DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_production_mode_refuses_a_wildcard_allowed_host():
+    result = manage("check", DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+                    **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "concord.example.org,*"})
+    assert result.returncode != 0
+    assert "not '*'" in result.stderr

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from annotate.models import Item
+from annotate.models import Item, Judgment
 from core.runs import MAX_STARTS
 from exports.models import Export
 from exports.services import export_create, export_run
@@ -196,3 +196,34 @@ def test_only_managers_of_every_campaign_export(pairwise_campaign, annotator, ma
         export_create(spec={"campaigns": [pairwise_campaign.pk], "format": "dpo"}, by=other_manager)
     with pytest.raises(PermissionDenied):
         export_create(spec={"campaigns": [pairwise_campaign.pk, 999], "format": "dpo"}, by=manager)
+
+
+@pytest.fixture
+def one_bad_prompt(pairwise_campaign):
+    """A prompt holding a lone surrogate, as imports let in before they refused it. Only SQLite can keep one (as a
+    JSON escape); PostgreSQL refuses it at the door of its own."""
+    from django.db import connection
+
+    from annotate.models import Prompt
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL cannot store a lone surrogate, so no such row can exist there")
+    Prompt.objects.filter(campaign=pairwise_campaign, external_id="p0").update(
+        messages=[{"role": "user", "content": "Broken \ud800 question?"}])
+    return pairwise_campaign
+
+
+@pytest.mark.parametrize("form", ["dpo", "raw"])
+def test_one_bad_row_is_left_out_alone_and_the_export_finishes(one_bad_prompt, run_export, form):
+    export = run_export(one_bad_prompt, format=form)
+    assert export.status == "done", export.error
+    text = "".join(path.read_text() for path in export.directory.glob("*.jsonl"))
+    assert "Question 1?" in text and "Broken" not in text
+
+
+def test_the_judgments_download_escapes_a_bad_row_and_goes_on(client, manager, one_bad_prompt):
+    client.force_login(manager)
+    response = client.get(f"/annotate/manage/{one_bad_prompt.pk}/judgments.jsonl")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert response.status_code == 200 and len(lines) == Judgment.objects.count()
+    assert any("Broken \\ud800" in line for line in lines)

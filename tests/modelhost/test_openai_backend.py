@@ -26,9 +26,11 @@ from modelhost.backends import (
     SamplingParams,
     TransientBackendError,
 )
+from modelhost.backends.destinations import DestinationRefused
 from modelhost.backends.openai_backend import OpenAIBackend
 
 MODEL = "tiny-chat"
+LOCAL = ["127.0.0.1"]  # the test server is on loopback, which the backend refuses unless allowed
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Script:
     delay_s: float = 0.0
     scoring: bool = True
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    redirect_to: str = ""  # answer every request with a 302 to this URL
 
 
 def token_logprob(token: int) -> float:
@@ -64,7 +67,12 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.script.received.append((self.path, body))
         time.sleep(self.script.delay_s)
-        if self.script.failures:
+        if self.script.redirect_to:
+            self.send_response(302)
+            self.send_header("Location", self.script.redirect_to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.script.failures:
             status = self.script.failures.pop(0)
             self.send_json({"error": {"message": f"scripted failure {status}"}}, status=status)
         elif self.path == "/v1/chat/completions":
@@ -156,7 +164,7 @@ def server() -> Iterator[Server]:
 
 
 def make(server: Server, **kwargs: Any) -> OpenAIBackend:
-    return OpenAIBackend(server.url, MODEL, backoff_s=0.01, **kwargs)
+    return OpenAIBackend(server.url, MODEL, backoff_s=0.01, allowed_hosts=LOCAL, **kwargs)
 
 
 def chat_calls(server: Server) -> list[dict[str, Any]]:
@@ -262,10 +270,31 @@ def test_check_accepts_a_served_model_and_explains_failures(server: Server) -> N
     make(server).check()
 
     with pytest.raises(ModelLoadError, match="does not serve 'other'.*tiny-chat"):
-        OpenAIBackend(server.url, "other").check()
+        OpenAIBackend(server.url, "other", allowed_hosts=LOCAL).check()
 
     with socket.socket() as unused:  # a port that was free a moment ago: nothing answers there
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     with pytest.raises(ModelLoadError, match="did not answer /models.*APIConnectionError"):
-        OpenAIBackend(f"http://127.0.0.1:{port}/v1", MODEL, max_retries=1, backoff_s=0.01).check()
+        OpenAIBackend(f"http://127.0.0.1:{port}/v1", MODEL, max_retries=1, backoff_s=0.01, allowed_hosts=LOCAL).check()
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/v1", "http://localhost/v1", "http://2130706433/v1", "http://0x7f000001/v1",
+    "http://0177.0.0.1/v1", "http://127.1/v1", "http://[::1]/v1", "http://[::ffff:127.0.0.1]/v1",
+    "http://[::ffff:a9fe:a9fe]/v1", "http://169.254.169.254/latest/meta-data", "http://2852039166/v1",
+    "http://10.0.0.7/v1", "http://192.168.1.1/v1", "http://172.16.0.1/v1", "http://100.64.0.1/v1",
+    "http://0.0.0.0/v1", "file:///etc/passwd", "gopher://127.0.0.1/", "http://no-such-host.invalid/v1",
+])
+def test_internal_destinations_are_refused_however_they_are_written(url: str) -> None:
+    with pytest.raises(DestinationRefused):
+        OpenAIBackend(url, MODEL)
+
+
+def test_a_redirect_is_not_followed(server: Server) -> None:
+    server.script.redirect_to = "http://169.254.169.254/latest/meta-data"
+
+    with pytest.raises(BackendError, match="HTTP 302"):
+        make(server).generate([Request("a", user("q"))])
+
+    assert len(server.script.received) == 1  # the redirect went nowhere

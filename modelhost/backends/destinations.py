@@ -1,0 +1,45 @@
+"""Where the model host may send a request (plain Python, like the backends).
+
+An endpoint's URL comes from an admin, but the worker that calls it sits inside the network: a URL naming the cloud
+metadata service, a database or anything on localhost would let a form reach what the internet cannot (SSRF). So a
+URL must resolve to public addresses only, however it is written (decimal `2130706433`, hex `0x7f.1`, IPv6-mapped
+`[::ffff:127.0.0.1]`, a DNS name pointing inwards): the addresses are what the resolver gives, as the HTTP client
+will. A host named in the allow-list (a vLLM on the LAN) may be internal.
+"""
+
+import ipaddress
+import socket
+from collections.abc import Collection
+from urllib.parse import urlsplit
+
+from .base import BackendError
+
+
+class DestinationRefused(BackendError):
+    """The URL leads somewhere the model host must not send requests."""
+
+
+def _internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global
+
+
+def destination_check(url: str, *, allowed_hosts: Collection[str]) -> None:
+    """Raise DestinationRefused unless `url` is http(s) to public addresses only, or to an allowed host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DestinationRefused(f"{url} is not an http(s) URL with a host.")
+    host = parts.hostname
+    if host in {allowed.lower().strip("[]") for allowed in allowed_hosts}:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError, ValueError) as error:
+        raise DestinationRefused(f"{host} does not resolve: {error}") from None
+    internal = sorted(address for address in addresses if _internal(address))
+    if internal:
+        raise DestinationRefused(f"{host} leads to the internal address {internal[0]}; if that server is yours, "
+                                 "list the host in MODELHOST_ALLOWED_HOSTS.")
