@@ -1,15 +1,21 @@
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from feedback.models import Conversation, ConversationImport, Feedback, Message
 
 
 def conversation_list_for(*, user: User) -> QuerySet[Conversation]:
-    """The caller's own conversations; managers and admins browse everyone's."""
+    """What the pages list: admins browse everyone's conversations; managers their own (application keys and
+    imports they made) and those of annotator accounts, the people every manager works with (as on the People
+    page), never another manager's (tests/security/test_cross_tenant.py); anyone else their own."""
     conversations = Conversation.objects.select_related("owner", "endpoint")
-    return conversations if user.is_manager else conversations.filter(owner=user)
+    if user.is_admin:
+        return conversations
+    if user.is_manager:
+        return conversations.filter(Q(owner=user) | Q(owner__role=User.Role.ANNOTATOR))
+    return conversations.filter(owner=user)
 
 
 def conversation_list_owned(*, user: User) -> QuerySet[Conversation]:

@@ -1,5 +1,6 @@
 """Maria's world, for attacks by others: a live campaign anna works in, an export, a generation job, a streamed
-reply and an API token, all hers."""
+reply, an API token, a chat conversation, and a moral-graph deliberation with anna's interview, cards, a story and
+a de-duplication proposal, all hers."""
 
 from dataclasses import dataclass
 
@@ -17,7 +18,45 @@ from tests.factories import UserFactory, campaign_with_items
 
 @dataclass
 class World:
-    ids: dict[str, int]  # URL keyword -> the id of maria's object of that kind
+    ids: dict[str, int | str]  # URL keyword -> the id of maria's object of that kind
+    by_namespace: dict[str, dict[str, int | str]]  # where one keyword names different objects in an app
+
+    def kwargs(self, name: str, keywords) -> dict:
+        ids = {**self.ids, **self.by_namespace.get(name.partition(":")[0], {})}
+        return {key: ids.get(key, "README.md") for key in keywords}
+
+
+def _moral_graph(campaign, manager, annotator) -> dict:
+    from annotate.moralgraph.models import Context, DedupProposal, Message, UpgradeStory
+    from annotate.moralgraph.services.cards import card_update
+    from annotate.moralgraph.services.deliberations import deliberation_create, participant_consent
+    from annotate.moralgraph.services.interviews import interview_start
+
+    deliberation = deliberation_create(campaign=campaign, name="Maria's question", question="What should I do?",
+                                       by=manager, contexts=["When in distress"])
+    zara = UserFactory(username="zara")
+    campaign.members.add(zara)
+    interviews = [interview_start(participant=participant_consent(deliberation=deliberation, user=user))
+                  for user in (annotator, zara)]
+    cards = [card_update(interview=interview, source="participant", title=title, description=f"By {title}.",
+                         policies=[f"MOMENTS where {title} helps", f"FEELINGS that show {title} matters"])
+             for interview, title in zip(interviews, ("Care", "Candour"), strict=True)]
+    interview = interviews[0]
+    context = Context.objects.filter(deliberation=deliberation).first()
+    story = UpgradeStory.objects.create(context=context, from_card=cards[0], to_card=cards[1], claim="A to B")
+    proposal = DedupProposal.objects.create(card=cards[0], duplicate_of=cards[1], similarity=0.9)
+    return {"deliberation_id": deliberation.pk, "interview_id": interview.pk, "card_id": cards[0].pk,
+            "context_id": context.pk, "story_id": story.pk, "proposal_id": proposal.pk, "action": "approve",
+            "fmt": "json", "message_id": Message.objects.create(interview=interview, role="user", content="Mine").pk}
+
+
+def _conversation(manager) -> dict:
+    from feedback.services.conversations import conversation_create, messages_add
+
+    conversation = conversation_create(owner=manager)
+    _, reply = messages_add(conversation=conversation, parent=None, messages=[
+        {"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi, how can I help?"}])
+    return {"conversation_id": conversation.pk, "message_id": reply.pk}
 
 
 @pytest.fixture
@@ -33,8 +72,10 @@ def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     reply = StreamedReply.objects.create(endpoint=tiny_endpoint, messages=[{"role": "user", "content": "Hi"}],
                                          created_by=manager)
     token, _ = token_create(user=manager, name="maria's key")
-    return World(ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk,
-                      "export_id": export.pk, "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk})
+    return World(
+        ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk, "export_id": export.pk,
+             "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, **_conversation(manager)},
+        by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator)})
 
 
 @pytest.fixture
@@ -48,6 +89,9 @@ def other_manager(db):
 def state() -> dict:
     """Everything an intruder's request could change in maria's world."""
     from annotate.models import Campaign, Item, Judgment, Prompt
+    from annotate.moralgraph.models import Deliberation, Interview, Participant, ValuesCard, Vote
+    from feedback.models import Conversation, Feedback
+    from feedback.models import Message as ChatMessage
 
     return {
         "campaigns": sorted(Campaign.objects.values_list("pk", "status", "name")),
@@ -58,4 +102,8 @@ def state() -> dict:
         "exports": sorted(Export.objects.values_list("pk", "status")),
         "jobs": sorted(GenerationJob.objects.values_list("pk", "status")),
         "tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
+        "conversations": sorted(Conversation.objects.values_list("pk", flat=True)),
+        "chat messages and feedback": (ChatMessage.objects.count(), Feedback.objects.count()),
+        "moral graph": (Deliberation.objects.count(), Interview.objects.count(), ValuesCard.objects.count(),
+                        Vote.objects.count(), Participant.objects.count()),
     }

@@ -37,7 +37,7 @@ def test_the_routes_are_found():
 @pytest.mark.parametrize(("name", "kwargs"), ROUTES, ids=[name for name, _ in ROUTES])
 def test_an_intruder_is_refused_everywhere_and_changes_nothing(client, world, request, intruder, name, kwargs):
     user = request.getfixturevalue(intruder)
-    url = reverse(name, kwargs={key: world.ids.get(key, "README.md") for key in kwargs})
+    url = reverse(name, kwargs=world.kwargs(name, kwargs))
     headers = {"HTTP_AUTHORIZATION": f"Token {token_create(user=user, name='probe')[1]}"} if "/api/" in url else {}
     client.force_login(user)
     before = state()
