@@ -69,7 +69,7 @@ BATCH = 500
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     number: int
     item: str
@@ -115,52 +115,81 @@ def _annotator(value) -> str:
     return username
 
 
-def _line_clean(number: int, text: str) -> _Line:
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LineError(f"not valid JSON ({error.msg} at column {error.colno})") from None
-    if not isinstance(record, dict):
-        raise LineError("must be a JSON object")
-    keys_check(record, set(KEYS))
-    missing = [key for key in REQUIRED if key not in record]
-    if missing:
-        raise LineError(f"missing key(s) {', '.join(missing)}")
-    protocol = record["protocol"]
-    if protocol not in ANSWERS:
-        raise LineError(f"unknown protocol {protocol!r}; use one of {', '.join(ANSWERS)}")
-    stray = sorted(set(record) & (set().union(*ANSWERS.values()) - ANSWERS[protocol]))
-    if stray:
-        raise LineError(f"{', '.join(stray)} does not belong to a {protocol} judgment")
+def _responses_clean(value, protocol: str) -> list[ResponseRecord]:
     least = MIN_RESPONSES[protocol]
-    if not isinstance(record["responses"], list) or len(record["responses"]) < least:
+    if not isinstance(value, list) or len(value) < least:
         raise LineError(f"responses must list at least {'two' if least == 2 else 'one'} {{id, text, model?}} for "
                         f"a {protocol} judgment")
     responses = []
-    for index, response in enumerate(record["responses"]):
+    for index, response in enumerate(value):
         if isinstance(response, dict):
             keys_check(response, {"id", "text", "model"}, f"responses[{index}]")
         responses.append(response_clean(response, index))
     ids = [response.id for response in responses]
     if len(set(ids)) != len(ids):
         raise LineError(f"responses list an id twice: {ids}")
-    if record.get("rationale") is not None:
-        text_clean(record["rationale"], "rationale")
-    try:
-        fields = answer_clean(protocol=protocol, candidate_ids=ids, answer=record)
-    except ValidationError as error:
-        raise LineError(_error_text(error)) from None
-    presented = record.get("presented_order")
-    if presented is not None:
-        if not isinstance(presented, list) or sorted(map(str, presented)) != sorted(ids) or len(presented) != len(ids):
-            raise LineError(f"presented_order must list each response id once: {sorted(ids)}")
-        presented = [str(response) for response in presented]
-    return _Line(
-        number=number, item=id_clean(record["item"], "item"), messages=messages_clean(record["prompt"]),
-        responses=responses, annotator=_annotator(record["annotator"]),
-        fields={"protocol": protocol, **fields, "presented_order": presented},
-        created_at=_created_at(record.get("created_at")),
-    )
+    return responses
+
+
+class _LineReader:
+    """Checks lines one by one. Every line of an item repeats its prompt and responses: when a line repeats them
+    exactly as the item's first line wrote them, that line's checked messages and responses are reused (checking
+    them again was most of the time an import spent per line), and so are checked annotator names."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple] = {}  # item id -> (prompt and responses as written, messages, responses)
+        self.annotators: set[str] = set()
+
+    def read(self, number: int, text: str) -> _Line:
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise LineError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(record, dict):
+            raise LineError("must be a JSON object")
+        keys_check(record, set(KEYS))
+        missing = [key for key in REQUIRED if key not in record]
+        if missing:
+            raise LineError(f"missing key(s) {', '.join(missing)}")
+        protocol = record["protocol"]
+        if protocol not in ANSWERS:
+            raise LineError(f"unknown protocol {protocol!r}; use one of {', '.join(ANSWERS)}")
+        stray = sorted(set(record) & (set().union(*ANSWERS.values()) - ANSWERS[protocol]))
+        if stray:
+            raise LineError(f"{', '.join(stray)} does not belong to a {protocol} judgment")
+        item = id_clean(record["item"], "item")
+        written = (record["prompt"], record["responses"])
+        known = self.items.get(item)
+        if known is not None and known[0] == written:
+            _, messages, responses = known
+            if len(responses) < MIN_RESPONSES[protocol]:
+                raise LineError(f"responses must list at least two {{id, text, model?}} for a {protocol} judgment")
+        else:
+            responses = _responses_clean(record["responses"], protocol)
+            messages = messages_clean(record["prompt"])
+            self.items.setdefault(item, (written, messages, responses))
+        ids = [response.id for response in responses]
+        if record.get("rationale") is not None:
+            text_clean(record["rationale"], "rationale")
+        try:
+            fields = answer_clean(protocol=protocol, candidate_ids=ids, answer=record)
+        except ValidationError as error:
+            raise LineError(_error_text(error)) from None
+        presented = record.get("presented_order")
+        if presented is not None:
+            if not isinstance(presented, list) or sorted(map(str, presented)) != sorted(ids) \
+                    or len(presented) != len(ids):
+                raise LineError(f"presented_order must list each response id once: {sorted(ids)}")
+            presented = [str(response) for response in presented]
+        annotator = record["annotator"]
+        if annotator not in self.annotators:
+            annotator = _annotator(annotator)
+            self.annotators.add(annotator)
+        return _Line(
+            number=number, item=item, messages=messages, responses=responses, annotator=annotator,
+            fields={"protocol": protocol, **fields, "presented_order": presented},
+            created_at=_created_at(record.get("created_at")),
+        )
 
 
 @dataclass
@@ -175,7 +204,7 @@ class _Plan:
     first_use: dict[str, _Line]  # response id -> first line that lists it
 
 
-def _file_check(lines: list[_Line], errors: LineErrors) -> _Plan:
+def _file_check(lines: Iterable[_Line], errors: LineErrors) -> _Plan:
     """Lines must agree with each other on items, responses and answers."""
     plan = _Plan(lines=[], unchanged=0, items={}, existing_items={}, existing_responses={}, first_use={})
     judged: dict[tuple[str, str], _Line] = {}
@@ -186,12 +215,13 @@ def _file_check(lines: list[_Line], errors: LineErrors) -> _Plan:
         elif first.response_ids != line.response_ids:
             errors.add(line.number, f"item {line.item!r} lists the responses {first.response_ids} on line "
                                     f"{first.number}, here {line.response_ids} (the order defines a and b)")
-        for response in line.responses:
-            seen = plan.first_use.setdefault(response.id, line)
-            earlier = next(r for r in seen.responses if r.id == response.id)
-            if (earlier.text, earlier.model) != (response.text, response.model):
-                errors.add(line.number, f"response {response.id!r} has a different text or model on line "
-                                        f"{seen.number}")
+        if first is line or line.responses is not first.responses:  # the same objects were checked with the first
+            for response in line.responses:
+                seen = plan.first_use.setdefault(response.id, line)
+                earlier = next(r for r in seen.responses if r.id == response.id)
+                if (earlier.text, earlier.model) != (response.text, response.model):
+                    errors.add(line.number, f"response {response.id!r} has a different text or model on line "
+                                            f"{seen.number}")
         earlier = judged.setdefault((line.item, line.annotator), line)
         if earlier is line:
             plan.lines.append(line)
@@ -200,6 +230,33 @@ def _file_check(lines: list[_Line], errors: LineErrors) -> _Plan:
         else:
             errors.add(line.number, f"{line.annotator} judged item {line.item!r} differently on line {earlier.number}")
     return plan
+
+
+def _lines_read(lines: Iterable[str], errors: LineErrors) -> Iterator[_Line]:
+    """The lines that are judgments, checked one by one; a line that is not is added to the errors."""
+    reader = _LineReader()
+    for number, text in enumerate(lines, start=1):
+        text = text.removeprefix("\ufeff") if number == 1 else text
+        if not text.strip():
+            continue
+        try:
+            line = reader.read(number, text)
+        except LineError as error:
+            errors.add(number, str(error))
+            continue
+        yield line
+
+
+def judgments_read(*, lines: Iterable[str]) -> list[_Line]:
+    """The judgments of an exchange file, checked as an import checks them but kept in memory (for a report of a
+    file): each has item, responses, annotator, fields (the Judgment fields) and created_at. A judgment repeated
+    exactly counts once; problems raise one ValidationError that lists them."""
+    errors = LineErrors()
+    plan = _file_check(_lines_read(lines, errors), errors)
+    if not plan.lines and not errors.found:
+        raise ValidationError("The file holds no judgments.")
+    errors.raise_if_any()
+    return plan.lines
 
 
 def _database_check(campaign: Campaign, plan: _Plan, errors: LineErrors) -> None:
@@ -340,15 +397,7 @@ def judgments_import(*, campaign: Campaign, lines: Iterable[str]) -> dict:
     """Import exchange-format lines into the campaign, all or nothing. Returns what was created (judgments, items,
     prompts, responses, annotators) and how many lines repeated a judgment already there (unchanged)."""
     errors = LineErrors()
-    parsed = []
-    for number, text in enumerate(lines, start=1):
-        text = text.removeprefix("\ufeff") if number == 1 else text
-        if not text.strip():
-            continue
-        try:
-            parsed.append(_line_clean(number, text))
-        except LineError as error:
-            errors.add(number, str(error))
+    parsed = list(_lines_read(lines, errors))
     if not parsed and not errors.found:
         raise ValidationError("The file holds no judgments.")
     plan = _file_check(parsed, errors)

@@ -18,12 +18,13 @@ from annotate.protocols import (
     RATING_RANGE,
     SAFETY,
     Protocol,
+    design_for,
 )
 from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position, style
 from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
 from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, percentile_interval, rounded
-from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data
-from annotate.report.metrics.gold import gold_summary
+from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data, exchange_data
+from annotate.report.metrics.gold import gold_summary, gold_summary_of
 
 RATINGS_MEAN, RATINGS_EACH = "mean", "each"
 PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PROTOCOLS
@@ -35,15 +36,41 @@ def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_thr
     """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
     "each" with every annotator's own ratings of both, one comparison per such annotator. `style_control` adds
     the style-controlled leaderboard."""
+    _check_ratings(ratings)
+    return data_report(
+        campaign_data(campaign=campaign, style=style_control),
+        about={"id": campaign.pk, "name": campaign.name, "design": campaign.design},
+        gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+
+
+def file_report(*, judgments: list, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
+                min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
+                style_control: bool = False) -> dict:
+    """The same report of an exchange file's checked judgments (`exchange.judgments_read`), kept nowhere. The
+    format carries no gold answers, skips, arms or times on task, so those sections stay empty."""
+    _check_ratings(ratings)
+    protocols = {line.fields["protocol"] for line in judgments}
+    return data_report(
+        exchange_data(judgments=judgments, style=style_control),
+        about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
+        gold=gold_summary_of({}, items=0, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+
+
+def _check_ratings(ratings: str) -> None:
     if ratings not in (RATINGS_MEAN, RATINGS_EACH):
         raise ValueError(f"ratings must be {RATINGS_MEAN!r} or {RATINGS_EACH!r}, got {ratings!r}")
-    data = campaign_data(campaign=campaign, style=style_control)
+
+
+def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
+                style_control: bool) -> dict:
     resampler = ItemResampler(data.item_count, rounds=rounds)
     blocks = _agreement_codes(data)
     battles = _battles(data)
     scores, win_rates = _leaderboard(data, battles, resampler)
     report = {
-        "campaign": {"id": campaign.pk, "name": campaign.name, "design": campaign.design},
+        "campaign": about,
         "items": data.item_count,
         "judgments": data.judgment_count,
         "judgments_by_protocol": {protocol: int(np.count_nonzero(data.protocol == index))
@@ -51,12 +78,13 @@ def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_thr
         "agreement": _agreement(data, blocks, resampler, min_shared_units),
         "rating_vs_ranking": _rating_vs_ranking(data, resampler, ratings),
         "position_bias": _position_bias(data),
-        "gold": gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        "gold": gold,
         "annotators": _annotators(data, blocks, battles),
         "bradley_terry": scores,
         "win_rates": win_rates,
-        "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings, "gold_threshold": gold_threshold,
-                     "min_shared_units": min_shared_units, "style_control": style_control},
+        "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings,
+                     "gold_threshold": gold["threshold"], "min_shared_units": min_shared_units,
+                     "style_control": style_control},
     }
     if style_control:
         report["style_control"] = _style_leaderboard(data, battles, resampler)

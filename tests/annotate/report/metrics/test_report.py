@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from scipy.stats import binomtest
 
 from accounts.services.tokens import token_create
+from annotate.models import Campaign, Judgment
 from annotate.report.metrics.report import campaign_report
 from tests.annotate.report.metrics.judgments import ANNOTATORS, imported, mixed_lines
 
@@ -245,3 +246,36 @@ def test_an_empty_campaign_reports_nothing_without_failing(campaign, client, man
     assert "no unit was judged by two annotators" in out.getvalue()
     client.force_login(manager)
     assert client.get(f"/annotate/reports/{campaign.pk}/").status_code == 200
+
+
+# --- report --from: a file to numbers, kept nowhere --------------------------------------------------------------
+
+def test_the_report_of_a_file_equals_the_report_of_the_file_imported(campaign, lines, tmp_path):
+    path = tmp_path / "judgments.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = StringIO()
+
+    call_command("report", "--from", str(path), "--format", "json", "--style-control", stdout=out)
+
+    from_file = json.loads(out.getvalue())
+    assert not Judgment.objects.exists() and Campaign.objects.count() == 1  # nothing kept
+    from_campaign = campaign_report(campaign=imported(campaign, lines), style_control=True)
+    assert from_file.pop("campaign") == {"id": None, "name": "judgments.jsonl", "design": "mixed"}
+    from_campaign.pop("campaign")
+    assert from_file == json.loads(json.dumps(from_campaign))
+
+
+def test_report_from_a_file_prints_text_and_names_the_bad_lines(tmp_path, lines):
+    path = tmp_path / "judgments.jsonl"
+    path.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8")
+    out = StringIO()
+    call_command("report", "--from", str(path), stdout=out)
+    assert out.getvalue().startswith("Campaign judgments.jsonl (") and "Bradley-Terry" in out.getvalue()
+
+    path.write_text(lines[0] + "\n" + lines[0].replace('"pairwise"', '"likert"') + "\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="line 2: unknown protocol 'likert'"):
+        call_command("report", "--from", str(path), stdout=StringIO())
+    with pytest.raises(CommandError, match="Name a campaign or give --from FILE, not both"):
+        call_command("report", "Helpfulness", "--from", str(path), stdout=StringIO())
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("report", "--from", str(tmp_path / "missing.jsonl"), stdout=StringIO())
