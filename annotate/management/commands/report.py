@@ -34,13 +34,12 @@ class Command(BaseCommand):
             report = campaign_report(campaign=self._campaign(campaign), **settings)
         else:
             try:
-                with source.open(encoding="utf-8-sig", newline="\n") as lines:
-                    judgments = judgments_read(lines=lines)
+                with source.open(encoding="utf-8-sig", newline="\n") as lines:  # read as the report goes
+                    report = file_report(judgments=judgments_read(lines=lines), name=source.name, **settings)
             except (OSError, UnicodeDecodeError) as error:
                 raise CommandError(f"Cannot read {source}: {error}") from None
             except ValidationError as error:
                 raise CommandError(f"{source} is not a valid exchange file:\n" + "\n".join(error.messages)) from None
-            report = file_report(judgments=judgments, name=source.name, **settings)
         self.stdout.write(json.dumps(report, indent=2) if output_format == "json" else report_text(report))
 
     def _campaign(self, name: str) -> Campaign:

@@ -5,6 +5,8 @@ same numbers; the bootstrap seed is fixed for the same reason. Estimates are {va
 a 95% interval from the item bootstrap (position bias and gold use exact binomial intervals instead).
 """
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from annotate.models import Campaign
@@ -27,6 +29,7 @@ from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_d
 from annotate.report.metrics.gold import gold_summary, gold_summary_of
 
 RATINGS_MEAN, RATINGS_EACH = "mean", "each"
+QUADRATIC = "quadratic"  # the weighting of the per-pair weighted kappa
 PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PROTOCOLS
 
 
@@ -44,16 +47,16 @@ def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_thr
         ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
 
 
-def file_report(*, judgments: list, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
+def file_report(*, judgments: Iterable, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                 min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
                 style_control: bool = False) -> dict:
     """The same report of an exchange file's checked judgments (`exchange.judgments_read`), kept nowhere. The
     format carries no gold answers, skips, arms or times on task, so those sections stay empty."""
     _check_ratings(ratings)
-    protocols = {line.fields["protocol"] for line in judgments}
+    data = exchange_data(judgments=judgments, style=style_control)
+    protocols = {PROTOCOLS[index] for index in np.unique(data.protocol)}
     return data_report(
-        exchange_data(judgments=judgments, style=style_control),
-        about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
+        data, about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
         gold=gold_summary_of({}, items=0, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
         ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
 
@@ -141,16 +144,22 @@ def _agreement_codes(data: CampaignData) -> dict[str, tuple[Codes, str]]:
     return blocks
 
 
-def _pair_estimates(data: CampaignData, batches, resampler: ItemResampler) -> dict[str, dict]:
-    """"annotatorA|annotatorB" (names in alphabetical order) -> estimate, for every pair of the batches."""
-    found = {}
+def _pair_estimates(data: CampaignData, batches, resampler: ItemResampler, n_values: int,
+                    weightings: tuple[str, ...]) -> dict[str, dict[str, dict]]:
+    """weighting -> "annotatorA|annotatorB" (names in alphabetical order) -> estimate, for every pair of the
+    batches. Each batch's confusion sums are resampled once, whatever the weightings."""
+    found = {weighting: {} for weighting in weightings}
     for pairs, shared, statistic in batches:
-        values = statistic.value()
-        low, high = resampler.interval(statistic)
-        for index, pair in enumerate(pairs):
-            key = "|".join(sorted(data.annotators[rater] for rater in pair))
-            found[key] = estimate(values[index], shared[index], low[index], high[index])
-    return dict(sorted(found.items()))
+        sums, round_sums = statistic.sums(), resampler.sums(statistic)
+        for weighting in weightings:
+            combine = agreement.pair_kappas(len(pairs), n_values, weighting)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values, low_high = combine(sums), percentile_interval(combine(round_sums))
+            for index, pair in enumerate(pairs):
+                key = "|".join(sorted(data.annotators[rater] for rater in pair))
+                found[weighting][key] = estimate(values[index], shared[index], low_high[0][index],
+                                                 low_high[1][index])
+    return {weighting: dict(sorted(pairs.items())) for weighting, pairs in found.items()}
 
 
 def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: ItemResampler,
@@ -162,10 +171,14 @@ def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: It
         "percent_agreement": resampler.estimate(agreement.percent_agreement(codes)),
         "fleiss_kappa": resampler.estimate(agreement.fleiss_kappa(codes)),
         "krippendorff_alpha": resampler.estimate(alpha, value=alpha_value),
-        "cohen_kappa": _pair_estimates(data, agreement.cohen_kappas(codes, min_units=min_shared_units), resampler),
     }
+    weightings = (NOMINAL, QUADRATIC) if level == ORDINAL else (NOMINAL,)
+    pairs = _pair_estimates(data, agreement.cohen_kappas(codes, min_units=min_shared_units), resampler,
+                            codes.n_values, weightings)
+    block["cohen_kappa"] = pairs[NOMINAL]
     if level == ORDINAL:
         block["quadratic_kappa"] = resampler.estimate(agreement.pooled_weighted_kappa(codes))
+        block["cohen_quadratic_kappa"] = pairs[QUADRATIC]
     return block
 
 

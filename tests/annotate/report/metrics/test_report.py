@@ -24,6 +24,13 @@ def auth(user) -> dict:
     return {"HTTP_AUTHORIZATION": f"Token {token_create(user=user, name='t')[1]}"}
 
 
+def naive_quadratic_cohen(first: list, second: list) -> float:
+    """1 - mean squared difference of the pairs / mean squared difference of all first-second combinations."""
+    observed = np.mean([(a - b) ** 2 for a, b in zip(first, second, strict=True)])
+    expected = np.mean([(a - b) ** 2 for a in first for b in second])
+    return 1 - observed / expected
+
+
 @pytest.fixture
 def lines():
     return mixed_lines(seed=1)
@@ -102,6 +109,24 @@ def test_rating_and_attribute_agreement_use_ordinal_alpha_per_response(mixed, li
     assert {"kendall_tau", "spearman", "quadratic_kappa"} <= set(agreement["ranking"])
 
 
+def test_rating_agreement_has_a_quadratic_weighted_kappa_for_every_pair_of_annotators(mixed, lines):
+    ratings = defaultdict(dict)
+    for record in records(lines, "rating"):
+        for response, value in record["ratings"].items():
+            ratings[record["item"], response][record["annotator"]] = value
+
+    block = campaign_report(campaign=mixed)["agreement"]["rating"]
+
+    assert len(block["cohen_quadratic_kappa"]) == len(block["cohen_kappa"]) == 6
+    for first, second in combinations(ANNOTATORS, 2):
+        shared = [unit for unit in ratings.values() if first in unit and second in unit]
+        kappa = naive_quadratic_cohen([unit[first] for unit in shared], [unit[second] for unit in shared])
+        pair = block["cohen_quadratic_kappa"][f"{first}|{second}"]
+        assert (pair["value"], pair["n"]) == (pytest.approx(kappa, abs=1e-4), len(shared))
+        assert pair["ci_low"] <= pair["value"] <= pair["ci_high"]
+    assert "cohen_quadratic_kappa" not in campaign_report(campaign=mixed)["agreement"]["pairwise"]
+
+
 def test_consistency_and_position_bias_equal_values_computed_from_the_file(mixed, lines):
     rated = defaultdict(list)
     for record in records(lines, "rating"):
@@ -164,7 +189,7 @@ def test_renaming_annotators_or_reordering_the_file_leaves_agreement_unchanged(c
         for key, value in block.items():
             if isinstance(value, dict) and "value" in value:
                 found[key] = value["value"]
-            elif key == "cohen_kappa":
+            elif key in ("cohen_kappa", "cohen_quadratic_kappa"):
                 found[key] = sorted((estimate["value"] for estimate in value.values()), key=str)
             elif isinstance(value, dict):
                 found[key] = values(value)
