@@ -78,16 +78,12 @@ class _Table:
 
     def answers(self, rank: np.ndarray, width: int = 0) -> Answers:
         """The table with judgments renumbered by `rank` (judging order), sorted by judgment."""
-        judgment = rank[np.frombuffer(self.judgment, np.int64)] if len(self.judgment) else np.zeros(0, np.int64)
+        judgment = rank[np.frombuffer(self.judgment, np.int64)]
         order = np.argsort(judgment, kind="stable")
-        value = np.frombuffer(self.value, np.int64) if len(self.value) else np.zeros(0, np.int64)
+        value = np.frombuffer(self.value, np.int64)
         value = value.reshape(-1, width) if width else value
-        return Answers(judgment=judgment[order], slot=_array(self.slot)[order], shown=_array(self.shown)[order],
-                       value=value[order])
-
-
-def _array(values: array) -> np.ndarray:
-    return np.frombuffer(values, np.int64) if len(values) else np.zeros(0, np.int64)
+        return Answers(judgment=judgment[order], slot=np.frombuffer(self.slot, np.int64)[order],
+                       shown=np.frombuffer(self.shown, np.int64)[order], value=value[order])
 
 
 def _decoded(texts: tuple) -> list:
@@ -164,41 +160,38 @@ class _Builder:
                                     [values.get(name, 0) for name in ATTRIBUTE_NAMES])
 
     def data(self, *, names: dict, arms: dict, skips: dict) -> CampaignData:
-        """The arrays, judgments in the order they were made (by `when`, then as they came), with each annotator
-        key's name, arm and skipped assignments."""
-        for annotator_key in skips:
-            self.annotator_index.setdefault(annotator_key, len(self.annotator_index))
-        slots = _array(self.slots).reshape(-1, 4)
+        """The arrays, judgments in the order they were made (by `when`, then as they came) and annotators
+        numbered as they first judged, with each annotator key's name, arm and skipped assignments."""
+        slots = np.frombuffer(self.slots, np.int64).reshape(-1, 4)
         width = int(slots[:, 1].max()) + 1 if len(slots) else 2
         slot_candidate = np.full((len(self.item_index), width), -1, dtype=np.int64)
         slot_model = np.full((len(self.item_index), width), -1, dtype=np.int64)
         slot_candidate[slots[:, 0], slots[:, 1]] = slots[:, 2]
         models = sorted(self.models)  # the leaderboard lists models by name
-        by_name = np.array([models.index(model) for model in self.models], np.int64)
-        slot_model[slots[:, 0], slots[:, 1]] = np.where(slots[:, 3] >= 0, by_name[slots[:, 3]] if len(by_name)
-                                                        else -1, -1)
-        order = np.argsort(np.frombuffer(self.when, np.float64), kind="stable") if len(self.when) \
-            else np.zeros(0, np.int64)
+        by_name = np.array([models.index(model) for model in self.models] + [-1], np.int64)  # [-1]: no model
+        slot_model[slots[:, 0], slots[:, 1]] = by_name[slots[:, 3]]
+        order = np.argsort(np.frombuffer(self.when, np.float64), kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        column = {name: _array(values)[order] for name, values in self.columns.items()}
-        by_index = sorted(self.annotator_index, key=self.annotator_index.get)
-        # annotators numbered as they first judged, in judging order
-        first_seen = np.full(len(by_index), np.iinfo(np.int64).max)
-        np.minimum.at(first_seen, column["annotator"], np.arange(len(order)))
-        renumber = np.empty(len(by_index), np.int64)
-        renumber[np.argsort(first_seen, kind="stable")] = np.arange(len(by_index))
-        by_index = [by_index[index] for index in np.argsort(first_seen, kind="stable")]
+        column = {name: np.frombuffer(values, np.int64)[order] for name, values in self.columns.items()}
+        for annotator_key in skips:  # annotators who only skipped come last
+            self.annotator_index.setdefault(annotator_key, len(self.annotator_index))
+        first_judged = np.full(len(self.annotator_index), len(order))
+        np.minimum.at(first_judged, column["annotator"], np.arange(len(order)))
+        renumbered = np.argsort(first_judged, kind="stable")  # new number -> old
+        old_to_new = np.empty_like(renumbered)
+        old_to_new[renumbered] = np.arange(len(renumbered))
+        keys = list(self.annotator_index)  # in old numbering
+        by_index = [keys[old] for old in renumbered]
         return CampaignData(
             item_count=len(self.item_index),
             slot_candidate=slot_candidate, slot_model=slot_model, models=models,
             annotators=[names[key] for key in by_index],
             annotator_arm=np.array([ARMS.index(arms.get(key, "")) for key in by_index], dtype=np.int64),
             skipped=np.array([skips.get(key, 0) for key in by_index], dtype=np.int64),
-            item=column["item"], annotator=renumber[column["annotator"]] if len(order) else column["annotator"],
-            protocol=column["protocol"], time_ms=(np.frombuffer(self.time_ms, np.float64)[order]
-                                                  if len(order) else np.zeros(0)),
-            choice=column["choice"], first_shown=column["first_shown"],
+            item=column["item"], annotator=old_to_new[column["annotator"]], protocol=column["protocol"],
+            time_ms=np.frombuffer(self.time_ms, np.float64)[order], choice=column["choice"],
+            first_shown=column["first_shown"],
             rankings=self.rankings.answers(rank), ratings=self.ratings.answers(rank),
             attributes=self.attributes.answers(rank, len(ATTRIBUTE_NAMES)),
         )
