@@ -66,7 +66,8 @@ from annotate.services.judging import answer_clean
 
 # What an answer is compared on when the same judgment is met twice.
 COMPARED = ("protocol", "choice", "strength", "ranking", "ratings", "attributes", "rationale", "presented_order")
-KEY_SET = set(KEYS)
+KEY_SET, REQUIRED_SET = set(KEYS), set(REQUIRED)
+RESPONSE_KEYS = {"id", "text", "model"}
 OTHER_ANSWERS = {protocol: set().union(*ANSWERS.values()) - keys for protocol, keys in ANSWERS.items()}
 EXPORT_CHUNK = 1000
 BATCH = 500
@@ -102,8 +103,8 @@ def _created_at(value) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(text_clean(value, "created_at"))
-    except ValueError:
+        moment = datetime.fromisoformat(value)  # refuses what is not a string, NULs and lone surrogates too
+    except (TypeError, ValueError):
         raise LineError(f"created_at must be an ISO 8601 date and time, got {value!r}") from None
     return moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment
 
@@ -143,7 +144,7 @@ def _as_written(prompt, responses, messages: list[dict], records: list[ResponseR
     elif prompt != messages:
         return False
     return isinstance(responses, list) and len(responses) == len(records) and all(
-        isinstance(raw, dict) and raw.keys() <= {"id", "text", "model"} and raw.get("id") == record.id
+        isinstance(raw, dict) and raw.keys() <= RESPONSE_KEYS and raw.get("id") == record.id
         and raw.get("text") == record.text and (raw.get("model") or "") == record.model
         for raw, record in zip(responses, records, strict=True))
 
@@ -165,18 +166,22 @@ class _LineReader:
             raise LineError(f"not valid JSON ({error.msg} at column {error.colno})") from None
         if not isinstance(record, dict):
             raise LineError("must be a JSON object")
-        keys_check(record, KEY_SET)
-        missing = [key for key in REQUIRED if key not in record]
-        if missing:
-            raise LineError(f"missing key(s) {', '.join(missing)}")
+        keys = record.keys()
+        if not keys <= KEY_SET:
+            keys_check(record, KEY_SET)
+        if not keys >= REQUIRED_SET:
+            raise LineError(f"missing key(s) {', '.join(key for key in REQUIRED if key not in record)}")
         protocol = record["protocol"]
         if protocol not in ANSWERS:
             raise LineError(f"unknown protocol {protocol!r}; use one of {', '.join(ANSWERS)}")
-        stray = sorted(record.keys() & OTHER_ANSWERS[protocol])
-        if stray:
-            raise LineError(f"{', '.join(stray)} does not belong to a {protocol} judgment")
-        item = id_clean(record["item"], "item")
-        item = self.names.setdefault(item, item)  # one string per item and annotator, however many lines
+        if not keys.isdisjoint(OTHER_ANSWERS[protocol]):
+            raise LineError(f"{', '.join(sorted(keys & OTHER_ANSWERS[protocol]))} does not belong to a {protocol} "
+                            "judgment")
+        item = record["item"]
+        if not (isinstance(item, str) and item in self.names):  # one string per item, however many lines
+            item = id_clean(item, "item")
+            item = self.names.setdefault(item, item)
+        item = self.names[item]
         known = self.items.get(item)
         if known is not None and _as_written(record["prompt"], record["responses"], *known):
             messages, responses = known
@@ -248,7 +253,8 @@ class _FileCheck:
                                     f"{first.number}, here {line.response_ids} (the order defines a and b)")
         elif line.responses is not first.responses:  # the same objects were checked with the first
             self._responses_check(line)
-        answer = hash(json.dumps([line.fields[name] for name in COMPARED], sort_keys=True))
+        answer = hash(repr([sorted(value.items()) if isinstance(value, dict) else value  # keys in any order
+                            for value in (line.fields[name] for name in COMPARED)]))
         moment = line.created_at.timestamp() if line.created_at else math.nan
         index = self.judged.setdefault((line.item, line.annotator), len(self.numbers))
         if index == len(self.numbers):
