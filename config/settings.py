@@ -188,6 +188,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Campaigns and runs (exports, jobs) both have a "status": each its own enum, named (runs keep their old name).
+    "ENUM_NAME_OVERRIDES": {"CampaignStatusEnum": "annotate.models.Campaign.Status",
+                            "StatusEnum": "core.runs.Run.Status"},
 }
 
 # --- Celery -------------------------------------------------------------------
