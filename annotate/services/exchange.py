@@ -178,10 +178,9 @@ class _LineReader:
             raise LineError(f"{', '.join(sorted(keys & OTHER_ANSWERS[protocol]))} does not belong to a {protocol} "
                             "judgment")
         item = record["item"]
-        if not (isinstance(item, str) and item in self.names):  # one string per item, however many lines
+        if not (isinstance(item, str) and item in self.names):  # an id met before was checked then
             item = id_clean(item, "item")
-            item = self.names.setdefault(item, item)
-        item = self.names[item]
+        item = self.names.setdefault(item, item)  # one string per item, however many lines
         known = self.items.get(item)
         if known is not None and _as_written(record["prompt"], record["responses"], *known):
             messages, responses = known
