@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -90,13 +91,15 @@ def _render_task(request, campaign: Campaign, *, form: TaskForm | None = None, a
             blocked = " ".join(error.messages)
         form = _task_form(assignment) if assignment else None
     progress = annotator_progress(campaign=campaign, annotator=request.user)
+    # The lease is made when the task is first shown and served again on a reload: the page counts on from it.
+    elapsed_ms = int((timezone.now() - assignment.leased_at).total_seconds() * 1000) if assignment else 0
     to_go = progress["remaining"] + (1 if assignment else 0)  # the current task is no longer "open"
     context = {
         "campaign": campaign, "assignment": assignment, "form": form, "notice": notice, "blocked": blocked,
         "finished": finished, "done": progress["done"], "to_go": to_go,
         "percent": int(100 * progress["done"] / (progress["done"] + to_go)) if progress["done"] + to_go else 100,
         "skip_reasons": SKIP_REASONS, "strength_labels": STRENGTH_LABELS, "rating_labels": RATING_LABELS,
-        "unsafe_help": UNSAFE_HELP,
+        "unsafe_help": UNSAFE_HELP, "elapsed_ms": max(elapsed_ms, 0),
     }
     template = "annotate/_task.html" if request.htmx else "annotate/task.html"
     return render(request, template, context)

@@ -22,7 +22,8 @@ class ReportSerializer(serializers.Serializer):
     agreement = serializers.JSONField(help_text=(
         "Per protocol (pairwise, ranking, rating; attributes per attribute), over units judged by 2 or more: "
         f"level, units, percent_agreement, fleiss_kappa, krippendorff_alpha (each {ESTIMATE}), cohen_kappa "
-        '("annotatorA|annotatorB" -> estimate); ordinal blocks add quadratic_kappa (pooled over pairs); '
+        '("annotatorA|annotatorB" -> estimate); ordinal blocks add quadratic_kappa (pooled over pairs) and '
+        "cohen_quadratic_kappa (per pair, like cohen_kappa); "
         "ranking adds kendall_tau and spearman."))
     rating_vs_ranking = serializers.JSONField(help_text=(
         "Bansal et al. consistency: for each pair a pairwise choice or a ranking ordered, its label (a/b/tie) against "

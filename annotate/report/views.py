@@ -103,7 +103,8 @@ def campaign_report_page(request, campaign_id: int):
     blocks = _agreement_blocks(report["agreement"])
     return render(request, "annotate/report.html", {
         "campaign": campaign, "report": report, "agreement_blocks": blocks, "plots": _plots(report, blocks),
-        "pair_summaries": [(name, _pair_summary(block["cohen_kappa"])) for name, block in blocks
-                           if block["cohen_kappa"]],
+        "pair_summaries": [(f"{name}{label}", _pair_summary(block[key])) for name, block in blocks
+                           for key, label in (("cohen_kappa", ""), ("cohen_quadratic_kappa", ", quadratic-weighted"))
+                           if block.get(key)],
         "ratings": ratings, "style_control": style_control,
     })

@@ -29,8 +29,10 @@ order above, optional fields left out when empty, so that exporting an import of
 
 import hashlib
 import json
+import math
+from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -65,12 +67,15 @@ from core.values import json_parse
 
 # What an answer is compared on when the same judgment is met twice.
 COMPARED = ("protocol", "choice", "strength", "ranking", "ratings", "attributes", "rationale", "presented_order")
+KEY_SET, REQUIRED_SET = set(KEYS), set(REQUIRED)
+RESPONSE_KEYS = {"id", "text", "model"}
+OTHER_ANSWERS = {protocol: set().union(*ANSWERS.values()) - keys for protocol, keys in ANSWERS.items()}
 EXPORT_CHUNK = 1000
 BATCH = 500
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     number: int
     item: str
@@ -99,8 +104,8 @@ def _created_at(value) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(text_clean(value, "created_at"))
-    except ValueError:
+        moment = datetime.fromisoformat(value)  # refuses what is not a string, NULs and lone surrogates too
+    except (TypeError, ValueError):
         raise LineError(f"created_at must be an ISO 8601 date and time, got {value!r}") from None
     return moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment
 
@@ -116,52 +121,99 @@ def _annotator(value) -> str:
     return username
 
 
-def _line_clean(number: int, text: str) -> _Line:
-    try:
-        record = json_parse(text)  # every string, number and depth checked
-    except ValidationError as error:
-        raise LineError(error.messages[0]) from None
-    if not isinstance(record, dict):
-        raise LineError("must be a JSON object")
-    keys_check(record, set(KEYS))
-    missing = [key for key in REQUIRED if key not in record]
-    if missing:
-        raise LineError(f"missing key(s) {', '.join(missing)}")
-    protocol = record["protocol"]
-    if protocol not in ANSWERS:
-        raise LineError(f"unknown protocol {protocol!r}; use one of {', '.join(ANSWERS)}")
-    stray = sorted(set(record) & (set().union(*ANSWERS.values()) - ANSWERS[protocol]))
-    if stray:
-        raise LineError(f"{', '.join(stray)} does not belong to a {protocol} judgment")
+def _responses_clean(value, protocol: str) -> list[ResponseRecord]:
     least = MIN_RESPONSES[protocol]
-    if not isinstance(record["responses"], list) or len(record["responses"]) < least:
+    if not isinstance(value, list) or len(value) < least:
         raise LineError(f"responses must list at least {'two' if least == 2 else 'one'} {{id, text, model?}} for "
                         f"a {protocol} judgment")
     responses = []
-    for index, response in enumerate(record["responses"]):
+    for index, response in enumerate(value):
         if isinstance(response, dict):
             keys_check(response, {"id", "text", "model"}, f"responses[{index}]")
         responses.append(response_clean(response, index))
     ids = [response.id for response in responses]
     if len(set(ids)) != len(ids):
         raise LineError(f"responses list an id twice: {ids}")
-    if record.get("rationale") is not None:
-        text_clean(record["rationale"], "rationale")
-    try:
-        fields = answer_clean(protocol=protocol, candidate_ids=ids, answer=record)
-    except ValidationError as error:
-        raise LineError(_error_text(error)) from None
-    presented = record.get("presented_order")
-    if presented is not None:
-        if not isinstance(presented, list) or sorted(map(str, presented)) != sorted(ids) or len(presented) != len(ids):
-            raise LineError(f"presented_order must list each response id once: {sorted(ids)}")
-        presented = [str(response) for response in presented]
-    return _Line(
-        number=number, item=id_clean(record["item"], "item"), messages=messages_clean(record["prompt"]),
-        responses=responses, annotator=_annotator(record["annotator"]),
-        fields={"protocol": protocol, **fields, "presented_order": presented},
-        created_at=_created_at(record.get("created_at")),
-    )
+    return responses
+
+
+def _as_written(prompt, responses, messages: list[dict], records: list[ResponseRecord]) -> bool:
+    """Whether a line's prompt and responses are those an item's checked messages and responses came from."""
+    if isinstance(prompt, str):
+        if len(messages) != 1 or messages[0]["content"] != prompt or messages[0]["role"] != "user":
+            return False
+    elif prompt != messages:
+        return False
+    return isinstance(responses, list) and len(responses) == len(records) and all(
+        isinstance(raw, dict) and raw.keys() <= RESPONSE_KEYS and raw.get("id") == record.id
+        and raw.get("text") == record.text and (raw.get("model") or "") == record.model
+        for raw, record in zip(responses, records, strict=True))
+
+
+class _LineReader:
+    """Checks lines one by one. Every line of an item repeats its prompt and responses: when a line repeats them
+    as the item's first line wrote them, that line's checked messages and responses are reused (checking them
+    again was most of the time an import spent per line), and so are checked annotator names."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[list[dict], list[ResponseRecord]]] = {}  # item id -> messages, responses
+        self.names: dict[str, str] = {}
+        self.annotators: dict[str, str] = {}
+
+    def read(self, number: int, text: str) -> _Line:
+        try:
+            record = json_parse(text)  # every string, number and depth checked
+        except ValidationError as error:
+            raise LineError(error.messages[0]) from None
+        if not isinstance(record, dict):
+            raise LineError("must be a JSON object")
+        keys = record.keys()
+        if not keys <= KEY_SET:
+            keys_check(record, KEY_SET)
+        if not keys >= REQUIRED_SET:
+            raise LineError(f"missing key(s) {', '.join(key for key in REQUIRED if key not in record)}")
+        protocol = record["protocol"]
+        if protocol not in ANSWERS:
+            raise LineError(f"unknown protocol {protocol!r}; use one of {', '.join(ANSWERS)}")
+        if not keys.isdisjoint(OTHER_ANSWERS[protocol]):
+            raise LineError(f"{', '.join(sorted(keys & OTHER_ANSWERS[protocol]))} does not belong to a {protocol} "
+                            "judgment")
+        item = record["item"]
+        if not (isinstance(item, str) and item in self.names):  # an id met before was checked then
+            item = id_clean(item, "item")
+        item = self.names.setdefault(item, item)  # one string per item, however many lines
+        known = self.items.get(item)
+        if known is not None and _as_written(record["prompt"], record["responses"], *known):
+            messages, responses = known
+            if len(responses) < MIN_RESPONSES[protocol]:
+                raise LineError(f"responses must list at least two {{id, text, model?}} for a {protocol} judgment")
+        else:
+            responses = _responses_clean(record["responses"], protocol)
+            messages = messages_clean(record["prompt"])
+            self.items.setdefault(item, (messages, responses))
+        ids = [response.id for response in responses]
+        if record.get("rationale") is not None:
+            text_clean(record["rationale"], "rationale")
+        try:
+            fields = answer_clean(protocol=protocol, candidate_ids=ids, answer=record)
+        except ValidationError as error:
+            raise LineError(_error_text(error)) from None
+        presented = record.get("presented_order")
+        if presented is not None:
+            if not isinstance(presented, list) or sorted(map(str, presented)) != sorted(ids) \
+                    or len(presented) != len(ids):
+                raise LineError(f"presented_order must list each response id once: {sorted(ids)}")
+            presented = [str(response) for response in presented]
+        annotator = record["annotator"]
+        if annotator not in self.annotators:
+            annotator = _annotator(annotator)
+            self.annotators[annotator] = annotator
+        annotator = self.annotators[annotator]
+        return _Line(
+            number=number, item=item, messages=messages, responses=responses, annotator=annotator,
+            fields={"protocol": protocol, **fields, "presented_order": presented},
+            created_at=_created_at(record.get("created_at")),
+        )
 
 
 @dataclass
@@ -176,31 +228,92 @@ class _Plan:
     first_use: dict[str, _Line]  # response id -> first line that lists it
 
 
-def _file_check(lines: list[_Line], errors: LineErrors) -> _Plan:
-    """Lines must agree with each other on items, responses and answers."""
-    plan = _Plan(lines=[], unchanged=0, items={}, existing_items={}, existing_responses={}, first_use={})
-    judged: dict[tuple[str, str], _Line] = {}
-    for line in lines:
-        first = plan.items.setdefault(line.item, line)
-        if first.messages != line.messages:
+class _FileCheck:
+    """Lines must agree with each other on items, responses and answers; a judgment repeated exactly counts once.
+    Of the first line of each item it keeps what later lines are compared with (not the answer), of the others a
+    fingerprint of the answer, so that a file report can pass a million lines through it."""
+
+    def __init__(self, errors: LineErrors) -> None:
+        self.errors = errors
+        self.plan = _Plan(lines=[], unchanged=0, items={}, existing_items={}, existing_responses={}, first_use={})
+        self.judged: dict[tuple[str, str], int] = {}  # -> index into the three arrays below
+        self.numbers, self.answers, self.times = array("q"), array("q"), array("d")  # line, answer hash, created_at
+
+    def add(self, line: _Line) -> bool:
+        """Whether the line is a judgment not met before in the file."""
+        plan, errors = self.plan, self.errors
+        first = plan.items.get(line.item)
+        if first is None:
+            first = plan.items[line.item] = replace(line, fields={}, created_at=None)
+            self._responses_check(first)
+        elif first.messages != line.messages:
             errors.add(line.number, f"item {line.item!r} has a different prompt on line {first.number}")
         elif first.response_ids != line.response_ids:
             errors.add(line.number, f"item {line.item!r} lists the responses {first.response_ids} on line "
                                     f"{first.number}, here {line.response_ids} (the order defines a and b)")
-        for response in line.responses:
-            seen = plan.first_use.setdefault(response.id, line)
-            earlier = next(r for r in seen.responses if r.id == response.id)
-            if (earlier.text, earlier.model) != (response.text, response.model):
-                errors.add(line.number, f"response {response.id!r} has a different text or model on line "
-                                        f"{seen.number}")
-        earlier = judged.setdefault((line.item, line.annotator), line)
-        if earlier is line:
-            plan.lines.append(line)
-        elif earlier.same_answer(line.fields, line.created_at):
+        elif line.responses is not first.responses:  # the same objects were checked with the first
+            self._responses_check(line)
+        answer = hash(repr([sorted(value.items()) if isinstance(value, dict) else value  # keys in any order
+                            for value in (line.fields[name] for name in COMPARED)]))
+        moment = line.created_at.timestamp() if line.created_at else math.nan
+        index = self.judged.setdefault((line.item, line.annotator), len(self.numbers))
+        if index == len(self.numbers):
+            self.numbers.append(line.number)
+            self.answers.append(answer)
+            self.times.append(moment)
+            return True
+        if self.answers[index] == answer and (math.isnan(moment) or math.isnan(self.times[index])
+                                              or moment == self.times[index]):
             plan.unchanged += 1
         else:
-            errors.add(line.number, f"{line.annotator} judged item {line.item!r} differently on line {earlier.number}")
-    return plan
+            errors.add(line.number, f"{line.annotator} judged item {line.item!r} differently on line "
+                                    f"{self.numbers[index]}")
+        return False
+
+    def _responses_check(self, line: _Line) -> None:
+        for response in line.responses:
+            seen = self.plan.first_use.setdefault(response.id, line)
+            earlier = next(r for r in seen.responses if r.id == response.id)
+            if (earlier.text, earlier.model) != (response.text, response.model):
+                self.errors.add(line.number, f"response {response.id!r} has a different text or model on line "
+                                             f"{seen.number}")
+
+
+def _file_check(lines: Iterable[_Line], errors: LineErrors) -> _Plan:
+    check = _FileCheck(errors)
+    check.plan.lines = [line for line in lines if check.add(line)]
+    return check.plan
+
+
+def _lines_read(lines: Iterable[str], errors: LineErrors) -> Iterator[_Line]:
+    """The lines that are judgments, checked one by one; a line that is not is added to the errors."""
+    reader = _LineReader()
+    for number, text in enumerate(lines, start=1):
+        text = text.removeprefix("\ufeff") if number == 1 else text
+        if not text.strip():
+            continue
+        try:
+            line = reader.read(number, text)
+        except LineError as error:
+            errors.add(number, str(error))
+            continue
+        yield line
+
+
+def judgments_read(*, lines: Iterable[str]) -> Iterator[_Line]:
+    """The judgments of an exchange file, checked as an import checks them, one at a time and kept nowhere (for a
+    report of a file): each has item, responses, annotator, fields (the Judgment fields) and created_at. A judgment
+    repeated exactly comes once. Problems raise one ValidationError that lists them, once the lines are read."""
+    errors = LineErrors()
+    check = _FileCheck(errors)
+    found = False
+    for line in _lines_read(lines, errors):
+        if check.add(line):
+            found = True
+            yield line
+    if not found and not errors.found:
+        raise ValidationError("The file holds no judgments.")
+    errors.raise_if_any()
 
 
 def _database_check(campaign: Campaign, plan: _Plan, errors: LineErrors) -> None:
@@ -341,15 +454,7 @@ def judgments_import(*, campaign: Campaign, lines: Iterable[str]) -> dict:
     """Import exchange-format lines into the campaign, all or nothing. Returns what was created (judgments, items,
     prompts, responses, annotators) and how many lines repeated a judgment already there (unchanged)."""
     errors = LineErrors()
-    parsed = []
-    for number, text in enumerate(lines, start=1):
-        text = text.removeprefix("\ufeff") if number == 1 else text
-        if not text.strip():
-            continue
-        try:
-            parsed.append(_line_clean(number, text))
-        except LineError as error:
-            errors.add(number, str(error))
+    parsed = list(_lines_read(lines, errors))
     if not parsed and not errors.found:
         raise ValidationError("The file holds no judgments.")
     plan = _file_check(parsed, errors)

@@ -90,7 +90,7 @@ def keys_check(record: dict, allowed: set[str], name: str = "") -> None:
                         f"allowed: {', '.join(sorted(allowed))}")
 
 
-@dataclass
+@dataclass(slots=True)  # a file report holds every response of a file: slots halve its memory
 class ResponseRecord:
     id: str
     text: str

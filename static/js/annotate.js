@@ -6,7 +6,7 @@
 
   const DRAFT = "concord:draft:";
   const NOT_IN_DRAFT = new Set(["csrfmiddlewaretoken", "client_key", "time_on_task_ms"]);
-  const shownAt = new WeakMap(); // form -> when it appeared, for the time on task
+  const shownAt = new WeakMap(); // form -> when this page showed it, for the time on task
 
   const taskForm = () => document.getElementById("task-form");
   const skipDialog = () => document.getElementById("skip-dialog");
@@ -217,7 +217,9 @@
       return;
     }
     if (form.id !== "task-form" || !shownAt.has(form)) return;
-    form.elements.time_on_task_ms.value = String(Math.max(1, Math.round(performance.now() - shownAt.get(form))));
+    // counted from when the task was first shown (the server's lease), so a reload does not restart it
+    const elapsed = Number(form.dataset.elapsedMs || 0) + performance.now() - shownAt.get(form);
+    form.elements.time_on_task_ms.value = String(Math.max(1, Math.round(elapsed)));
   }, true);
 
   function hintShow(label) {

@@ -117,6 +117,19 @@ def test_choosing_the_left_response_stores_the_canonical_choice_whatever_the_ord
         assert judgment.presented_order == order and judgment.time_on_task_ms == 4200
 
 
+def test_the_time_on_task_counts_from_when_the_task_was_first_shown_across_reloads(client, manager, annotator):
+    campaign = live_campaign(manager, [annotator])
+    assignment = show(client, campaign, annotator)
+    Assignment.objects.filter(pk=assignment.pk).update(leased_at=timezone.now() - timedelta(seconds=90))
+
+    reloaded = client.get(f"/annotate/campaigns/{campaign.pk}/").content.decode()
+
+    elapsed = int(reloaded.split('data-elapsed-ms="')[1].split('"')[0])
+    assert 90_000 <= elapsed < 100_000  # the page counts on from there
+    submit(client, assignment, {"choice": "left"})  # a client that sends no time: the server counts from the lease
+    assert 90_000 <= Judgment.objects.get().time_on_task_ms < 100_000
+
+
 def test_a_submit_swaps_in_the_next_task_and_updates_the_count(client, manager, annotator):
     campaign = live_campaign(manager, [annotator])
     first = show(client, campaign, annotator)

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 
@@ -74,8 +76,9 @@ def test_an_annotator_ranks_three_responses_with_a_tie_by_keyboard_only(page, si
     assert page.evaluate("window.notReloaded") is True
 
 
-def test_an_annotator_rates_responses_and_a_reload_keeps_the_draft(page, sign_in, live_server, manager, annotator):
-    campaign = live_campaign(manager, [annotator], design="rating", prompts=2)
+def test_an_annotator_rates_responses_side_by_side_and_a_reload_keeps_the_draft(
+        page, sign_in, live_server, manager, annotator):
+    campaign = live_campaign(manager, [annotator], design="rating", prompts=2, rate_alone=False)
     open_task(page, sign_in, live_server, campaign)
     first = assignment_shown(page)
     page.keyboard.press("6")
@@ -97,9 +100,34 @@ def test_an_annotator_rates_responses_and_a_reload_keeps_the_draft(page, sign_in
     expect(page.locator("#progress")).to_contain_text("2 done")
 
 
+def test_an_annotator_rates_each_response_alone_by_keyboard_and_a_reload_keeps_the_time(
+        page, sign_in, live_server, manager, annotator):
+    campaign = live_campaign(manager, [annotator], design="rating", prompts=1)
+    open_task(page, sign_in, live_server, campaign)
+    first = assignment_shown(page)
+    expect(page.locator(".response")).to_have_count(1)
+    expect(page.locator(".shortcuts")).to_contain_text("1–7 rate the response")
+    Assignment.objects.filter(pk=first.pk).update(leased_at=first.leased_at - timedelta(seconds=60))
+    page.reload()  # a minute after it was first shown
+
+    page.keyboard.press("5")
+    page.keyboard.press("Enter")
+    expect(page.locator("#progress")).to_contain_text("1 done · 1 to go")
+    second = assignment_shown(page)
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#all-done")).to_be_visible()
+    judgments = {judgment.assignment_id: judgment for judgment in Judgment.objects.all()}
+    assert judgments[first.pk].ratings == {first.presented_order[0]: 5}
+    assert judgments[second.pk].ratings == {second.presented_order[0]: 2}
+    assert judgments[first.pk].time_on_task_ms >= 60_000 > judgments[second.pk].time_on_task_ms
+
+
 def test_an_annotator_scores_attributes_by_keyboard_and_submits_from_the_rationale(
         page, sign_in, live_server, manager, annotator):
-    campaign = live_campaign(manager, [annotator], design="attributes", prompts=1, ask_rationale=True)
+    campaign = live_campaign(manager, [annotator], design="attributes", prompts=1, ask_rationale=True,
+                             rate_alone=False)
     open_task(page, sign_in, live_server, campaign)
     assignment = assignment_shown(page)
     for key in "3441221304":  # five attributes of A, then five of B

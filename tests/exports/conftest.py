@@ -67,7 +67,7 @@ def ranking_campaign(manager, judges):
 @pytest.fixture
 def rating_campaign(manager, judges):
     campaign = campaign_with_items(manager=manager, members=judges, prompts=3, responses=3, design="rating",
-                                   rate_alone=False, name="Ratings")
+                                   name="Ratings", rate_alone=False)  # side by side: pairs within an item
     scores = {"anna": [7, 5, 1], "otto": [6, 5, 2], "zoe": [2, 5, 7]}
     for judge in judges:
         judge_all(campaign, judge, lambda ids, who: {"ratings": dict(zip(ids, scores[who.username], strict=True))})
@@ -77,7 +77,7 @@ def rating_campaign(manager, judges):
 @pytest.fixture
 def attributes_campaign(manager, judges):
     campaign = campaign_with_items(manager=manager, members=judges, prompts=2, responses=2, design="attributes",
-                                   rate_alone=False, name="Attributes")
+                                   name="Attributes", rate_alone=False)
     helpfulness = {"anna": [4, 1], "otto": [3, 1], "zoe": [0, 4]}
 
     def answer(ids, who):

@@ -149,7 +149,6 @@ def cohen_kappas(codes: Codes, *, weighting: str = NOMINAL, min_units: int = MIN
     pair_keys, pair_index, shared = np.unique(np.column_stack([first, second]), axis=0, return_inverse=True,
                                               return_counts=True)
     kept = np.flatnonzero(shared >= min_units)
-    weights = disagreement_weights(size, weighting)
     batches = []
     for start in range(0, len(kept), PAIRS_PER_BATCH):
         batch = kept[start:start + PAIRS_PER_BATCH]
@@ -159,14 +158,17 @@ def cohen_kappas(codes: Codes, *, weighting: str = NOMINAL, min_units: int = MIN
         column = slot[pair_index[rows]] * size * size + first_value[rows] * size + second_value[rows]
         statistic = Statistic(
             item=codes.unit_item[unit[rows]], column=column, amount=np.ones(len(rows)), width=len(batch) * size * size,
-            combine=_kappas_of(len(batch), size, weights),
+            combine=pair_kappas(len(batch), size, weighting),
             n=int(shared[batch].sum()),
         )
         batches.append(([tuple(pair_keys[p]) for p in batch], shared[batch], statistic))
     return batches
 
 
-def _kappas_of(pairs: int, size: int, weights: np.ndarray):
+def pair_kappas(pairs: int, size: int, weighting: str):
+    """Sums of a batch of `pairs` confusion matrices (size x size each) -> one kappa per pair. The sums do not
+    depend on the weighting, so one resampling serves both kappas of a pair."""
+    weights = disagreement_weights(size, weighting)
     return lambda s: _kappa_from_confusion(s.reshape(*s.shape[:-1], pairs, size, size), weights)
 
 

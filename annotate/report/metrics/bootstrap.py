@@ -80,11 +80,12 @@ def percentile_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class ItemResampler:
     def __init__(self, n_items: int, *, rounds: int = ROUNDS, seed: int = SEED):
         self.n_items = n_items
-        draws = np.random.default_rng(seed).integers(0, max(n_items, 1), size=(rounds, n_items))
-        # How often each round draws each item (n draws with replacement), stored items x rounds, contiguous,
-        # for the sparse product below.
-        counts = np.bincount((draws + np.arange(rounds)[:, None] * n_items).ravel(), minlength=rounds * n_items)
-        self.weights = np.ascontiguousarray(counts.reshape(rounds, n_items).T, dtype=np.float64)
+        rng = np.random.default_rng(seed)
+        # How often each round draws each item (n draws with replacement), stored items x rounds for the sparse
+        # product below. Drawn round by round: all draws at once took four times this array's memory.
+        self.weights = np.empty((n_items, rounds))
+        for round_ in range(rounds):
+            self.weights[:, round_] = np.bincount(rng.integers(0, max(n_items, 1), size=n_items), minlength=n_items)
 
     def sums(self, statistic: Statistic) -> np.ndarray:
         """The statistic's sums in every round: shape (rounds, width)."""

@@ -6,6 +6,8 @@ tables (one row per judged response), with the position each response was shown 
 """
 
 import json
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,8 @@ from annotate.protocols import ATTRIBUTE_NAMES, CHOICES, PROTOCOLS
 from annotate.report.metrics.style import FEATURES, style_counts
 
 ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in an arm
+PROTOCOL_INDEX = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
+CHOICE_INDEX = {choice: index for index, choice in enumerate(CHOICES)}
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
 
 
@@ -58,21 +62,28 @@ class CampaignData:
 
 
 class _Table:
-    """Rows of an Answers table, collected as flat lists while reading."""
+    """Rows of an Answers table, collected in compact arrays while reading (a file report reads millions)."""
 
     def __init__(self) -> None:
-        self.judgment, self.slot, self.shown, self.value = [], [], [], []
+        self.judgment, self.slot, self.shown, self.value = array("q"), array("q"), array("q"), array("q")
 
     def add(self, judgment: int, slot: int, shown: int, value) -> None:
         self.judgment.append(judgment)
         self.slot.append(slot)
         self.shown.append(shown)
-        self.value.append(value)
+        if isinstance(value, list):
+            self.value.extend(value)
+        else:
+            self.value.append(value)
 
-    def answers(self, width: int = 0) -> Answers:
-        value = np.array(self.value, dtype=np.int64).reshape(-1, width) if width else np.array(self.value, np.int64)
-        return Answers(judgment=np.array(self.judgment, np.int64), slot=np.array(self.slot, np.int64),
-                       shown=np.array(self.shown, np.int64), value=value)
+    def answers(self, rank: np.ndarray, width: int = 0) -> Answers:
+        """The table with judgments renumbered by `rank` (judging order), sorted by judgment."""
+        judgment = rank[np.frombuffer(self.judgment, np.int64)]
+        order = np.argsort(judgment, kind="stable")
+        value = np.frombuffer(self.value, np.int64)
+        value = value.reshape(-1, width) if width else value
+        return Answers(judgment=judgment[order], slot=np.frombuffer(self.slot, np.int64)[order],
+                       shown=np.frombuffer(self.shown, np.int64)[order], value=value[order])
 
 
 def _decoded(texts: tuple) -> list:
@@ -92,84 +103,148 @@ def _judgment_rows(campaign: Campaign):
     return zip(*columns[:5], *(_decoded(column) for column in columns[5:]), strict=True)
 
 
-def _slot_style(campaign: Campaign, slot_candidate: np.ndarray) -> np.ndarray:
-    """Style counts of every slot's response, each response's text read and counted once."""
-    candidates = Candidate.objects.filter(prompt__campaign=campaign).order_by("pk").values_list("pk", "text")
-    pks, counts = [], []
-    for pk, text in candidates.iterator(chunk_size=2000):
-        pks.append(pk)
-        counts.append(style_counts(text))
-    pks, counts = np.array(pks, np.int64), np.array(counts, np.int64).reshape(-1, len(FEATURES))
+def _slot_style(slot_candidate: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(I, K, 4) style counts of every slot's response, from the counts of each response (keys sorted)."""
     slot_style = np.zeros((*slot_candidate.shape, len(FEATURES)), np.int64)
     filled = slot_candidate >= 0
-    slot_style[filled] = counts[np.searchsorted(pks, slot_candidate[filled])]
+    slot_style[filled] = counts.reshape(-1, len(FEATURES))[np.searchsorted(keys, slot_candidate[filled])]
     return slot_style
+
+
+class _Builder:
+    """Collects items and judgments one at a time, in any order, and makes the arrays. Keys (item, candidate,
+    annotator) may be anything hashable: database ids, or the ids of an exchange file."""
+
+    def __init__(self) -> None:
+        self.item_index: dict = {}
+        self.slot_of: dict = {}  # item key -> response id -> slot
+        self.slots = array("q")  # item index, position, candidate key, model index: four per slot
+        self.models: dict[str, int] = {}
+        self.annotator_index: dict = {}
+        self.columns = {name: array("q") for name in ("item", "annotator", "protocol", "choice", "first_shown")}
+        self.time_ms, self.when = array("d"), array("d")
+        self.rankings, self.ratings, self.attributes = _Table(), _Table(), _Table()
+
+    def item(self, key, slots: list[tuple]) -> None:
+        """An item and its responses in canonical order: (candidate key as an integer, response id, model)."""
+        index = self.item_index.setdefault(key, len(self.item_index))
+        self.slot_of[key] = {}
+        for position, (candidate, response, model) in enumerate(slots):
+            self.slot_of[key][response] = position
+            model_index = self.models.setdefault(model, len(self.models)) if model else -1
+            self.slots.extend((index, position, candidate, model_index))
+
+    def judgment(self, item_key, annotator_key, protocol: str, choice: str, time_ms, ranking, rating, scores,
+                 presented, when: float = 0.0) -> None:
+        number = len(self.time_ms)
+        slots = self.slot_of[item_key]
+        shown = {response: position for position, response in enumerate(presented)} if presented else {}
+        columns = self.columns
+        columns["item"].append(self.item_index[item_key])
+        columns["annotator"].append(self.annotator_index.setdefault(annotator_key, len(self.annotator_index)))
+        columns["protocol"].append(PROTOCOL_INDEX[protocol])
+        columns["choice"].append(CHOICE_INDEX.get(choice, -1))
+        columns["first_shown"].append(slots[presented[0]] if presented else -1)
+        self.time_ms.append(np.nan if time_ms is None else time_ms)
+        self.when.append(when)
+        if ranking is not None:
+            for group, responses in enumerate(ranking):
+                for response in responses:
+                    self.rankings.add(number, slots[response], shown.get(response, -1), group)
+        if rating is not None:
+            for response, value in rating.items():
+                self.ratings.add(number, slots[response], shown.get(response, -1), value)
+        if scores is not None:
+            for response, values in scores.items():
+                self.attributes.add(number, slots[response], shown.get(response, -1),
+                                    [values.get(name, 0) for name in ATTRIBUTE_NAMES])
+
+    def data(self, *, names: dict, arms: dict, skips: dict) -> CampaignData:
+        """The arrays, judgments in the order they were made (by `when`, then as they came) and annotators
+        numbered as they first judged, with each annotator key's name, arm and skipped assignments."""
+        slots = np.frombuffer(self.slots, np.int64).reshape(-1, 4)
+        width = int(slots[:, 1].max()) + 1 if len(slots) else 2
+        slot_candidate = np.full((len(self.item_index), width), -1, dtype=np.int64)
+        slot_model = np.full((len(self.item_index), width), -1, dtype=np.int64)
+        slot_candidate[slots[:, 0], slots[:, 1]] = slots[:, 2]
+        models = sorted(self.models)  # the leaderboard lists models by name
+        by_name = np.array([models.index(model) for model in self.models] + [-1], np.int64)  # [-1]: no model
+        slot_model[slots[:, 0], slots[:, 1]] = by_name[slots[:, 3]]
+        order = np.argsort(np.frombuffer(self.when, np.float64), kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        column = {name: np.frombuffer(values, np.int64)[order] for name, values in self.columns.items()}
+        for annotator_key in skips:  # annotators who only skipped come last
+            self.annotator_index.setdefault(annotator_key, len(self.annotator_index))
+        first_judged = np.full(len(self.annotator_index), len(order))
+        np.minimum.at(first_judged, column["annotator"], np.arange(len(order)))
+        renumbered = np.argsort(first_judged, kind="stable")  # new number -> old
+        old_to_new = np.empty_like(renumbered)
+        old_to_new[renumbered] = np.arange(len(renumbered))
+        keys = list(self.annotator_index)  # in old numbering
+        by_index = [keys[old] for old in renumbered]
+        return CampaignData(
+            item_count=len(self.item_index),
+            slot_candidate=slot_candidate, slot_model=slot_model, models=models,
+            annotators=[names[key] for key in by_index],
+            annotator_arm=np.array([ARMS.index(arms.get(key, "")) for key in by_index], dtype=np.int64),
+            skipped=np.array([skips.get(key, 0) for key in by_index], dtype=np.int64),
+            item=column["item"], annotator=old_to_new[column["annotator"]], protocol=column["protocol"],
+            time_ms=np.frombuffer(self.time_ms, np.float64)[order], choice=column["choice"],
+            first_shown=column["first_shown"],
+            rankings=self.rankings.answers(rank), ratings=self.ratings.answers(rank),
+            attributes=self.attributes.answers(rank, len(ATTRIBUTE_NAMES)),
+        )
 
 
 def campaign_data(*, campaign: Campaign, style: bool = False) -> CampaignData:
     """`style`: also count the style of every response (for the style-controlled leaderboard)."""
-    items = list(Item.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
-    item_index = {pk: index for index, pk in enumerate(items)}
-    slot_rows = list(ItemCandidate.objects.filter(item__campaign=campaign).values_list(
-        "item_id", "position", "candidate_id", "candidate__external_id", "candidate__model"))
-    width = max((position for _, position, *_ in slot_rows), default=1) + 1
-    slot_candidate = np.full((len(items), width), -1, dtype=np.int64)
-    slot_model = np.full((len(items), width), -1, dtype=np.int64)
-    models = sorted({model for *_, model in slot_rows if model})
-    model_index = {model: index for index, model in enumerate(models)}
-    slot_of: dict[int, dict[str, int]] = {}  # item pk -> response id -> slot
-    for item_pk, position, candidate_pk, external_id, model in slot_rows:
-        index = item_index[item_pk]
-        slot_candidate[index, position] = candidate_pk
-        slot_model[index, position] = model_index.get(model, -1)
-        slot_of.setdefault(item_pk, {})[external_id] = position
-
-    judgments = _judgment_rows(campaign)
+    builder = _Builder()
+    slots: dict[int, list] = {pk: [] for pk in Item.objects.filter(campaign=campaign).order_by("pk")
+                              .values_list("pk", flat=True)}
+    for item_pk, _, candidate_pk, external_id, model in ItemCandidate.objects.filter(item__campaign=campaign) \
+            .order_by("item", "position").values_list("item_id", "position", "candidate_id",
+                                                      "candidate__external_id", "candidate__model"):
+        slots[item_pk].append((candidate_pk, external_id, model))
+    for item_pk, item_slots in slots.items():
+        builder.item(item_pk, item_slots)
+    for row in _judgment_rows(campaign):  # already in the order they were made
+        builder.judgment(*row)
     skips = dict(Assignment.objects.filter(item__campaign=campaign, status=Assignment.Status.SKIPPED).order_by()
                  .values("annotator_id").annotate(n=Count("pk")).values_list("annotator_id", "n"))
+    data = builder.data(
+        names=dict(User.objects.filter(pk__in={*builder.annotator_index, *skips}).values_list("pk", "username")),
+        arms=dict(ArmMembership.objects.filter(campaign=campaign).values_list("annotator_id", "arm")), skips=skips)
+    if style:  # each response's text read and counted once
+        texts = Candidate.objects.filter(prompt__campaign=campaign).order_by("pk").values_list("pk", "text")
+        keys, counts = [], []
+        for pk, text in texts.iterator(chunk_size=2000):
+            keys.append(pk)
+            counts.append(style_counts(text))
+        data.slot_style = _slot_style(data.slot_candidate, np.array(keys, np.int64), np.array(counts, np.int64))
+    return data
 
-    protocol_index = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
-    choice_index = {choice: index for index, choice in enumerate(CHOICES)}
-    annotator_index: dict[int, int] = {}
-    item_col, annotator_col, protocol_col, time_col, choice_col, first_col = ([] for _ in range(6))
-    rankings, ratings, attributes = _Table(), _Table(), _Table()
-    for number, (item_pk, annotator_pk, protocol, choice, time_ms, ranking, rating, scores, presented) \
-            in enumerate(judgments):
-        slots = slot_of[item_pk]
-        shown = {response: position for position, response in enumerate(presented)} if presented else {}
-        item_col.append(item_index[item_pk])
-        annotator_col.append(annotator_index.setdefault(annotator_pk, len(annotator_index)))
-        protocol_col.append(protocol_index[protocol])
-        time_col.append(np.nan if time_ms is None else time_ms)
-        choice_col.append(choice_index.get(choice, -1))
-        first_col.append(slots[presented[0]] if presented else -1)
-        if ranking is not None:
-            for group, responses in enumerate(ranking):
-                for response in responses:
-                    rankings.add(number, slots[response], shown.get(response, -1), group)
-        if rating is not None:
-            for response, value in rating.items():
-                ratings.add(number, slots[response], shown.get(response, -1), value)
-        if scores is not None:
-            for response, values in scores.items():
-                attributes.add(number, slots[response], shown.get(response, -1),
-                               [values.get(name, 0) for name in ATTRIBUTE_NAMES])
 
-    for annotator_pk in skips:
-        annotator_index.setdefault(annotator_pk, len(annotator_index))
-    names = dict(User.objects.filter(pk__in=annotator_index).values_list("pk", "username"))
-    arms = dict(ArmMembership.objects.filter(campaign=campaign).values_list("annotator_id", "arm"))
-    by_index = sorted(annotator_index, key=annotator_index.get)
-    return CampaignData(
-        item_count=len(items),
-        slot_candidate=slot_candidate, slot_model=slot_model, models=models,
-        annotators=[names[pk] for pk in by_index],
-        annotator_arm=np.array([ARMS.index(arms.get(pk, "")) for pk in by_index], dtype=np.int64),
-        skipped=np.array([skips.get(pk, 0) for pk in by_index], dtype=np.int64),
-        item=np.array(item_col, np.int64), annotator=np.array(annotator_col, np.int64),
-        protocol=np.array(protocol_col, np.int64), time_ms=np.array(time_col, np.float64),
-        choice=np.array(choice_col, np.int64),
-        first_shown=np.array(first_col, np.int64),
-        rankings=rankings.answers(), ratings=ratings.answers(), attributes=attributes.answers(len(ATTRIBUTE_NAMES)),
-        slot_style=_slot_style(campaign, slot_candidate) if style else None,
-    )
+def exchange_data(*, judgments: Iterable, style: bool = False) -> CampaignData:
+    """The same arrays from the checked judgments of an exchange file (`exchange.judgments_read`), read one at a
+    time and kept nowhere: items and responses numbered as they first appear, annotators by name, judgments in the
+    order they were made (created_at; one without comes last, as an import would date it now)."""
+    builder = _Builder()
+    responses: dict[str, int] = {}
+    counts = []
+    for line in judgments:
+        if line.item not in builder.item_index:
+            for response in line.responses:
+                if response.id not in responses:
+                    responses[response.id] = len(responses)
+                    if style:
+                        counts.append(style_counts(response.text))
+            builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
+        fields = line.fields
+        builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None, fields["ranking"],
+                         fields["ratings"], fields["attributes"], fields["presented_order"],
+                         line.created_at.timestamp() if line.created_at else np.inf)
+    data = builder.data(names={name: name for name in builder.annotator_index}, arms={}, skips={})
+    if style:
+        data.slot_style = _slot_style(data.slot_candidate, np.arange(len(responses)), np.array(counts, np.int64))
+    return data

@@ -18,15 +18,21 @@ def gold_accuracy(*, campaign: Campaign) -> dict[str, tuple[int, int]]:
 
 def gold_summary(*, campaign: Campaign, threshold: float = GOLD_THRESHOLD,
                  min_judgments: int = GOLD_MIN_JUDGMENTS) -> dict:
+    return gold_summary_of(gold_accuracy(campaign=campaign), items=campaign.items.filter(is_gold=True).count(),
+                           threshold=threshold, min_judgments=min_judgments)
+
+
+def gold_summary_of(accuracy: dict[str, tuple[int, int]], *, items: int, threshold: float = GOLD_THRESHOLD,
+                    min_judgments: int = GOLD_MIN_JUDGMENTS) -> dict:
+    """The gold section from username -> (gold judgments checked, correct ones) and the number of gold items."""
     per_annotator = {}
-    for username, (n, correct) in gold_accuracy(campaign=campaign).items():
+    for username, (n, correct) in accuracy.items():
         per_annotator[username] = {
             **estimate(correct / n, n, *exact_interval(correct, n)), "correct": correct,
             "flagged": gold_is_flagged(n, correct, threshold=threshold, min_judgments=min_judgments),
         }
     return {
-        "threshold": threshold, "min_judgments": min_judgments,
-        "items": campaign.items.filter(is_gold=True).count(),
+        "threshold": threshold, "min_judgments": min_judgments, "items": items,
         "per_annotator": per_annotator,
         "flagged": [name for name, row in per_annotator.items() if row["flagged"]],
     }

@@ -5,6 +5,8 @@ same numbers; the bootstrap seed is fixed for the same reason. Estimates are {va
 a 95% interval from the item bootstrap (position bias and gold use exact binomial intervals instead).
 """
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from annotate.models import Campaign
@@ -18,14 +20,16 @@ from annotate.protocols import (
     RATING_RANGE,
     SAFETY,
     Protocol,
+    design_for,
 )
 from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position, style
 from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
 from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, percentile_interval, rounded
-from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data
-from annotate.report.metrics.gold import gold_summary
+from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data, exchange_data
+from annotate.report.metrics.gold import gold_summary, gold_summary_of
 
 RATINGS_MEAN, RATINGS_EACH = "mean", "each"
+QUADRATIC = "quadratic"  # the weighting of the per-pair weighted kappa
 PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PROTOCOLS
 
 
@@ -35,15 +39,41 @@ def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_thr
     """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
     "each" with every annotator's own ratings of both, one comparison per such annotator. `style_control` adds
     the style-controlled leaderboard."""
+    _check_ratings(ratings)
+    return data_report(
+        campaign_data(campaign=campaign, style=style_control),
+        about={"id": campaign.pk, "name": campaign.name, "design": campaign.design},
+        gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+
+
+def file_report(*, judgments: Iterable, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
+                min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
+                style_control: bool = False) -> dict:
+    """The same report of an exchange file's checked judgments (`exchange.judgments_read`), kept nowhere. The
+    format carries no gold answers, skips, arms or times on task, so those sections stay empty."""
+    _check_ratings(ratings)
+    data = exchange_data(judgments=judgments, style=style_control)
+    protocols = {PROTOCOLS[index] for index in np.unique(data.protocol)}
+    return data_report(
+        data, about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
+        gold=gold_summary_of({}, items=0, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+
+
+def _check_ratings(ratings: str) -> None:
     if ratings not in (RATINGS_MEAN, RATINGS_EACH):
         raise ValueError(f"ratings must be {RATINGS_MEAN!r} or {RATINGS_EACH!r}, got {ratings!r}")
-    data = campaign_data(campaign=campaign, style=style_control)
+
+
+def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
+                style_control: bool) -> dict:
     resampler = ItemResampler(data.item_count, rounds=rounds)
     blocks = _agreement_codes(data)
     battles = _battles(data)
     scores, win_rates = _leaderboard(data, battles, resampler)
     report = {
-        "campaign": {"id": campaign.pk, "name": campaign.name, "design": campaign.design},
+        "campaign": about,
         "items": data.item_count,
         "judgments": data.judgment_count,
         "judgments_by_protocol": {protocol: int(np.count_nonzero(data.protocol == index))
@@ -51,12 +81,13 @@ def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_thr
         "agreement": _agreement(data, blocks, resampler, min_shared_units),
         "rating_vs_ranking": _rating_vs_ranking(data, resampler, ratings),
         "position_bias": _position_bias(data),
-        "gold": gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        "gold": gold,
         "annotators": _annotators(data, blocks, battles),
         "bradley_terry": scores,
         "win_rates": win_rates,
-        "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings, "gold_threshold": gold_threshold,
-                     "min_shared_units": min_shared_units, "style_control": style_control},
+        "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings,
+                     "gold_threshold": gold["threshold"], "min_shared_units": min_shared_units,
+                     "style_control": style_control},
     }
     if style_control:
         report["style_control"] = _style_leaderboard(data, battles, resampler)
@@ -113,16 +144,22 @@ def _agreement_codes(data: CampaignData) -> dict[str, tuple[Codes, str]]:
     return blocks
 
 
-def _pair_estimates(data: CampaignData, batches, resampler: ItemResampler) -> dict[str, dict]:
-    """"annotatorA|annotatorB" (names in alphabetical order) -> estimate, for every pair of the batches."""
-    found = {}
+def _pair_estimates(data: CampaignData, batches, resampler: ItemResampler, n_values: int,
+                    weightings: tuple[str, ...]) -> dict[str, dict[str, dict]]:
+    """weighting -> "annotatorA|annotatorB" (names in alphabetical order) -> estimate, for every pair of the
+    batches. Each batch's confusion sums are resampled once, whatever the weightings."""
+    found = {weighting: {} for weighting in weightings}
     for pairs, shared, statistic in batches:
-        values = statistic.value()
-        low, high = resampler.interval(statistic)
-        for index, pair in enumerate(pairs):
-            key = "|".join(sorted(data.annotators[rater] for rater in pair))
-            found[key] = estimate(values[index], shared[index], low[index], high[index])
-    return dict(sorted(found.items()))
+        sums, round_sums = statistic.sums(), resampler.sums(statistic)
+        for weighting in weightings:
+            combine = agreement.pair_kappas(len(pairs), n_values, weighting)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values, low_high = combine(sums), percentile_interval(combine(round_sums))
+            for index, pair in enumerate(pairs):
+                key = "|".join(sorted(data.annotators[rater] for rater in pair))
+                found[weighting][key] = estimate(values[index], shared[index], low_high[0][index],
+                                                 low_high[1][index])
+    return {weighting: dict(sorted(pairs.items())) for weighting, pairs in found.items()}
 
 
 def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: ItemResampler,
@@ -134,10 +171,14 @@ def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: It
         "percent_agreement": resampler.estimate(agreement.percent_agreement(codes)),
         "fleiss_kappa": resampler.estimate(agreement.fleiss_kappa(codes)),
         "krippendorff_alpha": resampler.estimate(alpha, value=alpha_value),
-        "cohen_kappa": _pair_estimates(data, agreement.cohen_kappas(codes, min_units=min_shared_units), resampler),
     }
+    weightings = (NOMINAL, QUADRATIC) if level == ORDINAL else (NOMINAL,)
+    pairs = _pair_estimates(data, agreement.cohen_kappas(codes, min_units=min_shared_units), resampler,
+                            codes.n_values, weightings)
+    block["cohen_kappa"] = pairs[NOMINAL]
     if level == ORDINAL:
         block["quadratic_kappa"] = resampler.estimate(agreement.pooled_weighted_kappa(codes))
+        block["cohen_quadratic_kappa"] = pairs[QUADRATIC]
     return block
 
 

@@ -24,12 +24,13 @@ def _agreement_lines(name: str, block: dict) -> list[str]:
                 "spearman"):
         if key in block:
             lines.append(f"    {key:<20} {_estimate(block[key])}")
-    pairs = sorted((estimate["value"], pair) for pair, estimate in block["cohen_kappa"].items()
-                   if estimate["value"] is not None)
-    if pairs:
-        median = statistics.median(value for value, _ in pairs)
-        lowest = ", ".join(f"{pair} {_number(value)}" for value, pair in pairs[:PAIRS_SHOWN])
-        lines.append(f"    cohen_kappa          {len(pairs)} pairs, median {_number(median)}; lowest: {lowest}")
+    for key in ("cohen_kappa", "cohen_quadratic_kappa"):
+        pairs = sorted((estimate["value"], pair) for pair, estimate in block.get(key, {}).items()
+                       if estimate["value"] is not None)
+        if pairs:
+            median = statistics.median(value for value, _ in pairs)
+            lowest = ", ".join(f"{pair} {_number(value)}" for value, pair in pairs[:PAIRS_SHOWN])
+            lines.append(f"    {key:<20} {len(pairs)} pairs, median {_number(median)}; lowest: {lowest}")
     return lines
 
 

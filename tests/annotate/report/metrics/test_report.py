@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from scipy.stats import binomtest
 
 from accounts.services.tokens import token_create
+from annotate.models import Campaign, Judgment
 from annotate.report.metrics.report import campaign_report
 from tests.annotate.report.metrics.judgments import ANNOTATORS, imported, mixed_lines
 
@@ -21,6 +22,13 @@ CHOICES = ["a", "b", "tie"]
 
 def auth(user) -> dict:
     return {"HTTP_AUTHORIZATION": f"Token {token_create(user=user, name='t')[1]}"}
+
+
+def naive_quadratic_cohen(first: list, second: list) -> float:
+    """1 - mean squared difference of the pairs / mean squared difference of all first-second combinations."""
+    observed = np.mean([(a - b) ** 2 for a, b in zip(first, second, strict=True)])
+    expected = np.mean([(a - b) ** 2 for a in first for b in second])
+    return 1 - observed / expected
 
 
 @pytest.fixture
@@ -101,6 +109,24 @@ def test_rating_and_attribute_agreement_use_ordinal_alpha_per_response(mixed, li
     assert {"kendall_tau", "spearman", "quadratic_kappa"} <= set(agreement["ranking"])
 
 
+def test_rating_agreement_has_a_quadratic_weighted_kappa_for_every_pair_of_annotators(mixed, lines):
+    ratings = defaultdict(dict)
+    for record in records(lines, "rating"):
+        for response, value in record["ratings"].items():
+            ratings[record["item"], response][record["annotator"]] = value
+
+    block = campaign_report(campaign=mixed)["agreement"]["rating"]
+
+    assert len(block["cohen_quadratic_kappa"]) == len(block["cohen_kappa"]) == 6
+    for first, second in combinations(ANNOTATORS, 2):
+        shared = [unit for unit in ratings.values() if first in unit and second in unit]
+        kappa = naive_quadratic_cohen([unit[first] for unit in shared], [unit[second] for unit in shared])
+        pair = block["cohen_quadratic_kappa"][f"{first}|{second}"]
+        assert (pair["value"], pair["n"]) == (pytest.approx(kappa, abs=1e-4), len(shared))
+        assert pair["ci_low"] <= pair["value"] <= pair["ci_high"]
+    assert "cohen_quadratic_kappa" not in campaign_report(campaign=mixed)["agreement"]["pairwise"]
+
+
 def test_consistency_and_position_bias_equal_values_computed_from_the_file(mixed, lines):
     rated = defaultdict(list)
     for record in records(lines, "rating"):
@@ -163,7 +189,7 @@ def test_renaming_annotators_or_reordering_the_file_leaves_agreement_unchanged(c
         for key, value in block.items():
             if isinstance(value, dict) and "value" in value:
                 found[key] = value["value"]
-            elif key == "cohen_kappa":
+            elif key in ("cohen_kappa", "cohen_quadratic_kappa"):
                 found[key] = sorted((estimate["value"] for estimate in value.values()), key=str)
             elif isinstance(value, dict):
                 found[key] = values(value)
@@ -245,3 +271,36 @@ def test_an_empty_campaign_reports_nothing_without_failing(campaign, client, man
     assert "no unit was judged by two annotators" in out.getvalue()
     client.force_login(manager)
     assert client.get(f"/annotate/reports/{campaign.pk}/").status_code == 200
+
+
+# --- report --from: a file to numbers, kept nowhere --------------------------------------------------------------
+
+def test_the_report_of_a_file_equals_the_report_of_the_file_imported(campaign, lines, tmp_path):
+    path = tmp_path / "judgments.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = StringIO()
+
+    call_command("report", "--from", str(path), "--format", "json", "--style-control", stdout=out)
+
+    from_file = json.loads(out.getvalue())
+    assert not Judgment.objects.exists() and Campaign.objects.count() == 1  # nothing kept
+    from_campaign = campaign_report(campaign=imported(campaign, lines), style_control=True)
+    assert from_file.pop("campaign") == {"id": None, "name": "judgments.jsonl", "design": "mixed"}
+    from_campaign.pop("campaign")
+    assert from_file == json.loads(json.dumps(from_campaign))
+
+
+def test_report_from_a_file_prints_text_and_names_the_bad_lines(tmp_path, lines):
+    path = tmp_path / "judgments.jsonl"
+    path.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8")
+    out = StringIO()
+    call_command("report", "--from", str(path), stdout=out)
+    assert out.getvalue().startswith("Campaign judgments.jsonl (") and "Bradley-Terry" in out.getvalue()
+
+    path.write_text(lines[0] + "\n" + lines[0].replace('"pairwise"', '"likert"') + "\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="line 2: unknown protocol 'likert'"):
+        call_command("report", "--from", str(path), stdout=StringIO())
+    with pytest.raises(CommandError, match="Name a campaign or give --from FILE, not both"):
+        call_command("report", "Helpfulness", "--from", str(path), stdout=StringIO())
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("report", "--from", str(tmp_path / "missing.jsonl"), stdout=StringIO())
