@@ -139,27 +139,30 @@ def conversations_check(*, path: Path, format: str = "auto",
     return lines
 
 
+_CONVERSATION_COLUMNS = ["owner", "model_name", "source", "external_id", "content_hash", "consent_raw",
+                         "consent_research", "metadata", "pii_counts", "started_at", "created_at", "updated_at"]
 _MESSAGE_COLUMNS = ["conversation", "parent", "index", "role", "content", "raw_content", "model_name",
                     "finish_reason", "created_at"]
-ROWS_PER_INSERT = 500  # 9 columns: well under SQLite's 32766 parameters a statement
+ROWS_PER_INSERT = 500  # at most 12 columns: well under SQLite's 32766 parameters a statement
 
 
-def _messages_insert(rows: list[tuple]) -> list[int]:
-    """Insert message rows and return their ids in order. Plain SQL: building Message instances and letting
-    bulk_create compile them took two thirds of an import."""
-    columns = ", ".join(connection.ops.quote_name(Message._meta.get_field(name).column) for name in _MESSAGE_COLUMNS)
+def _insert(model, names: list[str], rows: list[tuple]) -> list[int]:
+    """Insert rows and return their ids in order. Plain SQL: building model instances and letting bulk_create
+    compile them took two thirds of an import."""
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
+    row_sql = "(" + ", ".join(["%s"] * len(names)) + ")"
     ids = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), ROWS_PER_INSERT):
             chunk = rows[start: start + ROWS_PER_INSERT]
-            values = ", ".join(["(" + ", ".join(["%s"] * len(_MESSAGE_COLUMNS)) + ")"] * len(chunk))
-            cursor.execute(f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES {values} RETURNING id",
-                           [value for row in chunk for value in row])
+            cursor.execute(f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}"
+                           " RETURNING id", [value for row in chunk for value in row])
             ids.extend(row[0] for row in cursor.fetchall())
     return ids
 
 
 def _write(batch: list[Parsed], *, owner: User, consent_raw: bool) -> None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     conversations, trees = [], []
     for parsed in batch:
         counts, tree = Counter(), []
@@ -169,18 +172,18 @@ def _write(batch: list[Parsed], *, owner: User, consent_raw: bool) -> None:
             counts.update(found)
             model_name = parsed.model if message["role"] == "assistant" else ""
             tree.append((message["role"], clean, raw if consent_raw and clean != raw else "", model_name, ""))
-        conversations.append(Conversation(
-            owner=owner, model_name=parsed.model, source=Conversation.Source.IMPORT,
-            external_id=parsed.external_id, content_hash=parsed.hash, consent_raw=consent_raw,
-            metadata=parsed.metadata, started_at=parsed.started_at, pii_counts=dict(counts),
+        conversations.append((
+            owner.pk, parsed.model, Conversation.Source.IMPORT.value, parsed.external_id, parsed.hash, consent_raw,
+            True, json.dumps(parsed.metadata), json.dumps(dict(counts)),
+            connection.ops.adapt_datetimefield_value(parsed.started_at), now, now,
         ))
         trees.append(tree)
-    Conversation.objects.bulk_create(conversations)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    conversation_ids = _insert(Conversation, _CONVERSATION_COLUMNS, conversations)
     parents: list[int | None] = [None] * len(trees)
     for depth in range(max(len(tree) for tree in trees)):  # a message needs its parent's id: one depth at a time
         alive = [i for i, tree in enumerate(trees) if len(tree) > depth]
-        ids = _messages_insert([(conversations[i].pk, parents[i], depth, *trees[i][depth], now) for i in alive])
+        ids = _insert(Message, _MESSAGE_COLUMNS,
+                      [(conversation_ids[i], parents[i], depth, *trees[i][depth], now) for i in alive])
         for i, message_id in zip(alive, ids, strict=True):
             parents[i] = message_id
 
