@@ -16,7 +16,7 @@ from feedback.models import Conversation, Feedback, Message
 from feedback.openai_apis import ModelNotFound, ModelTimeout, ModelUnavailable
 from feedback.selectors import conversation_filter, conversation_list_owned, conversation_messages, message_get_owned
 from feedback.services.chat import ReplyTimeout, message_regenerate, message_reply, sampling_values
-from feedback.services.conversations import conversation_create, conversation_delete, messages_add
+from feedback.services.conversations import MAX_RETAIN_DAYS, conversation_create, conversation_delete, messages_add
 from feedback.services.feedback import feedback_submit
 from feedback.streaming import reply_events, sse_response
 from modelhost.backends.base import BackendError
@@ -114,7 +114,8 @@ class ConversationListCreateApi(ChatApi):
         system = serializers.CharField(required=False, allow_blank=True, help_text="A system message to start with.")
         consent_raw = serializers.BooleanField(default=False, help_text="Keep the unscrubbed text too.")
         consent_research = serializers.BooleanField(default=True)
-        retain_days = serializers.IntegerField(required=False, min_value=1, help_text="Delete after this many days.")
+        retain_days = serializers.IntegerField(required=False, min_value=1, max_value=MAX_RETAIN_DAYS,
+                                               help_text="Delete after this many days.")
         metadata = serializers.DictField(required=False, default=dict)
 
     class Pagination(PageNumberPagination):

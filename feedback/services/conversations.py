@@ -21,6 +21,9 @@ def content_hash(messages: list[dict]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+MAX_RETAIN_DAYS = 36_500  # a century; past year 9999 a date cannot be stored
+
+
 @transaction.atomic
 def conversation_create(
     *,

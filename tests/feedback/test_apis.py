@@ -5,7 +5,7 @@ import json
 import pytest
 
 from feedback.models import Conversation, Feedback, Message
-from modelhost.services.jobs import storable  # PostgreSQL holds no NUL: random model text may have one
+from modelhost.messages import storable  # PostgreSQL holds no NUL: random model text may have one
 
 
 @pytest.fixture
@@ -135,3 +135,9 @@ def test_a_conversation_needs_a_known_model_and_authentication(app, api_client):
     assert app.post("/api/v1/conversations", {"model": "nope"}, format="json").status_code == 404
     api_client.credentials()
     assert api_client.get("/api/v1/conversations").status_code == 401
+
+
+def test_a_retention_past_any_storable_date_is_a_400_naming_the_field(app):
+    response = app.post("/api/v1/conversations", {"model": "tiny", "retain_days": 3_165_447}, format="json")
+    assert response.status_code == 400 and "retain_days" in response.json()
+    assert not Conversation.objects.exists()

@@ -4,7 +4,7 @@ import openai
 import pytest
 
 from feedback.models import Conversation, Message
-from modelhost.services.jobs import storable  # PostgreSQL holds no NUL: random model text may have one
+from modelhost.messages import storable  # PostgreSQL holds no NUL: random model text may have one
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server thread reads committed rows
 

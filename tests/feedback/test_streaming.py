@@ -10,7 +10,7 @@ from django.test import AsyncClient
 
 from accounts.services.tokens import token_create
 from feedback.models import Message
-from modelhost.services.jobs import storable  # PostgreSQL holds no NUL: random model text may have one
+from modelhost.messages import storable  # PostgreSQL holds no NUL: random model text may have one
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
