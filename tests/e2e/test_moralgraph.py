@@ -57,7 +57,9 @@ def test_a_participant_interviews_writes_a_card_and_votes(page, sign_in, live_se
     page.get_by_role("button", name="This card says it: submit").click()
 
     expect(page.locator("#story-context")).to_have_text("When in distress")
+    page.wait_for_load_state("load")  # the key handler is a deferred script: a key pressed before it runs is lost
     page.keyboard.press("1")
+    expect(page.locator("#vote-form input[data-key='1']")).to_be_checked()
     page.get_by_role("button", name="Save and next").click()
     expect(page.locator("#vote")).to_contain_text("Saved.")
     expect(page.locator("#no-more")).to_be_visible()
