@@ -4,6 +4,7 @@ conversations (an API key acts for its user); another user's conversation answer
 import json
 
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -201,6 +202,7 @@ class MessageCreateApi(ChatApi):
         question, replies = message_reply(conversation=conversation, content=data["content"], parent=parent,
                                           values=values, n=data["n"], timeout_s=data.get("timeout"))
         ChatTokensThrottle.record(request, replies[0].prompt_tokens + sum(r.completion_tokens for r in replies))
+        prefetch_related_objects([question, *replies], "feedback")  # one query, not one per message
         return Response({"message": ChatMessageSerializer(question).data,
                          "replies": ChatMessageSerializer(replies, many=True).data}, status=status.HTTP_201_CREATED)
 
@@ -243,7 +245,6 @@ class MessageRegenerateApi(ChatApi):
 
 
 class MessageFeedbackApi(ChatApi):
-    throttle_classes = []
 
     class FeedbackCreateSerializer(serializers.Serializer):
         thumb = serializers.ChoiceField(choices=["up", "down"], required=False, default="")

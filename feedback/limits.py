@@ -7,6 +7,7 @@ are not atomic under a burst (encode/django-rest-framework#8127): they give fair
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -65,4 +66,5 @@ class ChatTokensThrottle(ChatRequestsThrottle):
         throttle.cache.set(key, [*history, (now, tokens)], throttle.duration)
 
 
-CHAT_THROTTLES = [ChatRequestsThrottle, ChatTokensThrottle]
+# The project's throttles (per address, per key and view) and the chat's own per-key budgets on top.
+CHAT_THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, ChatRequestsThrottle, ChatTokensThrottle]

@@ -94,7 +94,6 @@ def _model_json(endpoint) -> dict:
 
 
 class ModelListApi(OpenAIApi):
-    throttle_classes = []
 
     @extend_schema(summary="Models, as OpenAI lists them", responses=dict, operation_id="v1_models_list")
     def get(self, request):
@@ -102,7 +101,6 @@ class ModelListApi(OpenAIApi):
 
 
 class ModelDetailApi(OpenAIApi):
-    throttle_classes = []
 
     @extend_schema(summary="One model, as OpenAI describes it", responses=dict)
     def get(self, request, model: str):

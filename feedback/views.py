@@ -5,12 +5,12 @@ from datetime import datetime, time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from accounts.access import manager_required
 from feedback.forms import ConversationFilterForm, ImportForm
 from feedback.selectors import (
     conversation_filter,
@@ -22,20 +22,14 @@ from feedback.selectors import (
 from feedback.services.imports import conversation_import_create, conversations_import
 
 
-def _manager(request):
-    if not request.user.is_manager:
-        raise PermissionDenied
-
-
 def _day(value, *, end: bool = False) -> datetime | None:
     if value is None:
         return None
     return timezone.make_aware(datetime.combine(value, time.max if end else time.min))
 
 
-@login_required
+@manager_required
 def conversation_list(request):
-    _manager(request)
     form = ConversationFilterForm(request.GET or None)
     conversations = conversation_list_for(user=request.user)
     if form.is_valid():
@@ -50,18 +44,16 @@ def conversation_list(request):
                   {"form": form, "page": page, "query": query.urlencode()})
 
 
-@login_required
+@manager_required
 def conversation_detail(request, conversation_id: int):
-    _manager(request)
     conversation = get_object_or_404(conversation_list_for(user=request.user), pk=conversation_id)
     rows = conversation_tree(messages=conversation_messages(conversation=conversation))
     return render(request, "feedback/conversation_detail.html", {"conversation": conversation, "rows": rows})
 
 
-@login_required
+@manager_required
 def import_upload(request):
     """Small files are imported at once; larger ones by a task on the default queue, with a progress row."""
-    _manager(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -20,14 +20,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from core.values import json_check
 from feedback.models import Conversation, ConversationImport, Message
 from feedback.pii import scrub
 from feedback.services.conversations import content_hash
-from modelhost.messages import storable
+from modelhost.messages import ROLES, storable
 
 FORMATS = ("auto", "jsonl", "sharegpt", "wildchat")
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
-ROLES = {"system", "user", "assistant"}
 WILDCHAT_METADATA = ("language", "toxic", "redacted", "turn")
 MAX_LINE_BYTES = 10_000_000
 MAX_ERRORS_SHOWN = 20
@@ -113,9 +113,15 @@ def _records(path: Path, format: str) -> Iterator[tuple[int, Parsed | str]]:
             if not line.strip():
                 continue
             try:
-                yield number, conversation_parse(json.loads(line), format=format)
+                # The project's JSON rules (no NUL or lone surrogate in any string, no NaN, bounded depth and
+                # integers): what passes here can be stored on both back ends.
+                yield number, conversation_parse(json_check(json.loads(line)), format=format)
             except json.JSONDecodeError as error:
                 yield number, f"not JSON ({error.msg} at column {error.colno})"
+            except RecursionError:
+                yield number, "nests too deep"
+            except ValidationError as error:
+                yield number, error.messages[0]
             except (ValueError, UnicodeDecodeError) as error:
                 yield number, str(error)
 

@@ -123,3 +123,13 @@ def test_an_uploaded_file_is_queued_on_the_default_queue_and_its_run_records_the
     conversation_import_run(import_id=bad.pk)
     bad.refresh_from_db()
     assert bad.status == "failed" and bad.error.startswith("line 1: not JSON")
+
+
+def test_text_no_database_can_store_is_a_line_error_and_nothing_is_imported(tmp_path, manager):
+    path = write(tmp_path, OURS, '{"messages": [{"role": "user", "content": "bad \\ud800 text"}]}',
+                 {"messages": [{"role": "user", "content": "ok"}], "metadata": {"score": float("nan")}})
+    with pytest.raises(ValidationError) as error:
+        conversations_import(path=path, owner=manager)
+    assert "line 2: " in error.value.messages[0] and "lone surrogate" in error.value.messages[0]
+    assert "line 3: " in error.value.messages[1] and "not a JSON number" in error.value.messages[1]
+    assert not Conversation.objects.exists()
