@@ -1,7 +1,7 @@
 from django import forms
 
 from annotate.models import Campaign, Candidate
-from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, Protocol
+from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol
 
 RESPONSE_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -65,7 +65,7 @@ class TaskForm(forms.Form):
 
     client_key = forms.CharField(max_length=100, required=False)
     time_on_task_ms = forms.IntegerField(min_value=1, required=False)
-    rationale = forms.CharField(required=False, max_length=5000)
+    rationale = forms.CharField(required=False, max_length=RATIONALE_MAX_LENGTH)
 
     def __init__(self, *args, protocol: str, campaign: Campaign, presented: list[Candidate],
                  canonical_ids: list[str], **kwargs):

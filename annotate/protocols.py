@@ -43,6 +43,7 @@ ATTRIBUTE_NAMES = (*ATTRIBUTES, SAFETY)
 RATING_RANGE = (1, 7)
 ATTRIBUTE_RANGE = (0, 4)
 STRENGTH_RANGE = (-3, 3)
+RATIONALE_MAX_LENGTH = 5000  # characters, in the browser and the API alike
 
 GOLD_THRESHOLD = 0.7  # below this share of right gold answers an annotator is flagged
 GOLD_MIN_JUDGMENTS = 3  # fewer gold answers say too little to flag anyone

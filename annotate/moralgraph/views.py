@@ -11,12 +11,13 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
+from accounts.access import manager_required
 from annotate.access import campaigns_managed_by
 from annotate.moralgraph.conf import COMPAT_MODES
 from annotate.moralgraph.models import (
@@ -310,11 +311,9 @@ def _managed(request, deliberation_id: int) -> Deliberation:
     return get_object_or_404(deliberation_managed_by(user=request.user), pk=deliberation_id)
 
 
-@login_required
+@manager_required
 @require_POST
 def manage_create(request):
-    if not request.user.is_manager:
-        raise PermissionDenied
     campaign = get_object_or_404(campaigns_managed_by(user=request.user), pk=request.POST.get("campaign") or 0)
     try:
         deliberation = deliberation_create(

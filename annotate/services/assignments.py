@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from annotate.access import MEMBER, campaign_check_member
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
-from annotate.protocols import Protocol
+from annotate.protocols import RATIONALE_MAX_LENGTH, Protocol
 from annotate.services.judging import answer_clean, gold_check
 from core.errors import Conflict
 from core.sql import sql_id_possible, sql_instance, sql_rows, sql_run
@@ -70,20 +70,21 @@ def arm_for(*, campaign: Campaign, annotator: User) -> str:
     return ArmMembership.objects.create(campaign=campaign, annotator=annotator, arm=arm).arm
 
 
-def protocol_for(*, campaign: Campaign, annotator: User, item_size: int) -> str:
+def protocol_for(*, campaign: Campaign, arm: str, item_size: int) -> str:
+    """The protocol of an item of `item_size` responses for an annotator in `arm` ("" outside rank_vs_rate)."""
     if campaign.design != Campaign.RANK_VS_RATE:
         return campaign.design
-    if arm_for(campaign=campaign, annotator=annotator) == ArmMembership.Arm.RATING:
+    if arm == ArmMembership.Arm.RATING:
         return Protocol.RATING
     return Protocol.PAIRWISE if item_size == 2 else Protocol.RANKING
 
 
-def _arm_items(campaign: Campaign, annotator: User) -> str:
+def _arm_items(campaign: Campaign, arm: str) -> str:
     """A ranking-vs-rating campaign with absolute ratings holds items for each arm: the rating arm judges the
     one-response items, the ranking arm the others. Empty for every other campaign."""
     if campaign.design != Campaign.RANK_VS_RATE or not campaign.rate_alone:
         return ""
-    single = arm_for(campaign=campaign, annotator=annotator) == ArmMembership.Arm.RATING
+    single = arm == ArmMembership.Arm.RATING
     return f"AND (SELECT COUNT(*) FROM {SLOT} slot WHERE slot.item_id = item.id) {'=' if single else '>'} 1"
 
 
@@ -116,7 +117,7 @@ def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: 
     return [row[0] for row in sql_rows(sql, params + sorted(tried))]
 
 
-def _lease(campaign: Campaign, item_id: int, annotator: User, now) -> Assignment:
+def _lease(campaign: Campaign, item_id: int, annotator: User, now, arm: str) -> Assignment:
     order = [row[0] for row in sql_rows(
         f"SELECT candidate.external_id FROM {SLOT} slot JOIN {CANDIDATE} candidate ON candidate.id = slot.candidate_id"
         " WHERE slot.item_id = %s ORDER BY slot.position", [item_id])]
@@ -124,14 +125,14 @@ def _lease(campaign: Campaign, item_id: int, annotator: User, now) -> Assignment
     return Assignment.objects.create(
         item_id=item_id, annotator=annotator, presented_order=order, leased_at=now,
         expires_at=now + timedelta(minutes=campaign.lease_minutes),
-        protocol=protocol_for(campaign=campaign, annotator=annotator, item_size=len(order)),
+        protocol=protocol_for(campaign=campaign, arm=arm, item_size=len(order)),
     )
 
 
 BUSY = object()
 
 
-def _try_item(campaign: Campaign, item_id: int, annotator: User, now, *, gold: bool, wait: bool):
+def _try_item(campaign: Campaign, item_id: int, annotator: User, now, *, gold: bool, wait: bool, arm: str):
     """A lease of the item if it has a place; None if not; BUSY if another request holds it and we do not wait."""
     try:
         with transaction.atomic():  # a savepoint: rolling it back releases the lock of an item without a place
@@ -140,7 +141,7 @@ def _try_item(campaign: Campaign, item_id: int, annotator: User, now, *, gold: b
             if not locked:
                 return BUSY
             if gold or _taken(item_id, locked[0][0], now) < campaign.overlap:
-                return _lease(campaign, item_id, annotator, now)
+                return _lease(campaign, item_id, annotator, now, arm)
             transaction.set_rollback(True)
     except IntegrityError:  # the same annotator's concurrent request leased it first
         pass
@@ -161,23 +162,25 @@ def assignment_next(*, campaign: Campaign, annotator: User) -> Assignment | None
         [campaign.pk, annotator.pk, Assignment.Status.ACTIVE, connection.ops.adapt_datetimefield_value(now)])
     if current:
         return Assignment.objects.get(pk=current[0][0])
-    arm = _arm_items(campaign, annotator)
+    # Looked up once per lease: the arm decides both which items are open and the protocol of the one leased.
+    arm = arm_for(campaign=campaign, annotator=annotator) if campaign.design == Campaign.RANK_VS_RATE else ""
+    arm_filter = _arm_items(campaign, arm)
     pools = [False]
     if campaign.gold_rate and random.random() < campaign.gold_rate:
         pools.insert(0, True)
     for gold in pools:
         tried, busy = set(), []
         # Until no untried item is open: under contention a whole batch of candidates can fill up meanwhile.
-        while candidates := _open_items(campaign, annotator, now, gold=gold, tried=tried, arm=arm):
+        while candidates := _open_items(campaign, annotator, now, gold=gold, tried=tried, arm=arm_filter):
             for item_id in candidates:
                 tried.add(item_id)
-                outcome = _try_item(campaign, item_id, annotator, now, gold=gold, wait=False)
+                outcome = _try_item(campaign, item_id, annotator, now, gold=gold, wait=False, arm=arm)
                 if outcome is BUSY:
                     busy.append(item_id)
                 elif outcome:
                     return outcome
         for item_id in busy:  # others were leasing these a moment ago; one may still have a place
-            if outcome := _try_item(campaign, item_id, annotator, now, gold=gold, wait=True):
+            if outcome := _try_item(campaign, item_id, annotator, now, gold=gold, wait=True, arm=arm):
                 return outcome
     return None
 
@@ -185,7 +188,6 @@ def assignment_next(*, campaign: Campaign, annotator: User) -> Assignment | None
 _ASSIGNMENT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
 _ITEM_FIELDS = ["id", "campaign_id", "external_id", "is_gold", "gold"]
 _CAMPAIGN_FIELDS = ["status", "overlap", "ask_rationale"]  # in model order, as sql_instance needs
-RATIONALE_MAX_LENGTH = 5000  # what the task form allows
 
 
 def _own_assignment(assignment_id: int, annotator: User) -> tuple[Assignment, bool]:

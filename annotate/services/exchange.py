@@ -204,11 +204,12 @@ class _LineReader:
                     or len(presented) != len(ids):
                 raise LineError(f"presented_order must list each response id once: {sorted(ids)}")
             presented = [str(response) for response in presented]
-        annotator = record["annotator"]
-        if annotator not in self.annotators:
-            annotator = _annotator(annotator)
-            self.annotators[annotator] = annotator
-        annotator = self.annotators[annotator]
+        raw = record["annotator"]
+        annotator = self.annotators.get(raw) if isinstance(raw, str) else None  # a name as written, checked before
+        if annotator is None:
+            annotator = _annotator(raw)  # an integer becomes its decimal string; anything else not a name is refused
+            if isinstance(raw, str):
+                self.annotators[raw] = annotator
         return _Line(
             number=number, item=item, messages=messages, responses=responses, annotator=annotator,
             fields={"protocol": protocol, **fields, "presented_order": presented},

@@ -99,6 +99,11 @@ def test_a_different_answer_to_an_imported_judgment_is_an_error_not_an_overwrite
     assert Judgment.objects.get().choice == "a" and not User.objects.filter(username="zoe").exists()
 
 
+def test_a_numeric_annotator_is_taken_as_its_decimal_name(campaign):
+    judgments_import(campaign=campaign, lines=[line(annotator=7), line(item="i2", annotator=7)])
+    assert list(Judgment.objects.values_list("annotator__username", flat=True)) == ["7", "7"]
+
+
 BAD_LINES = [
     ('{"item": "i1", ', "not valid JSON"),
     (line(protocol="likert"), "unknown protocol 'likert'"),
@@ -114,6 +119,7 @@ BAD_LINES = [
     (line(ratings={"r1": 1, "r2": 2}), "ratings does not belong to a pairwise judgment"),
     (line(presented_order=["r1", "r3"]), "presented_order must list each response id once"),
     (line(annotator="anna smith"), "not a valid username"),
+    (line(annotator=["anna"]), "annotator must be a string"),
     (line(created_at="yesterday"), "created_at must be an ISO 8601 date and time"),
     (line(prompt=""), "prompt is empty"),
     (json.dumps({"item": "i1", "protocol": "pairwise"}), "missing key(s) prompt, responses, annotator"),
