@@ -68,10 +68,12 @@ def test_stopping_bin_run_ends_every_process_within_seconds(tmp_path):
         assert len(in_session(run.pid)) >= 4  # bin/run, gunicorn, two workers (and their children)
 
         os.killpg(run.pid, signal.SIGTERM)
+        os.kill(run.pid, signal.SIGTERM)  # as `make run` passes it on: the same signal twice is not "force"
         deadline = time.monotonic() + 20
         while in_session(run.pid):
             assert time.monotonic() < deadline, f"still running 20 s after SIGTERM: {in_session(run.pid)}"
             time.sleep(0.2)
+        assert "Killed" not in (tmp_path / "run.log").read_text()  # every process stopped gracefully
     finally:
         for process in in_session(run.pid):
             process.kill()
