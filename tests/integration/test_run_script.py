@@ -69,11 +69,13 @@ def test_stopping_bin_run_ends_every_process_within_seconds(tmp_path):
 
         os.killpg(run.pid, signal.SIGTERM)
         os.kill(run.pid, signal.SIGTERM)  # as `make run` passes it on: the same signal twice is not "force"
-        deadline = time.monotonic() + 20
+        signalled = time.monotonic()
+        deadline = signalled + 20
         while in_session(run.pid):
             assert time.monotonic() < deadline, f"still running 20 s after SIGTERM: {in_session(run.pid)}"
             time.sleep(0.2)
-        assert "Killed" not in (tmp_path / "run.log").read_text()  # every process stopped gracefully
+        if "Forcing" in (tmp_path / "run.log").read_text():  # only once CONCORD_STOP_SECONDS are up
+            assert time.monotonic() - signalled >= 5
     finally:
         for process in in_session(run.pid):
             process.kill()
