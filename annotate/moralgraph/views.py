@@ -92,6 +92,15 @@ def _participant(request, deliberation: Deliberation):
     return participant
 
 
+def _flashing(request, service, **kwargs):
+    """Call a service for a form post; a refusal becomes an error message on the next page, and None is returned."""
+    try:
+        return service(**kwargs)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return None
+
+
 @login_required
 def deliberation_list(request):
     return render(request, "moralgraph/list.html", {
@@ -232,10 +241,8 @@ def card_panel(request, interview_id: int):
 @require_POST
 def interview_done(request, interview_id: int):
     interview = _interview(request, interview_id)
-    try:
-        interview_submit(interview=interview, by=request.user, card_captures=request.POST.get("card_captures", ""))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    if _flashing(request, interview_submit, interview=interview, by=request.user,
+                 card_captures=request.POST.get("card_captures", "")) is None:
         return redirect("moralgraph:interview", interview_id=interview.pk)
     messages.success(request, "Your values card is in. Now judge some pairs of values.")
     return redirect("moralgraph:vote", deliberation_id=interview.participant.deliberation_id)
@@ -282,11 +289,8 @@ def dedup_check(request, deliberation_id: int, card_id: int):
     participant = _participant(request, deliberation)
     card = get_object_or_404(ValuesCard.objects.select_related("interview", "canonical"), pk=card_id,
                              interview__participant=participant)
-    try:
-        dedup_check_submit(participant=participant, card=card, answer=request.POST.get("answer", ""),
-                           by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    _flashing(request, dedup_check_submit, participant=participant, card=card,
+              answer=request.POST.get("answer", ""), by=request.user)
     return redirect("moralgraph:detail", deliberation_id=deliberation.pk)
 
 
@@ -315,13 +319,11 @@ def _managed(request, deliberation_id: int) -> Deliberation:
 @require_POST
 def manage_create(request):
     campaign = get_object_or_404(campaigns_managed_by(user=request.user), pk=request.POST.get("campaign") or 0)
-    try:
-        deliberation = deliberation_create(
-            campaign=campaign, name=request.POST.get("name", ""), question=request.POST.get("question", ""),
-            contexts=[line for line in request.POST.get("contexts", "").splitlines() if line.strip()],
-            by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    deliberation = _flashing(
+        request, deliberation_create, campaign=campaign, name=request.POST.get("name", ""),
+        question=request.POST.get("question", ""),
+        contexts=[line for line in request.POST.get("contexts", "").splitlines() if line.strip()], by=request.user)
+    if deliberation is None:
         return redirect("moralgraph:list")
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
 
@@ -346,10 +348,7 @@ def manage_detail(request, deliberation_id: int):
 @require_POST
 def manage_context_add(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
-    try:
-        context_add(deliberation=deliberation, text=request.POST.get("text", ""), by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    _flashing(request, context_add, deliberation=deliberation, text=request.POST.get("text", ""), by=request.user)
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
 
 
@@ -361,10 +360,7 @@ def manage_context_review(request, deliberation_id: int, context_id: int, action
     if action == "approve":
         context_approve(context=context, by=request.user)
     elif action == "reject":
-        try:
-            context_reject(context=context, by=request.user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        _flashing(request, context_reject, context=context, by=request.user)
     else:
         raise Http404
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
@@ -402,11 +398,8 @@ def manage_proposal_stream(request, deliberation_id: int, reply_id: int):
 @require_POST
 def manage_pairs_build(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
-    try:
-        made = stories_build(deliberation=deliberation, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
+    made = _flashing(request, stories_build, deliberation=deliberation, by=request.user)
+    if made is not None:
         messages.success(request, f"{made} new pairs to vote on.")
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
 
@@ -415,10 +408,8 @@ def manage_pairs_build(request, deliberation_id: int):
 @require_POST
 def manage_stories_write(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
-    try:
-        job = stories_write(deliberation=deliberation, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    job = _flashing(request, stories_write, deliberation=deliberation, by=request.user)
+    if job is None:
         return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
     messages.success(request, "The model host is writing the stories; once the job is done, press "
                               "\"Make the pairs\" to take them.")
@@ -430,11 +421,8 @@ def manage_stories_write(request, deliberation_id: int):
 def manage_pairs_to_campaign(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
     campaign = get_object_or_404(campaigns_managed_by(user=request.user), pk=request.POST.get("campaign") or 0)
-    try:
-        counts = pairs_to_campaign(deliberation=deliberation, campaign=campaign, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
+    counts = _flashing(request, pairs_to_campaign, deliberation=deliberation, campaign=campaign, by=request.user)
+    if counts is not None:
         messages.success(request, f"{counts['judgments']} new judgments in {campaign} "
                                   f"({counts['unchanged']} were there already).")
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
@@ -453,10 +441,8 @@ def manage_dedup_propose(request, deliberation_id: int):
 @require_POST
 def manage_dedup_ask_model(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
-    try:
-        job = dedup_ask_model(deliberation=deliberation, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    job = _flashing(request, dedup_ask_model, deliberation=deliberation, by=request.user)
+    if job is None:
         return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
     messages.success(request, "The model host is checking the proposals; its answers show beside them when done.")
     return redirect("modelhost:job_detail", job_id=job.pk)
@@ -468,15 +454,12 @@ def manage_dedup_review(request, deliberation_id: int, proposal_id: int, action:
     deliberation = _managed(request, deliberation_id)
     proposal = get_object_or_404(DedupProposal.objects.select_related("card", "duplicate_of"), pk=proposal_id,
                                  card__deliberation=deliberation)
-    try:
-        if action == "merge":
-            cards_merge(card=proposal.card, into=proposal.duplicate_of, by=request.user)
-        elif action == "reject":
-            dedup_reject(proposal=proposal, by=request.user)
-        else:
-            raise Http404
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    if action == "merge":
+        _flashing(request, cards_merge, card=proposal.card, into=proposal.duplicate_of, by=request.user)
+    elif action == "reject":
+        _flashing(request, dedup_reject, proposal=proposal, by=request.user)
+    else:
+        raise Http404
     return redirect("moralgraph:manage", deliberation_id=deliberation.pk)
 
 
