@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "annotate",
     "feedback",
     "annotate.moralgraph",
+    "annotate.profiles",
 ]
 
 MIDDLEWARE = [
