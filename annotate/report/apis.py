@@ -46,6 +46,16 @@ class ReportSerializer(serializers.Serializer):
     style_control = serializers.JSONField(required=False, help_text=(
         "Only with style_control=1: bradley_terry (as above, fitted with style covariates) and coefficients "
         "(length, headers, lists, bold -> estimate: log-odds per standard deviation of the normalised difference)."))
+    groups = serializers.JSONField(help_text=(
+        "Whose preferences, people only (annotators named ai:* left out): min_group_size, annotators, with_profile "
+        "(people with a consented profile), attributes: profile attribute key (age_band, region, country, "
+        "first_language, education, field:<id> for the campaign's own questions) -> {label, agreement: protocol (or "
+        "attributes.<name>) -> {everyone, groups: group -> {annotators, level, units, percent_agreement, "
+        "fleiss_kappa, krippendorff_alpha, quadratic_kappa (ordinal)}, within, between, gap (share of agreeing pairs "
+        "of people inside one group, from two groups, and the difference; each an estimate), matrix {groups, "
+        "agreement}, alignment: group -> estimate of Pearson's r with the majority label plus p_value, most_aligned}, "
+        "leaderboard: group -> {annotators, bradley_terry}}. A group is shown only with min_group_size people "
+        "behind the figure; smaller ones merge into '(other)' or are not shown."))
     settings = serializers.JSONField(help_text="What the report was computed with.")
 
 

@@ -16,6 +16,7 @@ from django.db.models.functions import Cast
 
 from accounts.models import User
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
+from annotate.profiles.selectors import profile_values
 from annotate.protocols import ATTRIBUTE_NAMES, CHOICES, PROTOCOLS
 from annotate.report.metrics.style import FEATURES, style_counts
 
@@ -23,6 +24,7 @@ ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in 
 PROTOCOL_INDEX = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
 CHOICE_INDEX = {choice: index for index, choice in enumerate(CHOICES)}
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
+AI_PREFIX = "ai:"
 
 
 @dataclass
@@ -195,6 +197,18 @@ class _Builder:
             rankings=self.rankings.answers(rank), ratings=self.ratings.answers(rank),
             attributes=self.attributes.answers(rank, len(ATTRIBUTE_NAMES)),
         )
+
+
+def is_ai(name: str) -> bool:
+    """An AI judge's judgments carry the annotator name `ai:<endpoint>`; people's figures leave them out."""
+    return name.startswith(AI_PREFIX)
+
+
+def annotator_profiles(*, campaign: Campaign, data: CampaignData) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The profile attributes of the campaign (key -> label) and each annotator's consented values, by index."""
+    pks = dict(User.objects.filter(username__in=data.annotators).values_list("username", "pk"))
+    attributes, values = profile_values(campaign=campaign, user_ids=pks.values())
+    return attributes, [values.get(pks.get(name), {}) for name in data.annotators]
 
 
 def campaign_data(*, campaign: Campaign, style: bool = False) -> CampaignData:
