@@ -126,13 +126,29 @@ def _group_views(groups: dict) -> list[dict]:
     return views
 
 
+def _property_plot(profile: dict | None):
+    """The coefficients of people and of each AI judge side by side, property by property."""
+    if not profile:
+        return None
+    fits = {judge: fit for judge, fit in profile["fits"].items() if fit["comparisons"]}
+    rows = [_row(f"{name} · {judge}", fit["coefficients"][name]) for name in profile["properties"]
+            for judge, fit in fits.items()]
+    ends = [abs(value) for row in rows for value in (row["value"], row["ci_low"], row["ci_high"]) if value is not None]
+    if not ends:
+        return None
+    bound = float(math.ceil(max(ends)))
+    return report_plots.interval_chart(rows, title="Log-odds of winning per unit of each property (95% intervals)",
+                                       low=-bound, high=bound, reference=0.0)
+
+
 @login_required
 def campaign_report_page(request, campaign_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     campaign_check_manager(campaign=campaign, user=request.user)
     ratings = RATINGS_EACH if request.GET.get("ratings") == RATINGS_EACH else RATINGS_MEAN
     style_control = request.GET.get("style_control") == "1"
-    report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control)
+    properties = request.GET.get("properties") == "1"
+    report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control, properties=properties)
     blocks = _agreement_blocks(report["agreement"])
     return render(request, "annotate/report.html", {
         "campaign": campaign, "report": report, "agreement_blocks": blocks, "plots": _plots(report, blocks),
@@ -140,4 +156,5 @@ def campaign_report_page(request, campaign_id: int):
                            for key, label in (("cohen_kappa", ""), ("cohen_quadratic_kappa", ", quadratic-weighted"))
                            if block.get(key)],
         "ratings": ratings, "style_control": style_control, "group_views": _group_views(report["groups"]),
+        "properties": properties, "property_plot": _property_plot(report.get("properties")),
     })

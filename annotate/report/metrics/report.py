@@ -23,7 +23,16 @@ from annotate.protocols import (
     Protocol,
     design_for,
 )
-from annotate.report.metrics import agreement, annotators, consistency, groups, leaderboard, position, style
+from annotate.report.metrics import (
+    agreement,
+    annotators,
+    consistency,
+    groups,
+    leaderboard,
+    position,
+    style,
+)
+from annotate.report.metrics import properties as property_profile
 from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
 from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, percentile_interval, rounded
 from annotate.report.metrics.data import (
@@ -44,34 +53,34 @@ PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PR
 
 def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                     min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                    style_control: bool = False, min_group_size: int | None = None) -> dict:
+                    style_control: bool = False, properties: bool = False, min_group_size: int | None = None) -> dict:
     """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
     "each" with every annotator's own ratings of both, one comparison per such annotator. `style_control` adds
-    the style-controlled leaderboard. `min_group_size` (default: the CONCORD_REPORT_MIN_GROUP_SIZE setting) is the
-    fewest annotators a profile group may have to be shown."""
+    the style-controlled leaderboard, `properties` the property profile. `min_group_size` (default: the
+    CONCORD_REPORT_MIN_GROUP_SIZE setting) is the fewest annotators a profile group may have to be shown."""
     _check_ratings(ratings)
-    data = campaign_data(campaign=campaign, style=style_control)
+    data = campaign_data(campaign=campaign, style=style_control, properties=properties)
     return data_report(
         data, about={"id": campaign.pk, "name": campaign.name, "design": campaign.design},
         gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
         ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
-        profiles=annotator_profiles(campaign=campaign, data=data),
+        properties=properties, profiles=annotator_profiles(campaign=campaign, data=data),
         min_group_size=settings.REPORT_MIN_GROUP_SIZE if min_group_size is None else min_group_size)
 
 
 def file_report(*, judgments: Iterable, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                 min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                style_control: bool = False) -> dict:
+                style_control: bool = False, properties: bool = False) -> dict:
     """The same report of an exchange file's checked judgments (`exchange.judgments_read`), kept nowhere. The
     format carries no gold answers, skips, arms or times on task, so those sections stay empty."""
     _check_ratings(ratings)
-    data = exchange_data(judgments=judgments, style=style_control)
+    data = exchange_data(judgments=judgments, style=style_control, properties=properties)
     protocols = {PROTOCOLS[index] for index in np.unique(data.protocol)}
     return data_report(
         data, about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
         gold=gold_summary_of({}, items=0, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
         ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
-        min_group_size=settings.REPORT_MIN_GROUP_SIZE)
+        properties=properties, min_group_size=settings.REPORT_MIN_GROUP_SIZE)
 
 
 def _check_ratings(ratings: str) -> None:
@@ -80,7 +89,8 @@ def _check_ratings(ratings: str) -> None:
 
 
 def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
-                style_control: bool, min_group_size: int, profiles: tuple | None = None) -> dict:
+                style_control: bool, min_group_size: int, properties: bool = False,
+                profiles: tuple | None = None) -> dict:
     """`profiles`: `annotator_profiles` of a campaign (an exchange file has none: the groups section stays empty)."""
     resampler = ItemResampler(data.item_count, rounds=rounds)
     blocks = _agreement_codes(data)
@@ -102,10 +112,12 @@ def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, mi
         "groups": _groups(data, blocks, battles, resampler, profiles, min_group_size),
         "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings,
                      "gold_threshold": gold["threshold"], "min_shared_units": min_shared_units,
-                     "style_control": style_control, "min_group_size": min_group_size},
+                     "style_control": style_control, "properties": properties, "min_group_size": min_group_size},
     }
     if style_control:
         report["style_control"] = _style_leaderboard(data, battles, resampler)
+    if properties:
+        report["properties"] = _property_profile(data, resampler)
     return report
 
 
@@ -254,7 +266,7 @@ def _comparisons(data: CampaignData) -> dict[str, np.ndarray]:
     # a better group has a lower index, so "a" wins when its group is lower: compare negated groups
     label = np.concatenate([data.choice[pairwise], consistency.label_from_scores(-first_group, -second_group)])
     return {"judgment": judgment, "first": data.slot_candidate[item, first],
-            "second": data.slot_candidate[item, second], "label": label}
+            "second": data.slot_candidate[item, second], "label": label, "first_slot": first, "second_slot": second}
 
 
 def _ratings_by_candidate(data: CampaignData) -> tuple[np.ndarray, np.ndarray]:
@@ -445,6 +457,44 @@ def _style_leaderboard(data: CampaignData, battles: dict, resampler: ItemResampl
         "coefficients": {name: estimate(fitted["coefficients"][index], len(item), coefficient_low[index],
                                         coefficient_high[index]) for index, name in enumerate(style.FEATURES)},
     }
+
+
+# --- property profile -------------------------------------------------------------------------------------------
+
+PEOPLE = "people"
+
+
+def _property_profile(data: CampaignData, resampler: ItemResampler) -> dict:
+    """The property regression of people's decided comparisons, and of each AI judge's, side by side."""
+    comparisons = _comparisons(data)
+    decided = comparisons["label"] != consistency.TIE
+    item = data.item[comparisons["judgment"]]
+    features = property_profile.property_differences(data.slot_properties[item, comparisons["first_slot"]],
+                                               data.slot_properties[item, comparisons["second_slot"]])
+    annotator = data.annotator[comparisons["judgment"]]
+    ai = np.array([is_ai(name) for name in data.annotators], dtype=bool)
+    judges = {PEOPLE: ~ai[annotator], **{data.annotators[index]: annotator == index for index in np.flatnonzero(ai)}}
+    filled = data.slot_properties[data.slot_candidate >= 0]
+    names = property_profile.PROPERTIES
+    result = {"properties": list(names), "units": property_profile.UNITS,
+              "response_means": {name: rounded(filled[:, index].mean()) if len(filled) else None
+                                 for index, name in enumerate(names)},
+              "fits": {}}
+    for judge, rows in judges.items():
+        keep = rows & decided
+        fit = {"comparisons": int(np.count_nonzero(keep)), "ties_left_out": int(np.count_nonzero(rows & ~decided))}
+        if fit["comparisons"]:
+            fitted = property_profile.property_regression(
+                features[keep], comparisons["label"][keep] == consistency.A, item=item[keep],
+                item_weights=resampler.weights)
+            low, high = percentile_interval(fitted["round_coefficients"])
+            varies = np.concatenate([[True], (features[keep] != 0).any(axis=0)])  # a constant input tells nothing
+            values = [estimate(value, fit["comparisons"], low[index], high[index]) if varies[index]
+                      else estimate(None, fit["comparisons"]) for index, value in enumerate(fitted["coefficients"])]
+            fit["intercept"] = values[0]
+            fit["coefficients"] = dict(zip(names, values[1:], strict=True))
+        result["fits"][judge] = fit
+    return result
 
 
 # --- groups: whose preferences ---------------------------------------------------------------------------------
