@@ -8,7 +8,8 @@ Each response gets six properties, computed locally with plain, documented heuri
 - markdown: 1 when it has markdown structure (a header, a list item, a table row, a code fence or bold text);
 - clarifying_question: 1 when it asks the user something (a sentence ending in "?" that says "you" or "your");
 - reading_level: the Flesch-Kincaid grade, 0.39 words/sentence + 11.8 syllables/word - 15.59, syllables counted as
-  groups of vowels (a final silent "e" dropped, at least one per word).
+  groups of vowels (a final "e" after a consonant other than "l" dropped when a vowel comes before it, at least
+  one per word).
 
 A decided comparison of two responses (a pairwise choice, or two responses a ranking put in different groups;
 ties are left out) is one row of a logistic regression of "the first won" on the differences first minus second:
@@ -50,25 +51,26 @@ TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$", re.MULTILINE)
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 YOU = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
 WORD = re.compile(r"[A-Za-z]+")
+NOT_LETTERS = re.compile(r"[^a-z]+")
 VOWELS = re.compile(r"[aeiouy]+")
+SILENT_E = re.compile(r"[aeiouy][a-z]*[b-df-hj-km-np-tv-xz]e\b")  # make, here; not table, free, the
+NO_VOWEL = re.compile(r"\b[b-df-hj-np-tv-xz]+\b")
 
 
-def _syllables(word: str) -> int:
-    word = word.lower()
-    count = len(VOWELS.findall(word))
-    if word.endswith("e") and not word.endswith(("le", "ee")) and count > 1:
-        count -= 1
-    return max(count, 1)
+def syllables(text: str) -> int:
+    """Syllables of all words at once (a few regular-expression passes: a report measures every response):
+    groups of vowels, less a silent final e, and at least one per word."""
+    letters = NOT_LETTERS.sub(" ", text.lower())
+    return len(VOWELS.findall(letters)) - len(SILENT_E.findall(letters)) + len(NO_VOWEL.findall(letters))
 
 
 def reading_level(text: str) -> float:
     """Flesch-Kincaid grade level; 0 for a text without words."""
-    words = WORD.findall(text)
+    words = len(WORD.findall(text))
     if not words:
         return 0.0
-    sentences = max(len([s for s in SENTENCE.findall(text) if WORD.search(s)]), 1)
-    syllables = sum(_syllables(word) for word in words)
-    return 0.39 * len(words) / sentences + 11.8 * syllables / len(words) - 15.59
+    sentences = max(sum(1 for sentence in SENTENCE.findall(text) if WORD.search(sentence)), 1)
+    return 0.39 * words / sentences + 11.8 * syllables(text) / words - 15.59
 
 
 def asks_question(text: str) -> bool:

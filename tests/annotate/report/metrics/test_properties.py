@@ -14,6 +14,7 @@ from annotate.report.metrics.properties import (
     property_regression,
     reading_level,
     response_properties,
+    syllables,
 )
 from annotate.report.metrics.report import campaign_report
 from tests.annotate.report.metrics.judgments import imported, line
@@ -48,6 +49,8 @@ def test_length_counts_words_and_reading_level_is_the_flesch_kincaid_grade():
     # 4 words, 2 sentences, 8 syllables (beau-ti-ful 3, an-i-mals 3, run 1, fast 1)
     assert reading_level("Beautiful animals. Run fast.") == pytest.approx(0.39 * 2 + 11.8 * 8 / 4 - 15.59)
     assert reading_level("") == 0.0
+    assert [syllables(word) for word in ("make", "here", "the", "table", "free", "nth", "rhythm", "beautiful")] \
+        == [1, 1, 1, 2, 1, 1, 1, 3]
 
 
 def test_length_enters_the_regression_as_log2_of_the_ratio():
