@@ -112,6 +112,14 @@ def test_a_group_under_the_minimum_is_never_shown_by_the_api_or_the_command(seve
         assert report["settings"]["min_group_size"] == 5
 
 
+def test_the_text_report_names_the_groups_shown_only(seven_and_one):
+    out = StringIO()
+    call_command("report", seven_and_one.name, stdout=out)
+    text = out.getvalue()
+    assert "Whose preferences: 7 of 11 people keep a profile" in text and "Europe" in text
+    assert "Oceania" not in text
+
+
 def test_the_page_shows_groups_in_aggregate_only(seven_and_one, client, manager):
     client.force_login(manager)
     html = client.get(f"/annotate/reports/{seven_and_one.pk}/").content.decode()

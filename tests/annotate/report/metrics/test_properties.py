@@ -113,6 +113,9 @@ def test_the_profile_is_asked_for_by_the_api_the_command_and_the_page(voted, api
     out = StringIO()
     call_command("report", voted.name, "--format", "json", "--properties", stdout=out)
     assert json.loads(out.getvalue())["properties"] == from_api
+    out = StringIO()
+    call_command("report", voted.name, "--properties", stdout=out)
+    assert "Property profile" in out.getvalue() and "ai:judge: 300 decided comparisons" in out.getvalue()
     client.force_login(manager)
     html = client.get(f"/annotate/reports/{voted.pk}/?properties=1").content.decode()
     assert 'id="properties"' in html and "<title>Log-odds of winning per unit" in html and "length · ai:judge" in html
