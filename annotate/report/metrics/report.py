@@ -516,12 +516,12 @@ def _partition(raters: np.ndarray, value_of: list, n_raters: int, min_size: int)
     return names, rater_group
 
 
-def _group_agreement(name: str, codes: Codes, level: str, value_of: list, human: np.ndarray,
+def _group_agreement(name: str, codes: Codes, level: str, everyone: dict, value_of: list, n_raters: int,
                      resampler: ItemResampler, min_size: int) -> dict:
-    codes = _codes_rows(codes, human[codes.rater])
+    """`codes`: people's only; `everyone`: their aggregate agreement, the same for every attribute."""
     raters = np.unique(codes.rater)
-    names, rater_group = _partition(raters, value_of, len(human), min_size)
-    result = {"everyone": {"annotators": len(raters), **_aggregate_agreement(codes, level, resampler)}, "groups": {}}
+    names, rater_group = _partition(raters, value_of, n_raters, min_size)
+    result = {"everyone": everyone, "groups": {}}
     if not names:
         return result
     row_group = rater_group[codes.rater]
@@ -584,12 +584,17 @@ def _groups(data: CampaignData, blocks: dict, battles: dict, resampler: ItemResa
     result["with_profile"] = sum(1 for index in np.flatnonzero(human & judged) if values[index])
     if not result["with_profile"]:  # as an exchange file's report, which carries no profiles
         return result
+    people = {}
+    for name, (codes, level) in blocks.items():
+        codes = _codes_rows(codes, human[codes.rater])
+        people[name] = (codes, level, {"annotators": len(np.unique(codes.rater)),
+                                       **_aggregate_agreement(codes, level, resampler)})
     for key, label in labels.items():
         value_of = [row.get(key) for row in values]
         result["attributes"][key] = {
             "label": label,
-            "agreement": {name: _group_agreement(name, codes, level, value_of, human, resampler, min_size)
-                          for name, (codes, level) in blocks.items()},
+            "agreement": {name: _group_agreement(name, codes, level, everyone, value_of, len(human), resampler,
+                                                 min_size) for name, (codes, level, everyone) in people.items()},
             "leaderboard": _group_leaderboard(data, battles, value_of, human, resampler, min_size),
         }
     return result
