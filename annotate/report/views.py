@@ -102,7 +102,10 @@ def _group_views(groups: dict) -> list[dict]:
         if not blocks and not attribute["leaderboard"]:
             continue
         alphas, shares, aligned = [], [], []
-        for name, block in blocks:
+        # The charts show each protocol and, of the attributes, helpfulness (their overall score); the table has all.
+        charted = [(name.removeprefix("attributes."), block) for name, block in blocks
+                   if not name.startswith("attributes.") or name == "attributes.helpfulness"]
+        for name, block in charted:
             alphas.append(_row(f"{name}: everyone ({block['everyone']['annotators']})",
                                block["everyone"]["krippendorff_alpha"]))
             alphas += [_row(f"{name}: {group} ({row['annotators']})", row["krippendorff_alpha"])
@@ -131,8 +134,9 @@ def _property_plot(profile: dict | None):
     if not profile:
         return None
     fits = {judge: fit for judge, fit in profile["fits"].items() if fit["comparisons"]}
-    rows = [_row(f"{name} · {judge}", fit["coefficients"][name]) for name in profile["properties"]
-            for judge, fit in fits.items()]
+    defined = [name for name in profile["properties"]
+               if any(fit["coefficients"][name]["value"] is not None for fit in fits.values())]
+    rows = [_row(f"{name} · {judge}", fit["coefficients"][name]) for name in defined for judge, fit in fits.items()]
     ends = [abs(value) for row in rows for value in (row["value"], row["ci_low"], row["ci_high"]) if value is not None]
     if not ends:
         return None
