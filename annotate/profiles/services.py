@@ -9,6 +9,7 @@ from annotate.access import campaign_check_manager
 from annotate.models import Campaign
 from annotate.profiles.models import MAX_ANSWER, MAX_LANGUAGES, Profile, ProfileAnswer, ProfileField
 from annotate.profiles.selectors import profile_fields_for
+from core.services.audit import audit_record
 
 
 def _clean_languages(languages: list[str]) -> list[str]:
@@ -30,6 +31,8 @@ def profile_save(*, user: User, consent: bool, age_band: str = "", region: str =
     if not consent:
         raise ValidationError("Tick the consent box to keep a profile; nothing was stored.")
     profile = Profile.objects.filter(user=user).first() or Profile(user=user)
+    if profile.pk is None:  # the trail keeps when consent was given and withdrawn, never what the profile says
+        audit_record(actor=user, action="profile.consent", target=f"user {user.pk}")
     profile.consented_at = timezone.now()
     profile.age_band, profile.region, profile.education = age_band, region, education
     profile.country = country.strip()
@@ -57,6 +60,8 @@ def profile_save(*, user: User, consent: bool, age_band: str = "", region: str =
 def profile_withdraw(*, user: User) -> bool:
     """Delete the annotator's profile and every answer it holds; whether there was one."""
     deleted, _ = Profile.objects.filter(user=user).delete()
+    if deleted:
+        audit_record(actor=user, action="profile.withdraw", target=f"user {user.pk}")
     return bool(deleted)
 
 
@@ -67,6 +72,8 @@ def profile_field_create(*, campaign: Campaign, by: User, label: str, choices: l
                          choices=list(dict.fromkeys(choice.strip() for choice in choices if choice.strip())))
     field.full_clean()
     field.save()
+    audit_record(actor=by, action="campaign.profile_field_add", target=f"campaign {campaign.pk}",
+                 details={"label": field.label})
     return field
 
 
@@ -74,4 +81,6 @@ def profile_field_create(*, campaign: Campaign, by: User, label: str, choices: l
 def profile_field_delete(*, field: ProfileField, by: User) -> None:
     """Removes the question and every answer to it."""
     campaign_check_manager(campaign=field.campaign, user=by)
+    audit_record(actor=by, action="campaign.profile_field_remove", target=f"campaign {field.campaign_id}",
+                 details={"label": field.label})
     field.delete()

@@ -27,7 +27,9 @@ def profile_page(request):
         else:
             messages.success(request, "Your profile is saved. You can change or withdraw it here at any time.")
             return redirect("profiles:mine")
-    return render(request, "profiles/profile.html", {"form": form, "profile": profile})
+    # answers to the questions of campaigns the annotator has left: kept (with consent), so shown here too
+    elsewhere = profile.answers.exclude(field__in=fields).select_related("field__campaign") if profile else []
+    return render(request, "profiles/profile.html", {"form": form, "profile": profile, "elsewhere": elsewhere})
 
 
 @login_required

@@ -98,3 +98,24 @@ def test_annotators_and_other_managers_cannot_define_questions(client, annotator
 def test_the_profile_page_needs_a_sign_in(client):
     assert client.get(reverse("profiles:mine")).status_code == 302
     assert client.post(reverse("profiles:withdraw")).status_code == 302
+
+
+def test_answers_to_a_campaign_one_has_left_stay_visible_until_withdrawn(client, manager, annotator, campaign):
+    field = profile_field_create(campaign=campaign, by=manager, label="Do you code?", choices=["yes", "no"])
+    profile_save(user=annotator, consent=True, answers={field.pk: "yes"})
+    campaign.members.remove(annotator)
+    client.force_login(annotator)
+    page = client.get(reverse("profiles:mine")).content.decode()
+    assert "Also kept" in page and "Helpfulness: Do you code?: yes" in page
+    _post_profile(client, consent="on")  # saving again does not drop what the form does not show
+    assert ProfileAnswer.objects.filter(field=field).exists()
+
+
+def test_the_audit_trail_records_consent_and_withdrawal_but_not_the_answers(annotator):
+    from core.models import AuditEvent
+
+    profile_save(user=annotator, consent=True, region="Europe")
+    profile_save(user=annotator, consent=True, region="Asia")
+    profile_withdraw(user=annotator)
+    events = list(AuditEvent.objects.filter(actor=annotator).order_by("pk").values_list("action", "details"))
+    assert events == [("profile.consent", {}), ("profile.withdraw", {})]
