@@ -5,7 +5,8 @@ experiment: prompts with three responses by different models (some markdown, len
 of two responses, absolute ratings of one response, and rankings of all three, each item judged by three of
 sixty annotators. Then runs the command in a child process, so its peak RSS is the command's alone.
 
-    .venv/bin/python -m bench.report_from_file [--lines 1000000] [--style-control] [--rebuild] [--profile]
+    .venv/bin/python -m bench.report_from_file [--lines 1000000] [--style-control] [--properties] [--rebuild]
+        [--profile]
 
 `--profile` runs the command under cProfile in this process instead and prints where the time goes.
 """
@@ -78,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--style-control", action="store_true")
+    parser.add_argument("--properties", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--profile", action="store_true")
     options = parser.parse_args()
@@ -87,7 +89,8 @@ def main() -> None:
         started = time.perf_counter()
         generate(path, options.lines)
         print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
-    command = ["report", "--from", str(path), "--format", "json", *(["--style-control"] * options.style_control)]
+    command = ["report", "--from", str(path), "--format", "json", *(["--style-control"] * options.style_control),
+               *(["--properties"] * options.properties)]
     if options.profile:
         import cProfile
         import pstats
@@ -107,7 +110,8 @@ def main() -> None:
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     # CPU time next to wall time: on a shared machine the wall clock also counts waiting for a core
-    print(f"report --from, {options.lines} lines{' with style control' if options.style_control else ''}: "
+    added = [name for name, on in (("style control", options.style_control), ("properties", options.properties)) if on]
+    print(f"report --from, {options.lines} lines{' with ' + ' and '.join(added) if added else ''}: "
           f"{seconds:.1f} s wall, {usage.ru_utime + usage.ru_stime:.1f} s CPU, "
           f"peak RSS {usage.ru_maxrss / 1024:.0f} MiB")
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "annotate",
     "feedback",
     "annotate.moralgraph",
+    "annotate.profiles",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +296,12 @@ MODELHOST_MODEL_DIRS = env_list("MODELHOST_MODEL_DIRS", [])
 MODELHOST_CACHE_DIR = DATA_DIR / "models"
 MODELHOST_DEVICE = env_str("MODELHOST_DEVICE", "auto")
 MODELHOST_TOKEN_BUDGET = env_int("MODELHOST_TOKEN_BUDGET", 16384)
+
+# The report shows profile groups (whose preferences) only when this many annotators make up each: fewer could
+# single a person's answers out.
+REPORT_MIN_GROUP_SIZE = env_int("CONCORD_REPORT_MIN_GROUP_SIZE", 5)
+if REPORT_MIN_GROUP_SIZE < 2:
+    raise ImproperlyConfigured("CONCORD_REPORT_MIN_GROUP_SIZE must be 2 or more: a group of one is a person.")
 # OpenAI-compatible servers must be on public addresses, except these hosts (a vLLM on the LAN, 127.0.0.1).
 MODELHOST_ALLOWED_HOSTS = env_list("MODELHOST_ALLOWED_HOSTS", [])
 # The most outputs one generation job may ask for (conversations x endpoints x n): a bigger one is refused.

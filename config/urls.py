@@ -21,6 +21,7 @@ urlpatterns = [
     path("models/", include("modelhost.urls")),
     path("annotate/exports/", include("exports.urls")),
     path("annotate/moralgraph/", include("annotate.moralgraph.urls")),
+    path("annotate/profile/", include("annotate.profiles.urls")),
     path("annotate/", include("annotate.urls")),
     path("annotate/reports/", include("annotate.report.urls")),
     path("admin/", admin.site.urls),

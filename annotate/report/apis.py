@@ -46,6 +46,21 @@ class ReportSerializer(serializers.Serializer):
     style_control = serializers.JSONField(required=False, help_text=(
         "Only with style_control=1: bradley_terry (as above, fitted with style covariates) and coefficients "
         "(length, headers, lists, bold -> estimate: log-odds per standard deviation of the normalised difference)."))
+    properties = serializers.JSONField(required=False, help_text=(
+        "Only with properties=1: properties (length, refusal, uncertainty, markdown, clarifying_question, "
+        "reading_level), units (what one unit of each coefficient is), response_means, fits: 'people' and each "
+        "ai:* judge -> {comparisons, ties_left_out, intercept, coefficients: property -> estimate (log-odds of the "
+        "first response winning per unit of the property difference; null when the difference never varies)}."))
+    groups = serializers.JSONField(help_text=(
+        "Whose preferences, people only (annotators named ai:* left out): min_group_size, annotators, with_profile "
+        "(people with a consented profile), attributes: profile attribute key (age_band, region, country, "
+        "first_language, education, field:<id> for the campaign's own questions) -> {label, agreement: protocol (or "
+        "attributes.<name>) -> {everyone, groups: group -> {annotators, level, units, percent_agreement, "
+        "fleiss_kappa, krippendorff_alpha, quadratic_kappa (ordinal)}, within, between, gap (share of agreeing pairs "
+        "of people inside one group, from two groups, and the difference; each an estimate), matrix {groups, "
+        "agreement}, alignment: group -> estimate of Pearson's r with the majority label plus p_value, most_aligned}, "
+        "leaderboard: group -> {annotators, bradley_terry}}. A group is shown only with min_group_size people "
+        "behind the figure; smaller ones merge into '(other)' or are not shown."))
     settings = serializers.JSONField(help_text="What the report was computed with.")
 
 
@@ -58,6 +73,9 @@ class CampaignReportApi(APIView):
                                                 help_text="Flag annotators whose gold accuracy is below this.")
         style_control = serializers.BooleanField(
             default=False, help_text="Add a Bradley-Terry leaderboard controlled for length and markdown.")
+        properties = serializers.BooleanField(
+            default=False, help_text="Add the property profile: what response properties win choices, for people "
+                                     "and each AI judge.")
 
     @extend_schema(
         parameters=[FilterSerializer],

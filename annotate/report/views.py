@@ -93,18 +93,72 @@ def _plots(report: dict, blocks: list[tuple[str, dict]]) -> dict:
     return plots
 
 
+def _group_views(groups: dict) -> list[dict]:
+    """Per profile attribute with a group shown: its charts (agreement, within vs between, alignment with the
+    majority), blocks and per-group leaderboards, for the groups partial."""
+    views = []
+    for key, attribute in groups["attributes"].items():
+        blocks = [(name, block) for name, block in attribute["agreement"].items() if block["groups"]]
+        if not blocks and not attribute["leaderboard"]:
+            continue
+        alphas, shares, aligned = [], [], []
+        # The charts show each protocol and, of the attributes, helpfulness (their overall score); the table has all.
+        charted = [(name.removeprefix("attributes."), block) for name, block in blocks
+                   if not name.startswith("attributes.") or name == "attributes.helpfulness"]
+        for name, block in charted:
+            alphas.append(_row(f"{name}: everyone ({block['everyone']['annotators']})",
+                               block["everyone"]["krippendorff_alpha"]))
+            alphas += [_row(f"{name}: {group} ({row['annotators']})", row["krippendorff_alpha"])
+                       for group, row in block["groups"].items()]
+            shares += [_row(f"{name}: {side}", block[side]) for side in ("within", "between")]
+            aligned += [_row(f"{name}: {group}", row) for group, row in block["alignment"].items()]
+        label = attribute["label"]
+        plots = [] if not blocks else [
+            report_plots.interval_chart(alphas, title=f"Krippendorff's alpha by {label}", low=-1.0, high=1.0,
+                                        reference=0.0, bars=True),
+            report_plots.interval_chart(shares, title=f"Agreeing pairs within and between groups of {label}",
+                                        low=0.0, high=1.0, bars=True),
+            report_plots.interval_chart(aligned, title=f"Correlation with the majority label, by {label}", low=-1.0,
+                                        high=1.0, reference=0.0, bars=True)]
+        models = sorted({row["model"] for board in attribute["leaderboard"].values() for row in board["bradley_terry"]})
+        scores = {group: {row["model"]: row for row in board["bradley_terry"]}
+                  for group, board in attribute["leaderboard"].items()}
+        views.append({"key": key, "label": label, "blocks": blocks, "plots": plots,
+                      "board_groups": list(attribute["leaderboard"]),
+                      "board": [(model, [scores[group].get(model) for group in scores]) for model in models]})
+    return views
+
+
+def _property_plot(profile: dict | None):
+    """The coefficients of people and of each AI judge side by side, property by property."""
+    if not profile:
+        return None
+    fits = {judge: fit for judge, fit in profile["fits"].items() if fit["comparisons"]}
+    defined = [name for name in profile["properties"]
+               if any(fit["coefficients"][name]["value"] is not None for fit in fits.values())]
+    rows = [_row(f"{name} · {judge}", fit["coefficients"][name]) for name in defined for judge, fit in fits.items()]
+    ends = [abs(value) for row in rows for value in (row["value"], row["ci_low"], row["ci_high"]) if value is not None]
+    if not ends:
+        return None
+    bound = float(math.ceil(max(ends)))
+    return report_plots.interval_chart(rows, title="Log-odds of winning per unit of each property (95% intervals)",
+                                       low=-bound, high=bound, reference=0.0)
+
+
 @login_required
 def campaign_report_page(request, campaign_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     campaign_check_manager(campaign=campaign, user=request.user)
     ratings = RATINGS_EACH if request.GET.get("ratings") == RATINGS_EACH else RATINGS_MEAN
     style_control = request.GET.get("style_control") == "1"
-    report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control)
+    properties = request.GET.get("properties") == "1"
+    report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control, properties=properties)
     blocks = _agreement_blocks(report["agreement"])
     return render(request, "annotate/report.html", {
         "campaign": campaign, "report": report, "agreement_blocks": blocks, "plots": _plots(report, blocks),
         "pair_summaries": [(f"{name}{label}", _pair_summary(block[key])) for name, block in blocks
                            for key, label in (("cohen_kappa", ""), ("cohen_quadratic_kappa", ", quadratic-weighted"))
                            if block.get(key)],
-        "ratings": ratings, "style_control": style_control,
+        "ratings": ratings, "style_control": style_control, "group_views": _group_views(report["groups"]),
+        "properties": properties, "property_plot": _property_plot(report.get("properties")),
     })

@@ -28,7 +28,8 @@ def test_pages_run_without_a_policy_violation_and_injected_markup_stays_text(pag
     expect(page.locator("#task-form")).to_be_visible()
     page.keyboard.press("1")  # annotate.js (a static file) still runs under the policy
     sign_in_as_manager = [f"/annotate/manage/{campaign.pk}/", "/annotate/exports/", "/api/docs/",
-                          f"/annotate/reports/{campaign.pk}/"]
+                          f"/annotate/reports/{campaign.pk}/", f"/annotate/reports/{campaign.pk}/?properties=1",
+                          "/annotate/profile/", f"/annotate/profile/campaigns/{campaign.pk}/fields/"]
     page.get_by_role("button", name="Sign out").click()
     sign_in("maria", PASSWORD)
     for path in sign_in_as_manager:

@@ -9,6 +9,7 @@ import pytest
 from accounts.models import ApiToken
 from accounts.services.tokens import token_create
 from annotate.models import Assignment
+from annotate.profiles.services import profile_field_create, profile_save
 from annotate.services.assignments import assignment_next, judgment_submit
 from exports.models import Export
 from exports.services import export_create, export_run
@@ -72,10 +73,12 @@ def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     reply = StreamedReply.objects.create(endpoint=tiny_endpoint, messages=[{"role": "user", "content": "Hi"}],
                                          created_by=manager)
     token, _ = token_create(user=manager, name="maria's key")
+    field = profile_field_create(campaign=campaign, by=manager, label="Do you code?", choices=["yes", "no"])
+    profile_save(user=annotator, consent=True, region="Europe", answers={field.pk: "yes"})
     return World(
         ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk, "export_id": export.pk,
              "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, **_conversation(manager)},
-        by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator)})
+        by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator), "profiles": {"field_id": field.pk}})
 
 
 @pytest.fixture
@@ -90,6 +93,7 @@ def state() -> dict:
     """Everything an intruder's request could change in maria's world."""
     from annotate.models import Campaign, Item, Judgment, Prompt
     from annotate.moralgraph.models import Deliberation, Interview, Participant, ValuesCard, Vote
+    from annotate.profiles.models import Profile, ProfileAnswer, ProfileField
     from feedback.models import Conversation, Feedback
     from feedback.models import Message as ChatMessage
 
@@ -104,6 +108,9 @@ def state() -> dict:
         "tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
         "conversations": sorted(Conversation.objects.values_list("pk", flat=True)),
         "chat messages and feedback": (ChatMessage.objects.count(), Feedback.objects.count()),
+        "profiles": (sorted(ProfileField.objects.values_list("pk", "label")),
+                     sorted(ProfileAnswer.objects.values_list("profile__user_id", "field_id", "value")),
+                     sorted(Profile.objects.values_list("user_id", "region"))),
         "moral graph": (Deliberation.objects.count(), Interview.objects.count(), ValuesCard.objects.count(),
                         Vote.objects.count(), Participant.objects.count()),
     }

@@ -25,11 +25,13 @@ class Command(BaseCommand):
         parser.add_argument("--gold-threshold", type=float, default=GOLD_THRESHOLD)
         parser.add_argument("--style-control", action="store_true",
                             help="add a Bradley-Terry leaderboard controlled for length and markdown")
+        parser.add_argument("--properties", action="store_true",
+                            help="add the property profile: which response properties win, for people and AI judges")
 
     def handle(self, *args, campaign, source, output_format, **options):
         if (campaign is None) == (source is None):
             raise CommandError("Name a campaign or give --from FILE, not both.")
-        settings = {name: options[name] for name in ("ratings", "gold_threshold", "style_control")}
+        settings = {name: options[name] for name in ("ratings", "gold_threshold", "style_control", "properties")}
         if source is None:
             report = campaign_report(campaign=self._campaign(campaign), **settings)
         else:

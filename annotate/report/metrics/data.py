@@ -16,13 +16,16 @@ from django.db.models.functions import Cast
 
 from accounts.models import User
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
+from annotate.profiles.selectors import profile_values
 from annotate.protocols import ATTRIBUTE_NAMES, CHOICES, PROTOCOLS
+from annotate.report.metrics.properties import PROPERTIES, response_properties
 from annotate.report.metrics.style import FEATURES, style_counts
 
 ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in an arm
 PROTOCOL_INDEX = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
 CHOICE_INDEX = {choice: index for index, choice in enumerate(CHOICES)}
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
+AI_PREFIX = "ai:"
 
 
 @dataclass
@@ -55,6 +58,7 @@ class CampaignData:
     ratings: Answers  # value: 1..7
     attributes: Answers  # values: 0..4 per attribute, then unsafe 0/1
     slot_style: np.ndarray | None = None  # (I, K, 4) style counts of each slot's response (style.style_counts)
+    slot_properties: np.ndarray | None = None  # (I, K, 6) properties of each slot's response (properties.PROPERTIES)
 
     @property
     def judgment_count(self) -> int:
@@ -103,12 +107,24 @@ def _judgment_rows(campaign: Campaign):
     return zip(*columns[:5], *(_decoded(column) for column in columns[5:]), strict=True)
 
 
-def _slot_style(slot_candidate: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """(I, K, 4) style counts of every slot's response, from the counts of each response (keys sorted)."""
-    slot_style = np.zeros((*slot_candidate.shape, len(FEATURES)), np.int64)
+def _measures(style: bool, properties: bool) -> dict[str, tuple]:
+    """What is measured in each response's text: the CampaignData field it fills -> (measure, width, dtype)."""
+    wanted = {"slot_style": (style, style_counts, len(FEATURES), np.int64),
+              "slot_properties": (properties, response_properties, len(PROPERTIES), np.float64)}
+    return {field: rest for field, (want, *rest) in wanted.items() if want}
+
+
+def _slot_values(slot_candidate: np.ndarray, keys: np.ndarray, rows: list, width: int, dtype) -> np.ndarray:
+    """(I, K, width) measures of every slot's response, from the measures of each response (keys sorted)."""
+    values = np.zeros((*slot_candidate.shape, width), dtype)
     filled = slot_candidate >= 0
-    slot_style[filled] = counts.reshape(-1, len(FEATURES))[np.searchsorted(keys, slot_candidate[filled])]
-    return slot_style
+    values[filled] = np.array(rows, dtype).reshape(-1, width)[np.searchsorted(keys, slot_candidate[filled])]
+    return values
+
+
+def _measured(data: CampaignData, measures: dict, keys: np.ndarray, rows: dict[str, list]) -> None:
+    for field, (_, width, dtype) in measures.items():
+        setattr(data, field, _slot_values(data.slot_candidate, keys, rows[field], width, dtype))
 
 
 class _Builder:
@@ -197,8 +213,21 @@ class _Builder:
         )
 
 
-def campaign_data(*, campaign: Campaign, style: bool = False) -> CampaignData:
-    """`style`: also count the style of every response (for the style-controlled leaderboard)."""
+def is_ai(name: str) -> bool:
+    """An AI judge's judgments carry the annotator name `ai:<endpoint>`; people's figures leave them out."""
+    return name.startswith(AI_PREFIX)
+
+
+def annotator_profiles(*, campaign: Campaign, data: CampaignData) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The profile attributes of the campaign (key -> label) and each annotator's consented values, by index."""
+    pks = dict(User.objects.filter(username__in=data.annotators).values_list("username", "pk"))
+    attributes, values = profile_values(campaign=campaign, user_ids=pks.values())
+    return attributes, [values.get(pks.get(name), {}) for name in data.annotators]
+
+
+def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool = False) -> CampaignData:
+    """`style`: also count the style of every response (for the style-controlled leaderboard); `properties`: also
+    measure its properties (for the property profile)."""
     builder = _Builder()
     slots: dict[int, list] = {pk: [] for pk in Item.objects.filter(campaign=campaign).order_by("pk")
                               .values_list("pk", flat=True)}
@@ -215,36 +244,38 @@ def campaign_data(*, campaign: Campaign, style: bool = False) -> CampaignData:
     data = builder.data(
         names=dict(User.objects.filter(pk__in={*builder.annotator_index, *skips}).values_list("pk", "username")),
         arms=dict(ArmMembership.objects.filter(campaign=campaign).values_list("annotator_id", "arm")), skips=skips)
-    if style:  # each response's text read and counted once
+    measures = _measures(style, properties)
+    if measures:  # each response's text read and measured once
         texts = Candidate.objects.filter(prompt__campaign=campaign).order_by("pk").values_list("pk", "text")
-        keys, counts = [], []
+        keys, rows = [], {field: [] for field in measures}
         for pk, text in texts.iterator(chunk_size=2000):
             keys.append(pk)
-            counts.append(style_counts(text))
-        data.slot_style = _slot_style(data.slot_candidate, np.array(keys, np.int64), np.array(counts, np.int64))
+            for field, (measure, _, _) in measures.items():
+                rows[field].append(measure(text))
+        _measured(data, measures, np.array(keys, np.int64), rows)
     return data
 
 
-def exchange_data(*, judgments: Iterable, style: bool = False) -> CampaignData:
+def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool = False) -> CampaignData:
     """The same arrays from the checked judgments of an exchange file (`exchange.judgments_read`), read one at a
     time and kept nowhere: items and responses numbered as they first appear, annotators by name, judgments in the
     order they were made (created_at; one without comes last, as an import would date it now)."""
     builder = _Builder()
     responses: dict[str, int] = {}
-    counts = []
+    measures = _measures(style, properties)
+    rows = {field: [] for field in measures}
     for line in judgments:
         if line.item not in builder.item_index:
             for response in line.responses:
                 if response.id not in responses:
                     responses[response.id] = len(responses)
-                    if style:
-                        counts.append(style_counts(response.text))
+                    for field, (measure, _, _) in measures.items():
+                        rows[field].append(measure(response.text))
             builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
         fields = line.fields
         builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None, fields["ranking"],
                          fields["ratings"], fields["attributes"], fields["presented_order"],
                          line.created_at.timestamp() if line.created_at else np.inf)
     data = builder.data(names={name: name for name in builder.annotator_index}, arms={}, skips={})
-    if style:
-        data.slot_style = _slot_style(data.slot_candidate, np.arange(len(responses)), np.array(counts, np.int64))
+    _measured(data, measures, np.arange(len(responses)), rows)
     return data

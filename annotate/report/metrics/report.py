@@ -8,6 +8,7 @@ a 95% interval from the item bootstrap (position bias and gold use exact binomia
 from collections.abc import Iterable
 
 import numpy as np
+from django.conf import settings
 
 from annotate.models import Campaign
 from annotate.protocols import (
@@ -22,10 +23,27 @@ from annotate.protocols import (
     Protocol,
     design_for,
 )
-from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position, style
+from annotate.report.metrics import (
+    agreement,
+    annotators,
+    consistency,
+    groups,
+    leaderboard,
+    position,
+    style,
+)
+from annotate.report.metrics import properties as property_profile
 from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
 from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, percentile_interval, rounded
-from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data, exchange_data
+from annotate.report.metrics.data import (
+    ARMS,
+    Answers,
+    CampaignData,
+    annotator_profiles,
+    campaign_data,
+    exchange_data,
+    is_ai,
+)
 from annotate.report.metrics.gold import gold_summary, gold_summary_of
 
 RATINGS_MEAN, RATINGS_EACH = "mean", "each"
@@ -35,30 +53,34 @@ PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PR
 
 def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                     min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                    style_control: bool = False) -> dict:
+                    style_control: bool = False, properties: bool = False, min_group_size: int | None = None) -> dict:
     """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
     "each" with every annotator's own ratings of both, one comparison per such annotator. `style_control` adds
-    the style-controlled leaderboard."""
+    the style-controlled leaderboard, `properties` the property profile. `min_group_size` (default: the
+    CONCORD_REPORT_MIN_GROUP_SIZE setting) is the fewest annotators a profile group may have to be shown."""
     _check_ratings(ratings)
+    data = campaign_data(campaign=campaign, style=style_control, properties=properties)
     return data_report(
-        campaign_data(campaign=campaign, style=style_control),
-        about={"id": campaign.pk, "name": campaign.name, "design": campaign.design},
+        data, about={"id": campaign.pk, "name": campaign.name, "design": campaign.design},
         gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
-        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
+        properties=properties, profiles=annotator_profiles(campaign=campaign, data=data),
+        min_group_size=settings.REPORT_MIN_GROUP_SIZE if min_group_size is None else min_group_size)
 
 
 def file_report(*, judgments: Iterable, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                 min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                style_control: bool = False) -> dict:
+                style_control: bool = False, properties: bool = False) -> dict:
     """The same report of an exchange file's checked judgments (`exchange.judgments_read`), kept nowhere. The
     format carries no gold answers, skips, arms or times on task, so those sections stay empty."""
     _check_ratings(ratings)
-    data = exchange_data(judgments=judgments, style=style_control)
+    data = exchange_data(judgments=judgments, style=style_control, properties=properties)
     protocols = {PROTOCOLS[index] for index in np.unique(data.protocol)}
     return data_report(
         data, about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
         gold=gold_summary_of({}, items=0, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
-        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
+        properties=properties, min_group_size=settings.REPORT_MIN_GROUP_SIZE)
 
 
 def _check_ratings(ratings: str) -> None:
@@ -67,7 +89,9 @@ def _check_ratings(ratings: str) -> None:
 
 
 def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
-                style_control: bool) -> dict:
+                style_control: bool, min_group_size: int, properties: bool = False,
+                profiles: tuple | None = None) -> dict:
+    """`profiles`: `annotator_profiles` of a campaign (an exchange file has none: the groups section stays empty)."""
     resampler = ItemResampler(data.item_count, rounds=rounds)
     blocks = _agreement_codes(data)
     battles = _battles(data)
@@ -85,12 +109,15 @@ def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, mi
         "annotators": _annotators(data, blocks, battles),
         "bradley_terry": scores,
         "win_rates": win_rates,
+        "groups": _groups(data, blocks, battles, resampler, profiles, min_group_size),
         "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings,
                      "gold_threshold": gold["threshold"], "min_shared_units": min_shared_units,
-                     "style_control": style_control},
+                     "style_control": style_control, "properties": properties, "min_group_size": min_group_size},
     }
     if style_control:
         report["style_control"] = _style_leaderboard(data, battles, resampler)
+    if properties:
+        report["properties"] = _property_profile(data, resampler)
     return report
 
 
@@ -162,8 +189,8 @@ def _pair_estimates(data: CampaignData, batches, resampler: ItemResampler, n_val
     return {weighting: dict(sorted(pairs.items())) for weighting, pairs in found.items()}
 
 
-def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: ItemResampler,
-                     min_shared_units: int) -> dict:
+def _aggregate_agreement(codes: Codes, level: str, resampler: ItemResampler) -> dict:
+    """The measures of a block that name nobody (no per-pair kappas)."""
     alpha, alpha_value = agreement.krippendorff_alpha(codes, level)
     block = {
         "level": level,
@@ -172,12 +199,19 @@ def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: It
         "fleiss_kappa": resampler.estimate(agreement.fleiss_kappa(codes)),
         "krippendorff_alpha": resampler.estimate(alpha, value=alpha_value),
     }
+    if level == ORDINAL:
+        block["quadratic_kappa"] = resampler.estimate(agreement.pooled_weighted_kappa(codes))
+    return block
+
+
+def _agreement_block(data: CampaignData, codes: Codes, level: str, resampler: ItemResampler,
+                     min_shared_units: int) -> dict:
+    block = _aggregate_agreement(codes, level, resampler)
     weightings = (NOMINAL, QUADRATIC) if level == ORDINAL else (NOMINAL,)
     pairs = _pair_estimates(data, agreement.cohen_kappas(codes, min_units=min_shared_units), resampler,
                             codes.n_values, weightings)
     block["cohen_kappa"] = pairs[NOMINAL]
     if level == ORDINAL:
-        block["quadratic_kappa"] = resampler.estimate(agreement.pooled_weighted_kappa(codes))
         block["cohen_quadratic_kappa"] = pairs[QUADRATIC]
     return block
 
@@ -232,7 +266,7 @@ def _comparisons(data: CampaignData) -> dict[str, np.ndarray]:
     # a better group has a lower index, so "a" wins when its group is lower: compare negated groups
     label = np.concatenate([data.choice[pairwise], consistency.label_from_scores(-first_group, -second_group)])
     return {"judgment": judgment, "first": data.slot_candidate[item, first],
-            "second": data.slot_candidate[item, second], "label": label}
+            "second": data.slot_candidate[item, second], "label": label, "first_slot": first, "second_slot": second}
 
 
 def _ratings_by_candidate(data: CampaignData) -> tuple[np.ndarray, np.ndarray]:
@@ -423,6 +457,147 @@ def _style_leaderboard(data: CampaignData, battles: dict, resampler: ItemResampl
         "coefficients": {name: estimate(fitted["coefficients"][index], len(item), coefficient_low[index],
                                         coefficient_high[index]) for index, name in enumerate(style.FEATURES)},
     }
+
+
+# --- property profile -------------------------------------------------------------------------------------------
+
+PEOPLE = "people"
+
+
+def _property_profile(data: CampaignData, resampler: ItemResampler) -> dict:
+    """The property regression of people's decided comparisons, and of each AI judge's, side by side."""
+    comparisons = _comparisons(data)
+    decided = comparisons["label"] != consistency.TIE
+    item = data.item[comparisons["judgment"]]
+    features = property_profile.property_differences(data.slot_properties[item, comparisons["first_slot"]],
+                                               data.slot_properties[item, comparisons["second_slot"]])
+    annotator = data.annotator[comparisons["judgment"]]
+    ai = np.array([is_ai(name) for name in data.annotators], dtype=bool)
+    judges = {PEOPLE: ~ai[annotator], **{data.annotators[index]: annotator == index for index in np.flatnonzero(ai)}}
+    filled = data.slot_properties[data.slot_candidate >= 0]
+    names = property_profile.PROPERTIES
+    result = {"properties": list(names), "units": property_profile.UNITS,
+              "response_means": {name: rounded(filled[:, index].mean()) if len(filled) else None
+                                 for index, name in enumerate(names)},
+              "fits": {}}
+    for judge, rows in judges.items():
+        keep = rows & decided
+        fit = {"comparisons": int(np.count_nonzero(keep)), "ties_left_out": int(np.count_nonzero(rows & ~decided))}
+        if fit["comparisons"]:
+            fitted = property_profile.property_regression(
+                features[keep], comparisons["label"][keep] == consistency.A, item=item[keep],
+                item_weights=resampler.weights)
+            low, high = percentile_interval(fitted["round_coefficients"])
+            varies = np.concatenate([[True], (features[keep] != 0).any(axis=0)])  # a constant input tells nothing
+            values = [estimate(value, fit["comparisons"], low[index], high[index]) if varies[index]
+                      else estimate(None, fit["comparisons"]) for index, value in enumerate(fitted["coefficients"])]
+            fit["intercept"] = values[0]
+            fit["coefficients"] = dict(zip(names, values[1:], strict=True))
+        result["fits"][judge] = fit
+    return result
+
+
+# --- groups: whose preferences ---------------------------------------------------------------------------------
+
+PAIRWISE_SCALE = np.array([1.0, 0.0, 0.5])  # a, b, tie: how much the first response was preferred
+
+
+def _codes_rows(codes: Codes, keep: np.ndarray) -> Codes:
+    return Codes(unit=codes.unit[keep], rater=codes.rater[keep], value=codes.value[keep], unit_item=codes.unit_item,
+                 n_values=codes.n_values)
+
+
+def _partition(raters: np.ndarray, value_of: list, n_raters: int, min_size: int) -> tuple[list[str], np.ndarray]:
+    """The groups shown among these contributing raters, and every rater's group (-1: none shown, or not one of
+    them)."""
+    names, group_of = groups.partition([value_of[rater] for rater in raters], min_size)
+    rater_group = np.full(n_raters, -1, dtype=np.int64)
+    rater_group[raters] = group_of
+    return names, rater_group
+
+
+def _group_agreement(name: str, codes: Codes, level: str, everyone: dict, value_of: list, n_raters: int,
+                     resampler: ItemResampler, min_size: int) -> dict:
+    """`codes`: people's only; `everyone`: their aggregate agreement, the same for every attribute."""
+    raters = np.unique(codes.rater)
+    names, rater_group = _partition(raters, value_of, n_raters, min_size)
+    result = {"everyone": everyone, "groups": {}}
+    if not names:
+        return result
+    row_group = rater_group[codes.rater]
+    for index, group in enumerate(names):
+        result["groups"][group] = {"annotators": int(np.count_nonzero(rater_group == index)),
+                                   **_aggregate_agreement(_codes_rows(codes, row_group == index), level, resampler)}
+    size = len(names)
+    shares = groups.within_between(codes, row_group, size)
+    values, (low, high) = shares.value(), resampler.interval(shares)
+    pairs = shares.sums()[size * size:].reshape(size, size)  # each pair counted in both orders
+    diagonal = np.eye(size, dtype=bool)
+
+    def cell(index: int, n: float) -> dict:
+        return estimate(values[index], n, low[index], high[index])
+
+    cells = size * size
+    result.update({
+        "within": cell(cells, pairs[diagonal].sum() / 2), "between": cell(cells + 1, pairs[~diagonal].sum() / 2),
+        "gap": cell(cells + 2, pairs.sum() / 2),
+        "matrix": {"groups": names, "agreement": [[cell(g * size + h, pairs[g, h] / (1 if g != h else 2))
+                                                   for h in range(size)] for g in range(size)]},
+    })
+    scale = PAIRWISE_SCALE if name == Protocol.PAIRWISE else np.arange(codes.n_values, dtype=np.float64)
+    aligned = groups.alignment(codes, scale, row_group, size)
+    r, (r_low, r_high) = aligned.value(), resampler.interval(aligned)
+    units = groups.alignment_units(aligned, size)
+    result["alignment"] = {group: {**estimate(r[index], units[index], r_low[index], r_high[index]),
+                                   "p_value": rounded(groups.correlation_p_value(r[index], units[index]))}
+                           for index, group in enumerate(names)}
+    defined = [(row["value"], group) for group, row in result["alignment"].items() if row["value"] is not None]
+    result["most_aligned"] = max(defined)[1] if defined else None
+    return result
+
+
+def _group_leaderboard(data: CampaignData, battles: dict, value_of: list, human: np.ndarray,
+                       resampler: ItemResampler, min_size: int) -> dict:
+    annotator = data.annotator[battles["judgment"]]
+    raters = np.unique(annotator[human[annotator]])
+    names, rater_group = _partition(raters, value_of, len(human), min_size)
+    result = {}
+    for index, group in enumerate(names):
+        keep = rater_group[annotator] == index
+        table, _ = _leaderboard(data, {key: column[keep] for key, column in battles.items()}, resampler)
+        result[group] = {"annotators": int(np.count_nonzero(rater_group == index)), "bradley_terry": table}
+    return result
+
+
+def _groups(data: CampaignData, blocks: dict, battles: dict, resampler: ItemResampler, profiles: tuple | None,
+            min_size: int) -> dict:
+    """Per profile attribute: agreement of each group, within vs between groups and alignment with the majority
+    (per protocol), and each group's leaderboard. People only: AI judges are left out. A group is formed anew for
+    each figure from the people who contributed to it, so that none of them is shown with fewer than `min_size`."""
+    human = np.array([not is_ai(name) for name in data.annotators], dtype=bool)
+    judged = np.bincount(data.annotator, minlength=len(human)) > 0
+    result = {"min_group_size": min_size, "annotators": int(np.count_nonzero(human & judged)), "with_profile": 0,
+              "attributes": {}}
+    if profiles is None:
+        return result
+    labels, values = profiles
+    result["with_profile"] = sum(1 for index in np.flatnonzero(human & judged) if values[index])
+    if not result["with_profile"]:  # as an exchange file's report, which carries no profiles
+        return result
+    people = {}
+    for name, (codes, level) in blocks.items():
+        codes = _codes_rows(codes, human[codes.rater])
+        people[name] = (codes, level, {"annotators": len(np.unique(codes.rater)),
+                                       **_aggregate_agreement(codes, level, resampler)})
+    for key, label in labels.items():
+        value_of = [row.get(key) for row in values]
+        result["attributes"][key] = {
+            "label": label,
+            "agreement": {name: _group_agreement(name, codes, level, everyone, value_of, len(human), resampler,
+                                                 min_size) for name, (codes, level, everyone) in people.items()},
+            "leaderboard": _group_leaderboard(data, battles, value_of, human, resampler, min_size),
+        }
+    return result
 
 
 # --- annotators -------------------------------------------------------------------------------------------------

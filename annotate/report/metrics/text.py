@@ -88,7 +88,35 @@ def report_text(report: dict) -> str:
         lines += ["", "Style-controlled leaderboard (length, headers, lists, bold as covariates)",
                   *_leaderboard_lines(style["bradley_terry"]), "  coefficients (log-odds per standard deviation)"]
         lines += [f"    {name:<10} {_estimate(estimate)}" for name, estimate in style["coefficients"].items()]
+    if "properties" in report:
+        lines += ["", *_property_lines(report["properties"])]
+    lines += ["", *_group_lines(report["groups"])]
     return "\n".join(lines) + "\n"
+
+
+def _property_lines(profile: dict) -> list[str]:
+    lines = ["Property profile (log-odds of winning per unit of the difference)"]
+    for judge, fit in profile["fits"].items():
+        lines.append(f"  {judge}: {fit['comparisons']} decided comparisons, {fit['ties_left_out']} ties left out")
+        for name, estimate in fit.get("coefficients", {}).items():
+            lines.append(f"    {name:<20} {_estimate(estimate)}  ({profile['units'][name]})")
+    return lines
+
+
+def _group_lines(groups: dict) -> list[str]:
+    lines = [f"Whose preferences: {groups['with_profile']} of {groups['annotators']} people keep a profile; groups of "
+             f"at least {groups['min_group_size']}"]
+    for attribute in groups["attributes"].values():
+        for name, block in attribute["agreement"].items():
+            if not block["groups"]:
+                continue
+            lines.append(f"  {attribute['label']}, {name}: within {_estimate(block['within'])}, between "
+                         f"{_estimate(block['between'])}; most aligned with the majority: {block['most_aligned']}")
+            for group, row in block["groups"].items():
+                lines.append(f"    {group:<24} {row['annotators']:>4} people  alpha "
+                             f"{_estimate(row['krippendorff_alpha'])}  r with majority "
+                             f"{_estimate(block['alignment'][group])}")
+    return lines
 
 
 def _leaderboard_lines(rows: list[dict]) -> list[str]:
