@@ -123,6 +123,10 @@ class OpenAIBackend:
             scores[choice.index] = float(sum(values))
         return scores
 
+    def score_many(self, items: list[tuple[list[Message], list[str]]]) -> list[list[float]]:
+        """One `score` call per context: the server batches concurrent work itself."""
+        return [self.score(messages, continuations) for messages, continuations in items]
+
     def check(self) -> None:
         """Raise ModelLoadError unless the server answers `/models` and lists this backend's model."""
         try:

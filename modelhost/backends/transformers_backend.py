@@ -175,6 +175,43 @@ class TransformersBackend:
             start = end
         return scores
 
+    def score_many(self, items: list[tuple[list[Message], list[str]]]) -> list[list[float]]:
+        """`score` for many contexts: each context runs once, in left-padded batches across contexts, and its
+        continuations then run on its cached keys and values.
+
+        With `score`, every continuation pays for its whole context again; a judge that scores 20 short options
+        after a 200-token conversation spends most of its time there, so this form is several times cheaper.
+        """
+        units: list[tuple[int, list[int], list[list[int]]]] = []  # (item, context, some of its continuations)
+        for index, (messages, continuations) in enumerate(items):
+            tails = [self._encode(text) for text in continuations]
+            if not all(tails):
+                raise BackendError("Every continuation must contain at least one token.")
+            if not tails:
+                continue
+            context, _ = self._prompt_ids(messages, max(len(tail) for tail in tails))
+            step = max(1, self.token_budget // (len(context) + max(len(tail) for tail in tails)))
+            units += [(index, context, tails[start : start + step]) for start in range(0, len(tails), step)]
+        units.sort(key=lambda unit: len(unit[1]))  # similar context lengths share a batch: less padding
+        vocab = self.model.config.vocab_size
+        scores: list[list[float]] = [[] for _ in items]
+        batch: list[tuple[int, list[int], list[list[int]]]] = []
+        for unit in [*units, None]:  # None flushes the last batch
+            if unit is not None:
+                grown = [*batch, unit]
+                rows = sum(len(tails) for _, _, tails in grown)
+                width = max(len(context) for _, context, _ in grown)
+                longest = max(len(tail) for _, _, tails in grown for tail in tails)
+                fits = rows * (width + longest) <= self.token_budget and rows * longest * vocab <= _SCORE_LOGITS_BUDGET
+                if fits or not batch:
+                    batch = grown
+                    continue
+            if batch:
+                for (index, _, _), unit_scores in zip(batch, self._score_prefixed(batch), strict=True):
+                    scores[index] += unit_scores  # the units of one item run in order, as the sort is stable
+            batch = [unit] if unit is not None else []
+        return scores
+
     def close(self) -> None:
         del self.model
         gc.collect()
@@ -291,6 +328,43 @@ class TransformersBackend:
             mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
             positions = positions + 1
             logits = self._forward(tokens[:, None], mask, positions, cache)
+
+    @torch.inference_mode()
+    def _score_prefixed(self, units: list[tuple[int, list[int], list[list[int]]]]) -> list[list[float]]:
+        """The contexts in one left-padded forward pass, then every continuation on its context's cache rows."""
+        width = max(len(context) for _, context, _ in units)
+        ids = torch.full((len(units), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(units), width), dtype=torch.long)
+        for i, (_, context, _) in enumerate(units):
+            ids[i, width - len(context) :] = torch.tensor(context)
+            mask[i, width - len(context) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        cache = DynamicCache(config=self.model.config)
+        first = torch.log_softmax(self._forward(ids, mask, positions, cache), dim=-1)  # predicts each first token
+
+        owners = [i for i, (_, _, tails) in enumerate(units) for _ in tails]
+        tails = [tail for _, _, unit_tails in units for tail in unit_tails]
+        longest = max(len(tail) for tail in tails)
+        expand = torch.tensor(owners, device=self.device)
+        cache.batch_select_indices(expand)
+        tail_ids = torch.full((len(tails), longest), self._pad_id, dtype=torch.long)
+        tail_mask = torch.zeros((len(tails), longest), dtype=torch.long)
+        for i, tail in enumerate(tails):  # right padding: padded positions come after every real one
+            tail_ids[i, : len(tail)] = torch.tensor(tail)
+            tail_mask[i, : len(tail)] = 1
+        tail_ids, tail_mask = tail_ids.to(self.device), tail_mask.to(self.device)
+        tail_positions = positions[expand, -1:] + 1 + torch.arange(longest, device=self.device)
+        logits = self.model(
+            input_ids=tail_ids, attention_mask=torch.cat([mask[expand], tail_mask], dim=-1),
+            position_ids=tail_positions, cache=cache, use_cache=True,
+        ).logits[:, :-1]
+        out: list[list[float]] = [[] for _ in units]
+        for i, (owner, tail) in enumerate(zip(owners, tails, strict=True)):
+            rest = torch.log_softmax(logits[i, : len(tail) - 1].float(), dim=-1)
+            target = torch.tensor(tail[1:], device=self.device)
+            out[owner].append(float(first[owner, tail[0]] + rest.gather(-1, target[:, None]).sum()))
+        return out
 
     def _score_batch(self, context: list[int], tails: list[list[int]], longest: int) -> list[float]:
         width = len(context) + longest

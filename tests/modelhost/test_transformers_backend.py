@@ -188,6 +188,25 @@ def test_score_matches_a_manual_computation(backend: TransformersBackend, tiny_m
     assert small_batches.score(context, continuations) == pytest.approx(expected, abs=1e-4)
 
 
+def test_score_many_gives_what_score_gives_for_each_context_in_any_batch_size(
+    backend: TransformersBackend, tiny_model_dir: Path
+) -> None:
+    items = [
+        (user(PROMPTS[1]), ["the better answer is rome.", "paris", "values cards describe what matters to a person"]),
+        (user("hi"), ["hello there", "x"]),
+        (user(PROMPTS[0]) + [{"role": "assistant", "content": "a reply"}] + user("and a longer follow-up"), ["ok"]),
+        (user("nothing to score"), []),
+    ]
+    expected = [backend.score(context, continuations) for context, continuations in items]
+
+    assert backend.score_many(items) == [pytest.approx(scores, abs=1e-4) for scores in expected]
+    one_row_per_batch = load(tiny_model_dir, token_budget=1)
+    assert one_row_per_batch.score_many(items) == [pytest.approx(scores, abs=1e-4) for scores in expected]
+    assert backend.score_many([]) == []
+    with pytest.raises(BackendError, match="at least one token"):
+        backend.score_many([(user("q"), ["a", ""])])
+
+
 def test_refuses_models_outside_the_allowed_dirs(tiny_model_dir: Path, tmp_path: Path) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()

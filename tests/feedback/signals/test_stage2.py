@@ -2,7 +2,7 @@
 
 import pytest
 
-from feedback.signals.rubric import CATEGORIES, Signal
+from feedback.signals.rubric import CATEGORIES, DSAT, Signal
 from feedback.signals.stage2 import NONE, LikelihoodJudge, judge_prompt, refine
 from modelhost.backends.transformers_backend import TransformersBackend
 from tests.feedback.signals.conftest import turn
@@ -31,6 +31,20 @@ def test_scores_every_option_calibrated_and_deterministic(judge):
     scores = judge.scores(TURNS[0])
     assert list(scores) == [*CATEGORIES, NONE]
     assert scores == judge.scores(TURNS[0])
+
+
+def test_turns_scored_together_score_as_they_do_alone(judge):
+    together = judge.scores_many(TURNS)
+    for messages, scores in zip(TURNS, together, strict=True):
+        assert scores == pytest.approx(judge.scores(messages), abs=1e-4)
+
+
+def test_judging_one_side_scores_only_its_options_and_agrees_with_the_full_judgment(judge):
+    assert set(judge.scores_many(TURNS[:1], [{"dsat"}])[0]) == {*DSAT, NONE}
+    full, dsat_only = judge.judge(TURNS), judge.judge(TURNS, [{"dsat"}] * len(TURNS))
+    for whole, side in zip(full, dsat_only, strict=True):
+        assert not side.sat and side.dsat == whole.dsat
+        assert side.categories == [c for c in whole.categories if c in DSAT]
 
 
 def test_judge_returns_one_consistent_signal_per_turn(judge):
