@@ -203,9 +203,15 @@ def decide(probs: np.ndarray, thresholds: dict[str, float]) -> tuple[bool, bool,
 def classify(
     turns: list[list[Message]], model: Stage1Model, embedder: Embedder, thresholds: dict[str, float] | None = None
 ) -> list[Signal]:
-    """Signals for a batch of turns (each: the messages up to and including the user turn), in order."""
+    """Signals for a batch of turns (each: the messages up to and including the user turn), in order.
+
+    `thresholds` override the model's per head (settings.FEEDBACK_SIGNAL_THRESHOLDS is meant for this).
+    """
     if not turns:
         return []
+    unknown = set(thresholds or {}) - set(HEADS)
+    if unknown:
+        raise ValueError(f"No such heads: {sorted(unknown)}; thresholds are set per head of {HEADS}.")
     limits = model.thresholds | (thresholds or {})
     signals = []
     x = features(turns, embedder)
