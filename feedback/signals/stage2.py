@@ -27,12 +27,23 @@ MAX_CHARS = 600  # per message in the judge's prompt: the reaction is in the las
 CONTEXT_MESSAGES = 3  # the request, the reply and the reaction: older messages rarely decide and cost tokens
 
 
+# FLR's follow-ups (Zhang et al. 2025, one of its positive and negative templates per facet; reference notes 6.4).
+FLR_POSITIVE = ["That makes perfect sense!", "That answers my question perfectly.", "That's the right answer.",
+                "I enjoyed reading your response.", "I learned a lot from your response.",
+                "You did exactly as I instructed."]
+FLR_NEGATIVE = ["That's not what I was asking.", "That's off-topic from what I asked.", "Your information is wrong.",
+                "That was a really boring response.", "Your answer lacks the details I need.",
+                "You didn't follow my instructions."]
+
+
 class Scorer(Protocol):
     """What the judge needs of a model: any model-host backend (`modelhost.registry.backend_for`) is one."""
 
     def score(self, messages: list[Message], completions: list[str]) -> list[float]: ...
 
-    def score_many(self, items: list[tuple[list[Message], list[str]]]) -> list[list[float]]: ...
+    def score_many(
+        self, items: list[tuple[list[Message], list[str]]], *, role: str = "assistant"
+    ) -> list[list[float]]: ...
 
 
 class Judge(Protocol):
@@ -101,6 +112,19 @@ class LikelihoodJudge:
                 method=f"stage2:{self.name}", rationale=f"best option {top} ({score[top]:+.2f} vs none)",
             ))
         return signals
+
+
+def follow_up_likelihood(backend: Scorer, turns: list[list[Message]]) -> list[float]:
+    """FLR of the reply each turn reacts to: how much likelier the model finds a pleased follow-up than an unhappy
+    one after that reply (mean log-likelihood of FLR's positive minus negative follow-ups, as the user's message).
+
+    It reads only the conversation up to the reply, never the user's actual reaction, so it is a prior on the reply's
+    quality: low values should go with DSAT turns. Backends that cannot score a user message raise NotSupported.
+    """
+    follow_ups = FLR_POSITIVE + FLR_NEGATIVE
+    scores = backend.score_many([(turn[:-1], follow_ups) for turn in turns], role="user")
+    half = len(FLR_POSITIVE)
+    return [sum(s[:half]) / half - sum(s[half:]) / (len(s) - half) for s in scores]
 
 
 def refine(turns: list[list[Message]], first: list[Signal], judge: Judge) -> list[Signal]:

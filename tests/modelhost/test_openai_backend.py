@@ -270,6 +270,11 @@ def test_score_many_scores_each_context_in_order(server: Server) -> None:
     ]
 
 
+def test_score_many_as_the_user_is_not_supported(server: Server) -> None:
+    with pytest.raises(NotSupported, match="user message"):
+        make(server).score_many([(user("q"), ["a"])], role="user")
+
+
 def test_score_without_server_support_raises_not_supported(server: Server) -> None:
     server.script.scoring = False
 

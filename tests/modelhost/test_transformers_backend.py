@@ -207,6 +207,24 @@ def test_score_many_gives_what_score_gives_for_each_context_in_any_batch_size(
         backend.score_many([(user("q"), ["a", ""])])
 
 
+def test_score_many_as_the_user_scores_the_text_of_the_next_user_message(
+    backend: TransformersBackend, tiny_model_dir: Path
+) -> None:
+    context = user(PROMPTS[4]) + [{"role": "assistant", "content": "Paris."}]
+    follow_up = "thanks, that is right"
+    model = LlamaForCausalLM.from_pretrained(tiny_model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    rendered = tokenizer.apply_chat_template([*context, {"role": "user", "content": follow_up}], tokenize=False)
+    prompt = tokenizer(rendered[: rendered.index(follow_up)], add_special_tokens=False)["input_ids"]
+    tail = tokenizer(follow_up, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(torch.tensor([prompt + tail])).logits[0, len(prompt) - 1 : -1], dim=-1)
+    expected = float(logprobs[torch.arange(len(tail)), torch.tensor(tail)].sum())
+
+    assert backend.score_many([(context, [follow_up])], role="user") == [pytest.approx([expected], abs=1e-4)]
+    assert backend.score_many([(context, [follow_up])])[0][0] != pytest.approx(expected, abs=1e-4)
+
+
 def test_refuses_models_outside_the_allowed_dirs(tiny_model_dir: Path, tmp_path: Path) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()
