@@ -33,7 +33,7 @@ import torch
 from feedback.signals import stage1
 from feedback.signals.metrics import evaluate, prf
 from feedback.signals.rubric import CATEGORIES
-from feedback.signals.stage2 import LikelihoodJudge, Scorer, judge_prompt, refine
+from feedback.signals.stage2 import LikelihoodJudge, Scorer, follow_up_likelihood, judge_prompt, refine
 
 WILDFEEDBACK = "WildFeedback's GPT-4 classifier vs humans (50 conversations): DSAT precision 0.83 at recall 0.48; " \
     "kappa 0.69 (SAT) / 0.50 (DSAT)"
@@ -92,6 +92,30 @@ def stage2_figures(name: str, backend: Scorer, rows: list[dict], first: list, ba
         print(f"  baseline: one score call per turn, all options  {count / base:8.3f} candidate turns/s ({count})")
     print(f"  now: score_many over all, flagged sides only     {len(turns) / wall:8.3f} candidate turns/s "
           f"({len(turns)})")
+    flr_figures(backend, rows)
+
+
+def flr_figures(backend: Scorer, rows: list[dict]) -> None:
+    """FLR of each reply as a DSAT signal: its ROC AUC (0.5 is chance; below 0.5 means low FLR goes with DSAT)."""
+    from sklearn.metrics import roc_auc_score
+
+    from modelhost.backends.base import NotSupported
+
+    flr: list[float] = []
+    try:
+        wall, _ = timed(lambda: flr.extend(follow_up_likelihood(backend, [r["messages"] for r in rows])))
+    except NotSupported as exc:
+        print(f"  FLR: {exc}")
+        return
+    gold = [bool(r["dsat"]) for r in rows]
+    if len(set(gold)) < 2:
+        return
+    auc = roc_auc_score(gold, [-value for value in flr])  # low FLR should mean DSAT
+    dsat = [v for v, g in zip(flr, gold, strict=True) if g]
+    other = [v for v, g in zip(flr, gold, strict=True) if not g]
+    print(f"  FLR (extra signal)                               {len(rows) / wall:8.3f} turns/s; "
+          f"ROC AUC of -FLR for DSAT {auc:.2f}; mean FLR {np.mean(dsat):+.2f} on DSAT turns, "
+          f"{np.mean(other):+.2f} on the others")
 
 
 def default_backend() -> tuple[str, Scorer]:
