@@ -1,16 +1,23 @@
 """Feedback signals on the held-out split: quality against the labels, and throughput on this box.
 
 Quality: precision / recall / F1 / Cohen's kappa for SAT and DSAT and per-category recall, for stage 1 (the saved
-feedback/signals/data/stage1.npz) on every held-out turn, and with --stage2-turns N also for stage 1+2 on the first
-N held-out turns stage 1 flags (the model stage is slow on CPU; both stacks are then shown on that same subset).
-The DSAT curve over thresholds is printed for reading only: the default threshold was tuned on the train split.
+feedback/signals/data/stage1.npz) on every held-out turn, then for stage 1+2 with the default model (SmolLM2) on the
+first --stage2-turns held-out turns stage 1 flags, and with --endpoint NAME also with that model-host endpoint as the
+judge (both stacks are shown on that same subset, next to stage 1 alone). The DSAT curve over thresholds is printed
+for reading only: the default threshold was tuned on the train split.
 
-Throughput: stage 1 (tokenise, embed, cues, heads) on --turns turns built from the held-out set, as user turns/s of
-wall time and per CPU-second of this process (the box is shared, so wall time depends on the neighbours' load).
-One torch thread by default: on a small CPU one single-threaded process per core (as Celery workers are) beats
-threads that wait on each other, and the per-CPU-second figure times the free cores is what a box can do.
+Throughput, each next to its baseline measured in the same run on the same turns:
+- stage 1 (tokenise, embed, cues, heads) on --turns turns built from the held-out set, as user turns/s of wall time
+  and per CPU-second of this process; baseline: the previous embedder settings (SDPA attention, batches of 128).
+  One torch thread by default: on a small CPU one single-threaded process per core (as Celery workers are) beats
+  threads that wait on each other, and the per-CPU-second figure times the free cores is what a box can do.
+- the model stage: candidate turns/s of `refine` (all candidates in one `score_many` call, only the flagged sides);
+  baseline: one `score` call per turn over all 19 options, as before, on the first --baseline-turns candidates.
 
-    .venv/bin/python -m bench.feedback_eval [--turns 2000] [--stage2-turns 0] [--model DIR] [--threads N]
+    .venv/bin/python -m bench.feedback_eval [--turns 2000] [--stage2-turns 32] [--baseline-turns 4] [--threads N]
+        [--endpoint NAME [--database-url URL]]
+
+--endpoint reads the endpoint from the database (default postgres://postgres@127.0.0.1:5432/signals, migrated).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import torch
 from feedback.signals import stage1
 from feedback.signals.metrics import evaluate, prf
 from feedback.signals.rubric import CATEGORIES
+from feedback.signals.stage2 import LikelihoodJudge, Scorer, follow_up_likelihood, judge_prompt, refine
 
 WILDFEEDBACK = "WildFeedback's GPT-4 classifier vs humans (50 conversations): DSAT precision 0.83 at recall 0.48; " \
     "kappa 0.69 (SAT) / 0.50 (DSAT)"
@@ -52,40 +60,89 @@ def dsat_curve(probabilities: np.ndarray, rows: list[dict]) -> None:
         print(f"  >= {threshold:.1f}: precision {f['precision']:.3f} recall {f['recall']:.3f}")
 
 
+def timed(work) -> tuple[float, float]:
+    """Wall and CPU seconds of `work()` in this process."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def throughput(rows: list[dict], model: stage1.Stage1Model, embedder: stage1.Embedder, turns: int) -> None:
     batch = [rows[i % len(rows)]["messages"] for i in range(turns)]
-    stage1.classify(batch[:64], model, embedder)  # warm-up
-    wall, cpu = time.perf_counter(), time.process_time()
-    stage1.classify(batch, model, embedder)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(
-        f"\nstage 1 throughput: {turns / wall:.0f} user turns/s wall, {turns / cpu:.0f} per CPU-second "
-        f"({turns} turns, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
-        f"on {os.cpu_count()} CPUs)"
-    )
+    baseline = stage1.Embedder(batch_size=128, attention="sdpa")
+    print(f"\nstage 1 throughput ({turns} turns, torch threads {torch.get_num_threads()}, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; the box is shared, so wall time varies with it):")
+    for name, used in (("baseline: SDPA, batches of 128", baseline), ("now: eager attention, batches of 64", embedder)):
+        stage1.classify(batch[:64], model, used)  # warm-up
+        wall, cpu = timed(lambda used=used: stage1.classify(batch, model, used))
+        print(f"  {name:38} {turns / wall:6.0f} user turns/s wall, {turns / cpu:6.0f} per CPU-second")
 
 
-def stage2(rows: list[dict], first: list, count: int, model_dir: Path | None) -> None:
-    from feedback.signals.stage2 import LikelihoodJudge, refine
+def stage2_figures(name: str, backend: Scorer, rows: list[dict], first: list, baseline_turns: int) -> None:
+    """Stage 1+2 with this judge on the candidate rows, and its throughput against the unbatched path."""
+    judge = LikelihoodJudge(backend, name)
+    turns = [r["messages"] for r in rows]
+    refined: list = []
+    wall, _ = timed(lambda: refined.extend(refine(turns, first, judge)))
+    report(f"stage 1+2 ({name}) on the same subset", evaluate(refined, rows))
+    print(f"\nmodel stage throughput ({name}, load average {os.getloadavg()[0]:.1f}):")
+    if baseline_turns:
+        count = min(baseline_turns, len(turns))
+        base, _ = timed(lambda: [backend.score(judge_prompt(t), judge.texts) for t in turns[:count]])
+        print(f"  baseline: one score call per turn, all options  {count / base:8.3f} candidate turns/s ({count})")
+    print(f"  now: score_many over all, flagged sides only     {len(turns) / wall:8.3f} candidate turns/s "
+          f"({len(turns)})")
+    flr_figures(backend, rows)
+
+
+def flr_figures(backend: Scorer, rows: list[dict]) -> None:
+    """FLR of each reply as a DSAT signal: its ROC AUC (0.5 is chance; below 0.5 means low FLR goes with DSAT)."""
+    from sklearn.metrics import roc_auc_score
+
+    from modelhost.backends.base import NotSupported
+
+    flr: list[float] = []
+    try:
+        wall, _ = timed(lambda: flr.extend(follow_up_likelihood(backend, [r["messages"] for r in rows])))
+    except NotSupported as exc:
+        print(f"  FLR: {exc}")
+        return
+    gold = [bool(r["dsat"]) for r in rows]
+    if len(set(gold)) < 2:
+        return
+    auc = roc_auc_score(gold, [-value for value in flr])  # low FLR should mean DSAT
+    dsat = [v for v, g in zip(flr, gold, strict=True) if g]
+    other = [v for v, g in zip(flr, gold, strict=True) if not g]
+    print(f"  FLR (extra signal)                               {len(rows) / wall:8.3f} turns/s; "
+          f"ROC AUC of -FLR for DSAT {auc:.2f}; mean FLR {np.mean(dsat):+.2f} on DSAT turns, "
+          f"{np.mean(other):+.2f} on the others")
+
+
+def default_backend() -> tuple[str, Scorer]:
     from modelhost.backends.transformers_backend import TransformersBackend, default_model_path
 
-    path = (model_dir or default_model_path(Path(os.environ.get("CONCORD_DATA_DIR", "var")) / "models")).resolve()
-    judge = LikelihoodJudge(TransformersBackend(path, allowed_dirs=[path.parent]), path.name)
-    subset = [i for i, signal in enumerate(first) if signal.sat or signal.dsat][:count]
-    sub_rows, sub_first = [rows[i] for i in subset], [first[i] for i in subset]
-    started = time.perf_counter()
-    refined = refine([r["messages"] for r in sub_rows], sub_first, judge)
-    wall = time.perf_counter() - started
-    report("stage 1 alone on the stage-2 subset", evaluate(sub_first, sub_rows))
-    report(f"stage 1+2 ({path.name}) on the same subset", evaluate(refined, sub_rows))
-    print(f"\nstage 2 throughput: {len(subset) / wall:.3f} candidate turns/s ({wall / len(subset):.1f} s each)")
+    path = default_model_path(Path(os.environ.get("CONCORD_DATA_DIR", "var")) / "models").resolve()
+    return path.name, TransformersBackend(path, allowed_dirs=[path.parent])
+
+
+def endpoint_backend(name: str, database_url: str) -> tuple[str, Scorer]:
+    from bench.common import django_setup, postgres_create
+
+    postgres_create(database_url)
+    django_setup(database_url)
+    from modelhost.models import ModelEndpoint
+    from modelhost.registry import backend_build
+
+    return f"endpoint {name}", backend_build(ModelEndpoint.objects.get(name=name))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=2000, help="turns for the stage-1 throughput run")
-    parser.add_argument("--stage2-turns", type=int, default=0, help="held-out candidates to re-judge (0: skip)")
-    parser.add_argument("--model", type=Path, help="model dir for stage 2 (default: the bundled SmolLM2)")
+    parser.add_argument("--stage2-turns", type=int, default=32, help="held-out candidates to re-judge (0: skip)")
+    parser.add_argument("--baseline-turns", type=int, default=4, help="candidates for the unbatched model baseline")
+    parser.add_argument("--endpoint", help="also judge with this model-host endpoint (by name)")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/signals")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: scale by processes, one per core)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -98,8 +155,18 @@ def main() -> None:
     dsat_curve(model.probabilities(stage1.features(turns, embedder)), rows)
     print(f"\nfor comparison: {WILDFEEDBACK}")
     throughput(rows, model, embedder, args.turns)
-    if args.stage2_turns:
-        stage2(rows, first, args.stage2_turns, args.model)
+    if not args.stage2_turns:
+        return
+    flagged = [i for i, signal in enumerate(first) if signal.sat or signal.dsat]
+    print(f"\nstage 1 flags {len(flagged)} of {len(rows)} held-out turns; the model stage re-judges only those")
+    subset = flagged[: args.stage2_turns]
+    sub_rows, sub_first = [rows[i] for i in subset], [first[i] for i in subset]
+    report("stage 1 alone on the stage-2 subset", evaluate(sub_first, sub_rows))
+    judges = [default_backend()]
+    if args.endpoint:
+        judges.append(endpoint_backend(args.endpoint, args.database_url))
+    for name, backend in judges:
+        stage2_figures(name, backend, sub_rows, sub_first, args.baseline_turns)
 
 
 if __name__ == "__main__":

@@ -42,3 +42,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_floats(name: str) -> dict[str, float]:
+    """`NAME=key=0.9,other=0.5` as {"key": 0.9, "other": 0.5}; unset or empty is {}."""
+    values = {}
+    for part in env_list(name, []):
+        key, _, raw = part.partition("=")
+        try:
+            values[key.strip()] = float(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {part!r} is not key=number.") from None
+    return values

@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_floats, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CONCORD_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -329,6 +329,9 @@ FEEDBACK_IMPORT_INLINE_BYTES = env_int("FEEDBACK_IMPORT_INLINE_BYTES", 5_000_000
 FEEDBACK_STREAM_REDIS_URL = env_str(
     "FEEDBACK_STREAM_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
+# Feedback signals (feedback/signals): thresholds over the saved stage-1 model's own, per head ("sat", "dsat" or a
+# category), e.g. "dsat=0.9,factual_error=0.6"; a higher "dsat" buys precision with recall.
+FEEDBACK_SIGNAL_THRESHOLDS = env_floats("FEEDBACK_SIGNAL_THRESHOLDS")
 
 LOGGING = {
     "version": 1,

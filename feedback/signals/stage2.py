@@ -24,6 +24,16 @@ QUESTION = "How does the user's last message react to the assistant's previous r
 CONTENT_FREE = [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."},
                 {"role": "user", "content": "..."}]
 MAX_CHARS = 600  # per message in the judge's prompt: the reaction is in the last turn, older text is only context
+CONTEXT_MESSAGES = 3  # the request, the reply and the reaction: older messages rarely decide and cost tokens
+
+
+# FLR's follow-ups (Zhang et al. 2025, one of its positive and negative templates per facet; reference notes 6.4).
+FLR_POSITIVE = ["That makes perfect sense!", "That answers my question perfectly.", "That's the right answer.",
+                "I enjoyed reading your response.", "I learned a lot from your response.",
+                "You did exactly as I instructed."]
+FLR_NEGATIVE = ["That's not what I was asking.", "That's off-topic from what I asked.", "Your information is wrong.",
+                "That was a really boring response.", "Your answer lacks the details I need.",
+                "You didn't follow my instructions."]
 
 
 class Scorer(Protocol):
@@ -31,18 +41,23 @@ class Scorer(Protocol):
 
     def score(self, messages: list[Message], completions: list[str]) -> list[float]: ...
 
+    def score_many(
+        self, items: list[tuple[list[Message], list[str]]], *, role: str = "assistant"
+    ) -> list[list[float]]: ...
+
 
 class Judge(Protocol):
     name: str
 
-    def judge(self, turns: list[list[Message]]) -> list[Signal]:
-        """A signal for each turn, in order."""
+    def judge(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[Signal]:
+        """A signal for each turn, in order; with `sides`, only those flags ("sat", "dsat") of each turn are judged
+        (the others come back unraised), which lets a judge skip work that `refine` would throw away."""
         ...
 
 
 def render(turn: list[Message]) -> str:
-    """The conversation as plain text, each message clipped, the user's last message marked."""
-    lines = [f"{m['role'].capitalize()}: {m['content'][:MAX_CHARS]}" for m in turn[:-1]]
+    """The end of the conversation as plain text, each message clipped, the user's last message marked."""
+    lines = [f"{m['role'].capitalize()}: {m['content'][:MAX_CHARS]}" for m in turn[-CONTEXT_MESSAGES:-1]]
     return "\n".join(lines + [f"User (last message): {turn[-1]['content'][:MAX_CHARS]}"])
 
 
@@ -61,15 +76,34 @@ class LikelihoodJudge:
 
     def scores(self, turn: list[Message]) -> dict[str, float]:
         """Calibrated log-likelihood of each option (category name or "none") for one turn."""
-        raw = self.backend.score(judge_prompt(turn), self.texts)
-        return {name: r - b for name, r, b in zip(self.options, raw, self.baseline, strict=True)}
+        return self.scores_many([turn])[0]
 
-    def judge(self, turns: list[list[Message]]) -> list[Signal]:
+    def scores_many(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[dict[str, float]]:
+        """`scores` for many turns in one `score_many` call, so the backend batches across turns; with `sides`,
+        only the options of those sides (and "none") are scored for each turn."""
+        chosen = [self.option_indices(side) for side in sides] if sides else [range(len(self.texts))] * len(turns)
+        raws = self.backend.score_many(
+            [(judge_prompt(turn), [self.texts[i] for i in index]) for turn, index in zip(turns, chosen, strict=True)]
+        )
+        names = list(self.options)
+        return [
+            {names[i]: r - self.baseline[i] for i, r in zip(index, raw, strict=True)}
+            for index, raw in zip(chosen, raws, strict=True)
+        ]
+
+    def option_indices(self, sides: set[str]) -> list[int]:
+        wanted = {NONE} | {name for side, names in (("sat", SAT), ("dsat", DSAT)) if side in sides for name in names}
+        return [i for i, name in enumerate(self.options) if name in wanted]
+
+    def judge(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[Signal]:
         signals = []
-        for turn in turns:
-            score = self.scores(turn)
-            best = {side: max(names, key=score.get) for side, names in (("sat", SAT), ("dsat", DSAT))}
-            raised = {side: score[best[side]] > score[NONE] + self.margin for side in best}
+        for score in self.scores_many(turns, sides):
+            best = {
+                side: max(names, key=score.get)
+                for side, names in (("sat", SAT), ("dsat", DSAT))
+                if any(name in score for name in names)
+            }
+            raised = {side: side in best and score[best[side]] > score[NONE] + self.margin for side in ("sat", "dsat")}
             categories = [best[side] for side in ("sat", "dsat") if raised[side]]
             top = max(score, key=score.get)
             margin = score[top] - score[NONE]  # squashed to (0, 1) below, so it reads like stage 1's probabilities
@@ -80,13 +114,28 @@ class LikelihoodJudge:
         return signals
 
 
+def follow_up_likelihood(backend: Scorer, turns: list[list[Message]]) -> list[float]:
+    """FLR of the reply each turn reacts to: how much likelier the model finds a pleased follow-up than an unhappy
+    one after that reply (mean log-likelihood of FLR's positive minus negative follow-ups, as the user's message).
+
+    It reads only the conversation up to the reply, never the user's actual reaction, so it is a prior on the reply's
+    quality: low values should go with DSAT turns. Backends that cannot score a user message raise NotSupported.
+    """
+    follow_ups = FLR_POSITIVE + FLR_NEGATIVE
+    scores = backend.score_many([(turn[:-1], follow_ups) for turn in turns], role="user")
+    half = len(FLR_POSITIVE)
+    return [sum(s[:half]) / half - sum(s[half:]) / (len(s) - half) for s in scores]
+
+
 def refine(turns: list[list[Message]], first: list[Signal], judge: Judge) -> list[Signal]:
     """Stage 1's signals with its flagged turns re-judged: a flag stays only where the judge raises it too.
 
     The kept categories are the judge's where it names one for a kept side, else stage 1's; the method names both.
+    Only the flagged sides are judged: half the options of the likelihood judge for a turn with one flag.
     """
     candidates = [i for i, signal in enumerate(first) if signal.sat or signal.dsat]
-    verdicts = dict(zip(candidates, judge.judge([turns[i] for i in candidates]), strict=True))
+    sides = [{side for side in ("sat", "dsat") if getattr(first[i], side)} for i in candidates]
+    verdicts = dict(zip(candidates, judge.judge([turns[i] for i in candidates], sides), strict=True))
     out = list(first)
     for i, verdict in verdicts.items():
         sat, dsat = first[i].sat and verdict.sat, first[i].dsat and verdict.dsat

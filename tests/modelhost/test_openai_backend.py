@@ -259,6 +259,22 @@ def test_score_sums_the_prompt_logprobs_of_each_continuation(server: Server) -> 
     assert completions[0]["echo"] is True and completions[0]["prompt"][1][-1] == ord("B")
 
 
+def test_score_many_scores_each_context_in_order(server: Server) -> None:
+    items = [(user("which is better?"), ["the first", "B"]), (user("and now?"), ["C"])]
+
+    scores = make(server).score_many(items)
+
+    assert scores == [
+        pytest.approx([sum(token_logprob(t) for t in text.encode()) for text in continuations])
+        for _, continuations in items
+    ]
+
+
+def test_score_many_as_the_user_is_not_supported(server: Server) -> None:
+    with pytest.raises(NotSupported, match="user message"):
+        make(server).score_many([(user("q"), ["a"])], role="user")
+
+
 def test_score_without_server_support_raises_not_supported(server: Server) -> None:
     server.script.scoring = False
 

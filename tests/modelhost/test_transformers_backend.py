@@ -188,6 +188,43 @@ def test_score_matches_a_manual_computation(backend: TransformersBackend, tiny_m
     assert small_batches.score(context, continuations) == pytest.approx(expected, abs=1e-4)
 
 
+def test_score_many_gives_what_score_gives_for_each_context_in_any_batch_size(
+    backend: TransformersBackend, tiny_model_dir: Path
+) -> None:
+    items = [
+        (user(PROMPTS[1]), ["the better answer is rome.", "paris", "values cards describe what matters to a person"]),
+        (user("hi"), ["hello there", "x"]),
+        (user(PROMPTS[0]) + [{"role": "assistant", "content": "a reply"}] + user("and a longer follow-up"), ["ok"]),
+        (user("nothing to score"), []),
+    ]
+    expected = [backend.score(context, continuations) for context, continuations in items]
+
+    assert backend.score_many(items) == [pytest.approx(scores, abs=1e-4) for scores in expected]
+    one_row_per_batch = load(tiny_model_dir, token_budget=1)
+    assert one_row_per_batch.score_many(items) == [pytest.approx(scores, abs=1e-4) for scores in expected]
+    assert backend.score_many([]) == []
+    with pytest.raises(BackendError, match="at least one token"):
+        backend.score_many([(user("q"), ["a", ""])])
+
+
+def test_score_many_as_the_user_scores_the_text_of_the_next_user_message(
+    backend: TransformersBackend, tiny_model_dir: Path
+) -> None:
+    context = user(PROMPTS[4]) + [{"role": "assistant", "content": "Paris."}]
+    follow_up = "thanks, that is right"
+    model = LlamaForCausalLM.from_pretrained(tiny_model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    rendered = tokenizer.apply_chat_template([*context, {"role": "user", "content": follow_up}], tokenize=False)
+    prompt = tokenizer(rendered[: rendered.index(follow_up)], add_special_tokens=False)["input_ids"]
+    tail = tokenizer(follow_up, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(torch.tensor([prompt + tail])).logits[0, len(prompt) - 1 : -1], dim=-1)
+    expected = float(logprobs[torch.arange(len(tail)), torch.tensor(tail)].sum())
+
+    assert backend.score_many([(context, [follow_up])], role="user") == [pytest.approx([expected], abs=1e-4)]
+    assert backend.score_many([(context, [follow_up])])[0][0] != pytest.approx(expected, abs=1e-4)
+
+
 def test_refuses_models_outside_the_allowed_dirs(tiny_model_dir: Path, tmp_path: Path) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()

@@ -63,6 +63,25 @@ def test_thresholds_are_overridable_per_head(embedder, model):
     assert set(forced.categories) == set(DSAT)
 
 
+def test_a_threshold_for_no_such_head_is_refused(embedder, model):
+    with pytest.raises(ValueError, match="No such heads"):
+        classify(embedder, model, HOTEL, "Thanks!", thresholds={"dissatisfied": 0.9})
+
+
+def test_thresholds_come_from_the_environment_as_head_equals_number(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.env import env_floats
+
+    monkeypatch.setenv("FEEDBACK_SIGNAL_THRESHOLDS", "dsat=0.9, factual_error=0.55")
+    assert env_floats("FEEDBACK_SIGNAL_THRESHOLDS") == {"dsat": 0.9, "factual_error": 0.55}
+    monkeypatch.setenv("FEEDBACK_SIGNAL_THRESHOLDS", "dsat")
+    with pytest.raises(ImproperlyConfigured, match="key=number"):
+        env_floats("FEEDBACK_SIGNAL_THRESHOLDS")
+    monkeypatch.delenv("FEEDBACK_SIGNAL_THRESHOLDS")
+    assert env_floats("FEEDBACK_SIGNAL_THRESHOLDS") == {}
+
+
 def test_batch_order_and_empty_batch(embedder, model):
     texts = ["This answer is terrible.", "Thanks, that's all I needed. Bye!", "Is breakfast included?"]
     batch = stage1.classify([turn(*HOTEL, t) for t in texts], model, embedder)

@@ -2,8 +2,16 @@
 
 import pytest
 
-from feedback.signals.rubric import CATEGORIES, Signal
-from feedback.signals.stage2 import NONE, LikelihoodJudge, judge_prompt, refine
+from feedback.signals.rubric import CATEGORIES, DSAT, Signal
+from feedback.signals.stage2 import (
+    FLR_NEGATIVE,
+    FLR_POSITIVE,
+    NONE,
+    LikelihoodJudge,
+    follow_up_likelihood,
+    judge_prompt,
+    refine,
+)
 from modelhost.backends.transformers_backend import TransformersBackend
 from tests.feedback.signals.conftest import turn
 
@@ -33,6 +41,20 @@ def test_scores_every_option_calibrated_and_deterministic(judge):
     assert scores == judge.scores(TURNS[0])
 
 
+def test_turns_scored_together_score_as_they_do_alone(judge):
+    together = judge.scores_many(TURNS)
+    for messages, scores in zip(TURNS, together, strict=True):
+        assert scores == pytest.approx(judge.scores(messages), abs=1e-4)
+
+
+def test_judging_one_side_scores_only_its_options_and_agrees_with_the_full_judgment(judge):
+    assert set(judge.scores_many(TURNS[:1], [{"dsat"}])[0]) == {*DSAT, NONE}
+    full, dsat_only = judge.judge(TURNS), judge.judge(TURNS, [{"dsat"}] * len(TURNS))
+    for whole, side in zip(full, dsat_only, strict=True):
+        assert not side.sat and side.dsat == whole.dsat
+        assert side.categories == [c for c in whole.categories if c in DSAT]
+
+
 def test_judge_returns_one_consistent_signal_per_turn(judge):
     signals = judge.judge(TURNS)
     assert len(signals) == 3
@@ -54,3 +76,13 @@ def test_refine_only_re_judges_flagged_turns_and_never_raises_a_flag(judge):
         assert after.sat == (before.sat and verdict.sat) and after.dsat == (before.dsat and verdict.dsat)
         assert after.method == "stage1:v+stage2:tiny"
         assert (after.sat or after.dsat) == bool(after.categories)
+
+
+def test_follow_up_likelihood_is_pleased_minus_unhappy_follow_ups_after_the_reply(judge):
+    flr = follow_up_likelihood(judge.backend, TURNS)
+    assert len(flr) == 3 and flr == follow_up_likelihood(judge.backend, TURNS)
+    # It never reads the user's reaction: the last two turns share the reply "Paris." and so their FLR.
+    assert flr[1] == pytest.approx(flr[2]) and flr[0] != pytest.approx(flr[1])
+    (scores,) = judge.backend.score_many([(TURNS[0][:-1], FLR_POSITIVE + FLR_NEGATIVE)], role="user")
+    half = len(FLR_POSITIVE)
+    assert flr[0] == pytest.approx(sum(scores[:half]) / half - sum(scores[half:]) / half)
