@@ -123,6 +123,10 @@ class OpenAIBackend:
             scores[choice.index] = float(sum(values))
         return scores
 
+    def score_many(self, requests: list[tuple[list[Message], list[str]]]) -> list[list[float]]:
+        """One completions call per context: the server batches what arrives at once."""
+        return [self.score(messages, continuations) for messages, continuations in requests]
+
     def check(self) -> None:
         """Raise ModelLoadError unless the server answers `/models` and lists this backend's model."""
         try:

@@ -144,34 +144,51 @@ class TransformersBackend:
                 yield text[sent:end]
                 sent = end
 
-    @torch.inference_mode()
     def score(self, context_messages: list[Message], continuations: list[str]) -> list[float]:
         """Sum of log-probabilities of each continuation's tokens, as the assistant's reply to the context.
 
         The continuation is tokenized on its own and appended to the templated context (with the generation
         prompt), exactly as a sampled reply follows the prompt; the end-of-turn token is not scored.
         """
-        if not continuations:
-            return []
-        tails = [self._encode(text) for text in continuations]
-        if not all(tails):
-            raise BackendError("Every continuation must contain at least one token.")
-        context, _ = self._prompt_ids(context_messages, max(len(tail) for tail in tails))
+        return self.score_many([(context_messages, continuations)])[0]
+
+    @torch.inference_mode()
+    def score_many(self, requests: list[tuple[list[Message], list[str]]]) -> list[list[float]]:
+        """`score` of many contexts at once, their rows batched together as generation batches prompts.
+
+        Continuations of one context that differ only in their last token (verdict labels such as "A", "B",
+        "tie") are read off one row: one forward pass gives the distribution all of them are scored from.
+        """
+        rows: list[_ScoreRow] = []
+        for index, (messages, continuations) in enumerate(requests):
+            if not continuations:
+                continue
+            tails = [self._encode(text) for text in continuations]
+            if not all(tails):
+                raise BackendError("Every continuation must contain at least one token.")
+            context, _ = self._prompt_ids(messages, max(len(tail) for tail in tails))
+            if len({tuple(tail[:-1]) for tail in tails}) == 1:
+                rows.append(_ScoreRow(index, 0, context + tails[0][:-1], len(tails[0]) - 1,
+                                      [tail[-1] for tail in tails]))
+            else:
+                rows += [_ScoreRow(index, number, context + tail[:-1], len(tail) - 1, [tail[-1]])
+                         for number, tail in enumerate(tails)]
+        scores = [[0.0] * len(continuations) for _, continuations in requests]
+        rows.sort(key=lambda row: len(row.ids))  # similar lengths together waste little on padding
         vocab = self.model.config.vocab_size
-        scores: list[float] = []
         start = 0
-        while start < len(tails):
+        while start < len(rows):
             # Grow the batch while both the tokens run and the logits kept fit their budgets.
-            end, longest = start + 1, len(tails[start])
-            while end < len(tails):
-                longest_next = max(longest, len(tails[end]))
-                rows = end - start + 1
-                if rows * (len(context) + longest_next) > self.token_budget or (
-                    rows * (longest_next + 1) * vocab > _SCORE_LOGITS_BUDGET
-                ):
+            end, width, kept = start + 1, len(rows[start].ids), rows[start].prefix + 1
+            while end < len(rows):
+                next_width, next_kept = max(width, len(rows[end].ids)), max(kept, rows[end].prefix + 1)
+                count = end - start + 1
+                if count * next_width > self.token_budget or count * next_kept * vocab > _SCORE_LOGITS_BUDGET:
                     break
-                end, longest = end + 1, longest_next
-            scores += self._score_batch(context, tails[start:end], longest)
+                end, width, kept = end + 1, next_width, next_kept
+            for row, values in zip(rows[start:end], self._score_batch(rows[start:end], width, kept), strict=True):
+                for offset, value in enumerate(values):
+                    scores[row.request][row.first + offset] = value
             start = end
         return scores
 
@@ -292,22 +309,38 @@ class TransformersBackend:
             positions = positions + 1
             logits = self._forward(tokens[:, None], mask, positions, cache)
 
-    def _score_batch(self, context: list[int], tails: list[list[int]], longest: int) -> list[float]:
-        width = len(context) + longest
-        ids = torch.full((len(tails), width), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(tails), width), dtype=torch.long)
-        for i, tail in enumerate(tails):  # right padding: the continuations all start at the same column
-            ids[i, : len(context) + len(tail)] = torch.tensor(context + tail)
-            mask[i, : len(context) + len(tail)] = 1
+    def _score_batch(self, rows: list[_ScoreRow], width: int, kept: int) -> list[list[float]]:
+        ids = torch.full((len(rows), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):  # left padding: every row's scored tokens end at the last column
+            ids[i, width - len(row.ids) :] = torch.tensor(row.ids)
+            mask[i, width - len(row.ids) :] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
-        # Logits only from the position before the first continuation token on.
-        logits = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=longest + 1).logits[:, :-1]
+        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        logprobs = torch.log_softmax(
+            self.model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=kept).logits.float(),
+            dim=-1)
         scores = []
-        for i, tail in enumerate(tails):
-            logprobs = torch.log_softmax(logits[i, : len(tail)].float(), dim=-1)
-            target = torch.tensor(tail, device=self.device)
-            scores.append(float(logprobs.gather(-1, target[:, None]).sum()))
+        for i, row in enumerate(rows):
+            # Column -1 predicts the options; the `prefix` columns before it predict the shared tokens before them.
+            shared = 0.0
+            if row.prefix:
+                target = torch.tensor(row.ids[-row.prefix :], device=self.device)
+                shared = float(logprobs[i, -row.prefix - 1 : -1].gather(-1, target[:, None]).sum())
+            scores.append([shared + float(value) for value in logprobs[i, -1, row.options].tolist()])
         return scores
+
+
+@dataclass
+class _ScoreRow:
+    """One scoring row: its tokens end with the `prefix` tokens shared by the continuations it scores, whose last
+    (differing) tokens are `options`; they are continuations first, first + 1, ... of request `request`."""
+
+    request: int
+    first: int
+    ids: list[int]
+    prefix: int
+    options: list[int]
 
 
 @dataclass

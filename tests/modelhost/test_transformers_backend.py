@@ -188,6 +188,15 @@ def test_score_matches_a_manual_computation(backend: TransformersBackend, tiny_m
     assert small_batches.score(context, continuations) == pytest.approx(expected, abs=1e-4)
 
 
+def test_score_many_batches_contexts_and_reads_labels_off_one_row(backend, tiny_model_dir: Path) -> None:
+    requests = [(user(PROMPTS[0]), ["a", "b", "c"]), (user(PROMPTS[1]), ["paris", "the capital of italy is rome"]),
+                (user(PROMPTS[2] * 3), ["x"]), (user(PROMPTS[0]), [])]
+    one_by_one = [backend.score(messages, continuations) for messages, continuations in requests]
+    assert backend.score_many(requests) == [pytest.approx(scores, abs=1e-4) for scores in one_by_one]
+    assert load(tiny_model_dir, token_budget=1).score_many(requests) == [
+        pytest.approx(scores, abs=1e-4) for scores in one_by_one]
+
+
 def test_refuses_models_outside_the_allowed_dirs(tiny_model_dir: Path, tmp_path: Path) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()
