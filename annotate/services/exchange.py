@@ -19,6 +19,8 @@
 - Prompts are stored once per distinct text: items asking the same thing share one Prompt (an existing one of
   the campaign when its text matches, else a new one with the id `prompt-<hash of the text>`).
 - Annotators are users found by username, or created as annotators without a password (an invite lets them in).
+  An annotator starting with `ai:` (`ai:gpt-4`) is an AI judge, such as an outside judge's verdicts from a paper:
+  created as a judge that never logs in, its judgments kept out of people's metrics and set beside them.
 - `created_at` without a time zone is UTC; without `created_at` a judgment gets the time of the import.
 
 An import checks every line, then writes all of it or nothing. A line that repeats a judgment already present

@@ -8,10 +8,15 @@ uncertain share of them; items no AI judge has seen stay with people. The queue 
 
 import math
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.models import User
+from annotate.access import campaign_check_manager
 from annotate.models import Campaign, Item, Judgment
 from annotate.protocols import AI_PREFIX, CHOICES
+
+MAX_ENTROPY = math.log2(len(CHOICES))
 
 
 def entropy_bits(verdicts: list[str]) -> float:
@@ -50,3 +55,17 @@ def items_route(*, campaign: Campaign) -> int:
     items.exclude(pk__in=kept).filter(to_people=False).update(to_people=True)
     items.filter(pk__in=kept, to_people=True).update(to_people=False)
     return len(kept)
+
+
+@transaction.atomic
+def campaign_routing_set(*, campaign: Campaign, routing: str, threshold: float, by: User) -> int:
+    """Set the campaign's routing rule and apply it to the AI verdicts so far; returns the items kept from people."""
+    campaign_check_manager(campaign=campaign, user=by)
+    if routing not in Campaign.Routing.values:
+        raise ValidationError({"routing": f"Choose one of {', '.join(Campaign.Routing.values)}."})
+    high = 1.0 if routing == Campaign.Routing.SHARE else MAX_ENTROPY
+    if not 0 <= threshold <= high:
+        raise ValidationError({"routing_threshold": f"Give a number from 0 to {high:.3g}."})
+    campaign.routing, campaign.routing_threshold = routing, threshold
+    campaign.save(update_fields=["routing", "routing_threshold"])
+    return items_route(campaign=campaign)

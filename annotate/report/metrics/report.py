@@ -25,8 +25,18 @@ from annotate.protocols import (
 from annotate.report.metrics import agreement, annotators, consistency, leaderboard, position, style
 from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
 from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, percentile_interval, rounded
-from annotate.report.metrics.data import ARMS, Answers, CampaignData, campaign_data, exchange_data
+from annotate.report.metrics.data import (
+    ARMS,
+    EVERYONE,
+    PEOPLE,
+    Answers,
+    CampaignData,
+    annotators_only,
+    campaign_data,
+    exchange_data,
+)
 from annotate.report.metrics.gold import gold_summary, gold_summary_of
+from annotate.report.metrics.human_vs_ai import human_vs_ai
 
 RATINGS_MEAN, RATINGS_EACH = "mean", "each"
 QUADRATIC = "quadratic"  # the weighting of the per-pair weighted kappa
@@ -35,30 +45,34 @@ PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PR
 
 def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                     min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                    style_control: bool = False) -> dict:
+                    style_control: bool = False, annotators: str = PEOPLE) -> dict:
     """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
     "each" with every annotator's own ratings of both, one comparison per such annotator. `style_control` adds
-    the style-controlled leaderboard."""
+    the style-controlled leaderboard. `annotators`: whose judgments the report is of (people, or one AI judge);
+    the human-vs-AI section always sets everyone's side by side."""
     _check_ratings(ratings)
     return data_report(
-        campaign_data(campaign=campaign, style=style_control),
+        campaign_data(campaign=campaign, style=style_control, annotators=EVERYONE),
         about={"id": campaign.pk, "name": campaign.name, "design": campaign.design},
-        gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
-        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+        gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS,
+                          annotators=annotators),
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
+        annotators=annotators, routing={"mode": campaign.routing, "threshold": campaign.routing_threshold})
 
 
 def file_report(*, judgments: Iterable, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                 min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                style_control: bool = False) -> dict:
+                style_control: bool = False, annotators: str = PEOPLE) -> dict:
     """The same report of an exchange file's checked judgments (`exchange.judgments_read`), kept nowhere. The
     format carries no gold answers, skips, arms or times on task, so those sections stay empty."""
     _check_ratings(ratings)
-    data = exchange_data(judgments=judgments, style=style_control)
+    data = exchange_data(judgments=judgments, style=style_control, annotators=EVERYONE)
     protocols = {PROTOCOLS[index] for index in np.unique(data.protocol)}
     return data_report(
         data, about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
         gold=gold_summary_of({}, items=0, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
-        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control)
+        ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
+        annotators=annotators)
 
 
 def _check_ratings(ratings: str) -> None:
@@ -66,8 +80,10 @@ def _check_ratings(ratings: str) -> None:
         raise ValueError(f"ratings must be {RATINGS_MEAN!r} or {RATINGS_EACH!r}, got {ratings!r}")
 
 
-def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
-                style_control: bool) -> dict:
+def data_report(everyone: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
+                style_control: bool, annotators: str = PEOPLE, routing: dict | None = None) -> dict:
+    """The report of `annotators`' judgments out of everyone's, with the human-vs-AI section beside it."""
+    data = annotators_only(everyone, annotators)
     resampler = ItemResampler(data.item_count, rounds=rounds)
     blocks = _agreement_codes(data)
     battles = _battles(data)
@@ -85,9 +101,10 @@ def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, mi
         "annotators": _annotators(data, blocks, battles),
         "bradley_terry": scores,
         "win_rates": win_rates,
+        "human_vs_ai": human_vs_ai(everyone, resampler, min_shared_units=min_shared_units, routing=routing),
         "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings,
                      "gold_threshold": gold["threshold"], "min_shared_units": min_shared_units,
-                     "style_control": style_control},
+                     "style_control": style_control, "annotators": annotators},
     }
     if style_control:
         report["style_control"] = _style_leaderboard(data, battles, resampler)
