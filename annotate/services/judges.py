@@ -1,17 +1,12 @@
 """AI judges: a model-host endpoint judges a campaign's items as an annotator named `ai:<endpoint>`.
 
-Pairwise items are judged in both orders (FairEval's balanced position calibration): each order's verdict is read
-from the likelihood of the labels "A", "B" and "tie" after the judge prompt, all items of a batch in one scoring
-call. With `evidence`, the judge first writes its reasons (k samples per order) and the verdict that follows each
-is scored the same way (multiple-evidence calibration). A verdict that changes with the order is recorded as a tie
-and flagged as a conflict; the entropy of all of an item's verdicts says how sure the judge is, and routing sends
-only the unsure items to people. Ratings are read as the likelihood of each point of the scale.
+What it is asked and how verdicts are read is in annotate.judges; here, the users, the runs and the writes. All
+items of a batch are scored in one call (both orders of each); ratings are read as the likelihood of each point of
+the scale. After a run, routing (annotate.services.routing) decides which items people still judge.
 
 The run is a `core.runs.Run` on the gpu queue, executed by the model host's run lifecycle: it commits a batch of
 judgments at a time, one per (item, judge), so a worker that dies loses at most a batch and a rerun skips what is done.
 """
-
-import math
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,20 +14,25 @@ from django.utils import timezone
 
 from accounts.models import User
 from annotate.access import campaign_check_manager
+from annotate.judges import (
+    ITEMS_PER_BATCH,
+    LABELS,
+    ORDERS,
+    PROMPT_VERSION,
+    canonical,
+    judge_messages,
+    label_probabilities,
+    pairwise_verdict,
+    rating_messages,
+)
 from annotate.models import Campaign, Item, ItemCandidate, JudgeRun, Judgment
-from annotate.protocols import AI_PREFIX, CHOICES, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol, is_ai_judge
-from annotate.services.routing import entropy_bits, items_route
+from annotate.protocols import AI_PREFIX, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol, is_ai_judge
+from annotate.services.routing import items_route
 from modelhost.messages import storable
 from modelhost.models import ModelEndpoint
 from modelhost.services.jobs import JobCancelled, run_execute
 
-PROMPT_VERSION = "concord-judge-v1"
-ITEMS_PER_BATCH = 64  # items judged and committed together
 MAX_SAMPLES = 8
-LABELS = ("A", "B", "tie")  # shown first, shown second, tie
-ORDERS = ((0, 1), (1, 0))  # slots shown first and second
-SYSTEM = ("You are a careful, impartial judge of AI assistants' answers. Judge helpfulness, relevance, accuracy and "
-          "level of detail. The order in which the answers are shown must not affect your verdict.")
 EVIDENCE_PARAMS = {"max_new_tokens": 160, "temperature": 1.0, "top_p": 1.0, "stop": ["Verdict:"]}
 
 
@@ -51,66 +51,6 @@ def judge_user_ensure(*, name: str) -> User:
         user.set_unusable_password()
         user.save()
     return user
-
-
-# --- prompts ------------------------------------------------------------------------------------------------------
-
-def _conversation(messages: list[dict]) -> str:
-    return "\n".join(f"{message['role'].upper()}: {message['content']}" for message in messages)
-
-
-def judge_messages(*, guidelines: str, messages: list[dict], answers: list[str], evidence: bool) -> list[dict]:
-    """The judge prompt of one comparison, answers in the order shown."""
-    parts = [f"[Guidelines]\n{guidelines.strip()}\n"] if guidelines.strip() else []
-    parts.append(f"[Conversation]\n{_conversation(messages)}\n")
-    for label, answer in zip("AB", answers, strict=True):
-        parts.append(f"[Answer {label}]\n{answer}\n[End of answer {label}]\n")
-    if evidence:
-        parts.append("First explain briefly which answer is better and why. Then end with one line: "
-                     "'Verdict: A', 'Verdict: B' or 'Verdict: tie'.")
-    else:
-        parts.append("Which answer is better? Reply with one word: A, B or tie.")
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
-
-
-def rating_messages(*, guidelines: str, messages: list[dict], answer: str) -> list[dict]:
-    low, high = RATING_RANGE
-    parts = [f"[Guidelines]\n{guidelines.strip()}\n"] if guidelines.strip() else []
-    parts += [f"[Conversation]\n{_conversation(messages)}\n", f"[Answer]\n{answer}\n[End of answer]\n",
-              f"Rate the answer from {low} (very poor) to {high} (excellent). Reply with the number only."]
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
-
-
-# --- verdicts (pure) ----------------------------------------------------------------------------------------------
-
-def label_probabilities(scores: list[float]) -> list[float]:
-    """Log-likelihoods of the labels -> their probabilities, normalised over the labels."""
-    top = max(scores)
-    weights = [math.exp(score - top) for score in scores]
-    return [weight / sum(weights) for weight in weights]
-
-
-def canonical(probabilities: list[float], shown: tuple[int, int]) -> list[float]:
-    """Probabilities of (shown first, shown second, tie) -> of (a, b, tie): slot 0 is a."""
-    by_slot = [0.0, 0.0]
-    by_slot[shown[0]], by_slot[shown[1]] = probabilities[0], probabilities[1]
-    return [*by_slot, probabilities[2]]
-
-
-def pairwise_verdict(orders: list[dict]) -> dict:
-    """The judgment of both orders' evaluations: {"shown": slots, "probs": [[a, b, tie] per sample]} each.
-
-    Each order's verdict is the choice with the highest mean probability over its samples. Orders that disagree
-    are a conflict and the recorded choice is a tie; the entropy is that of every sample's verdict."""
-    verdicts, order_verdicts = [], []
-    for order in orders:
-        samples = order["probs"]
-        verdicts += [CHOICES[max(range(3), key=probs.__getitem__)] for probs in samples]
-        mean = [sum(probs[index] for probs in samples) / len(samples) for index in range(3)]
-        order_verdicts.append(CHOICES[max(range(3), key=mean.__getitem__)])
-    conflict = len(set(order_verdicts)) > 1
-    return {"choice": "tie" if conflict else order_verdicts[0], "order_verdicts": order_verdicts,
-            "verdicts": verdicts, "conflict": conflict, "entropy": round(entropy_bits(verdicts), 6)}
 
 
 # --- runs ---------------------------------------------------------------------------------------------------------

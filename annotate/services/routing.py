@@ -13,16 +13,11 @@ from django.db import transaction
 
 from accounts.models import User
 from annotate.access import campaign_check_manager
+from annotate.judges import entropy_bits
 from annotate.models import Campaign, Item, Judgment
 from annotate.protocols import AI_PREFIX, CHOICES
 
 MAX_ENTROPY = math.log2(len(CHOICES))
-
-
-def entropy_bits(verdicts: list[str]) -> float:
-    """Entropy of the verdicts' distribution over a, b and tie (FairEval's BPDE): 0 when all agree."""
-    shares = [verdicts.count(choice) / len(verdicts) for choice in CHOICES]
-    return -sum(share * math.log2(share) for share in shares if share) + 0.0
 
 
 def item_entropies(*, campaign: Campaign) -> dict[int, float]:

@@ -3,10 +3,11 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from annotate.judges import entropy_bits, pairwise_verdict
 from annotate.models import Campaign, Item, JudgeRun, Judgment
 from annotate.services.assignments import assignment_next
-from annotate.services.judges import judge_run_create, judge_run_run, judge_user_ensure, pairwise_verdict
-from annotate.services.routing import entropy_bits, items_route, routed_to_people
+from annotate.services.judges import judge_run_create, judge_run_run, judge_user_ensure
+from annotate.services.routing import items_route, routed_to_people
 from tests.factories import campaign_with_items
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -88,7 +88,23 @@ def report_text(report: dict) -> str:
         lines += ["", "Style-controlled leaderboard (length, headers, lists, bold as covariates)",
                   *_leaderboard_lines(style["bradley_terry"]), "  coefficients (log-odds per standard deviation)"]
         lines += [f"    {name:<10} {_estimate(estimate)}" for name, estimate in style["coefficients"].items()]
+    lines += _human_vs_ai_lines(report["human_vs_ai"])
     return "\n".join(lines) + "\n"
+
+
+def _human_vs_ai_lines(section: dict) -> list[str]:
+    if not section["judges"]:
+        return []
+    lines = ["", f"Human vs AI (against the human majority of {section['items_with_majority']} items)"]
+    for name, judge in section["judges"].items():
+        lines.append(f"  {name}: {judge['judgments']} judgments")
+        for key in ("accuracy", "macro_f1", "kappa_vs_majority", "position_bias", "swap_conflict_rate"):
+            lines.append(f"    {key:<20} {_estimate(judge[key])}")
+    routing = section["routing"]
+    for point in routing["curve"]:
+        lines.append(f"  {point['share_to_people']:>5.0%} of {routing['items']} items to people: accuracy "
+                     f"{_estimate(point['accuracy'])}")
+    return lines
 
 
 def _leaderboard_lines(rows: list[dict]) -> list[str]:
