@@ -8,6 +8,8 @@ The run is a `core.runs.Run` on the gpu queue, executed by the model host's run 
 judgments at a time, one per (item, judge), so a worker that dies loses at most a batch and a rerun skips what is done.
 """
 
+from itertools import combinations
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +30,7 @@ from annotate.judges import (
 from annotate.models import Campaign, Item, ItemCandidate, JudgeRun, Judgment
 from annotate.protocols import AI_PREFIX, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol, is_ai_judge
 from annotate.services.routing import items_route
+from core.runs import run_progress
 from modelhost.messages import storable
 from modelhost.models import ModelEndpoint
 from modelhost.services.jobs import JobCancelled, run_execute
@@ -56,8 +59,8 @@ def judge_user_ensure(*, name: str) -> User:
 # --- runs ---------------------------------------------------------------------------------------------------------
 
 def _check_design(campaign: Campaign) -> None:
-    if campaign.design not in (Protocol.PAIRWISE, Protocol.RATING):
-        raise ValidationError(f"AI judges judge pairwise and rating campaigns so far, not {campaign.design}.")
+    if campaign.design not in (Protocol.PAIRWISE, Protocol.RANKING, Protocol.RATING):
+        raise ValidationError(f"AI judges judge pairwise, ranking and rating campaigns so far, not {campaign.design}.")
 
 
 def _evidence_params(endpoint: ModelEndpoint) -> dict:
@@ -124,48 +127,76 @@ def _items(item_ids: list[int]) -> list[tuple[Item, list[tuple[str, str]]]]:
     return [(item, slots[item.pk]) for item in items]
 
 
-def _pairwise(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
+def _compare(run: JudgeRun, comparisons: list[tuple[str, list[dict], list[tuple[str, str]]]]) -> dict[str, dict]:
+    """Judge each comparison (key, conversation, two (response id, text)) in both orders, all in one scoring call
+    (after one sampling call for the reasons, with evidence). Key -> {verdict, orders, reasons}."""
     from modelhost.services.scoring import continuations_score, texts_sample
 
-    guidelines, evaluations = run.campaign.guidelines, []  # (item index, shown, context, continuations)
-    contexts = []
-    for index, (item, responses) in enumerate(batch):
-        for shown in ORDERS:
-            messages = judge_messages(guidelines=guidelines, messages=item.prompt.messages,
-                                      answers=[responses[slot][1] for slot in shown], evidence=run.evidence)
-            contexts.append((index, shown, messages))
+    contexts = [(key, shown, judge_messages(guidelines=run.campaign.guidelines, messages=messages,
+                                            answers=[pair[slot][1] for slot in shown], evidence=run.evidence))
+                for key, messages, pair in comparisons for shown in ORDERS]
     if run.evidence:
-        keys = [f"{index}:{shown[0]}" for index, shown, _ in contexts]
-        texts = texts_sample(endpoint=run.endpoint, conversations=[(key, messages) for key, (_, _, messages)
-                                                                   in zip(keys, contexts, strict=True)],
-                             n=run.samples, params=run.params, seed=run.seed + batch[0][0].pk * 1000)
-        for key, (index, shown, messages) in zip(keys, contexts, strict=True):
-            for text in texts[key]:
-                reasons = storable(text).strip()
-                evaluations.append((index, shown, messages, [f"{reasons}\nVerdict: {label}" for label in LABELS],
-                                    reasons))
+        texts = texts_sample(endpoint=run.endpoint, n=run.samples, params=run.params, seed=run.seed,
+                             conversations=[(f"{key}:{shown[0]}", context) for key, shown, context in contexts])
+        evaluations = [(key, shown, context, storable(text).strip()) for key, shown, context in contexts
+                       for text in texts[f"{key}:{shown[0]}"]]
+        options = [[f"{reasons}\nVerdict: {label}" for label in LABELS] for _, _, _, reasons in evaluations]
     else:
-        evaluations = [(index, shown, messages, list(LABELS), "") for index, shown, messages in contexts]
-    scores = continuations_score(endpoint=run.endpoint,
-                                 requests=[(messages, options) for _, _, messages, options, _ in evaluations])
-    per_item: dict[int, dict] = {}
-    for (index, shown, _, _, reasons), values in zip(evaluations, scores, strict=True):
-        orders = per_item.setdefault(index, {})
-        order = orders.setdefault(shown, {"shown": [batch[index][1][slot][0] for slot in shown], "probs": [],
-                                          "reasons": reasons})
+        evaluations = [(key, shown, context, "") for key, shown, context in contexts]
+        options = [list(LABELS)] * len(evaluations)
+    scores = continuations_score(endpoint=run.endpoint, requests=[
+        (context, labels) for (_, _, context, _), labels in zip(evaluations, options, strict=True)])
+    pairs = {key: pair for key, _, pair in comparisons}
+    found: dict[str, dict] = {}
+    for (key, shown, _, reasons), values in zip(evaluations, scores, strict=True):
+        orders = found.setdefault(key, {"orders": {}, "reasons": reasons})["orders"]
+        order = orders.setdefault(shown, {"shown": [pairs[key][slot][0] for slot in shown], "probs": []})
         order["probs"].append([round(p, 6) for p in canonical(label_probabilities(values), shown)])
+    for result in found.values():
+        result["verdict"] = verdict = pairwise_verdict([result["orders"][shown] for shown in ORDERS])
+        result["orders"] = [{**result["orders"][shown], "verdict": verdict["order_verdicts"][number]}
+                            for number, shown in enumerate(ORDERS)]
+    return found
+
+
+def _pairwise(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
+    found = _compare(run, [(str(item.pk), item.prompt.messages, responses) for item, responses in batch])
     judgments = []
-    for index, orders in per_item.items():
-        item, responses = batch[index]
-        verdict = pairwise_verdict([orders[shown] for shown in ORDERS])
-        order_list = [{"shown": orders[shown]["shown"], "probs": orders[shown]["probs"],
-                       "verdict": verdict["order_verdicts"][number]} for number, shown in enumerate(ORDERS)]
+    for item, responses in batch:
+        result = found[str(item.pk)]
+        verdict = result["verdict"]
         judgments.append(Judgment(
             item=item, annotator=run.judge, protocol=Protocol.PAIRWISE, choice=verdict["choice"],
-            rationale=orders[ORDERS[0]]["reasons"][:RATIONALE_MAX_LENGTH],
-            presented_order=[response for response, _ in responses],
-            metadata={**metadata, "orders": order_list, "verdicts": verdict["verdicts"],
+            rationale=result["reasons"][:RATIONALE_MAX_LENGTH], presented_order=[response for response, _ in responses],
+            metadata={**metadata, "orders": result["orders"], "verdicts": verdict["verdicts"],
                       "conflict": verdict["conflict"], "entropy": verdict["entropy"]}))
+    return judgments
+
+
+def _ranking(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
+    """A ranking from every pair of the item's responses judged in both orders: each response scores its mean
+    probability of winning (a tie half), equal scores share a place."""
+    found = _compare(run, [(f"{item.pk}:{i}:{j}", item.prompt.messages, [responses[i], responses[j]])
+                           for item, responses in batch for i, j in combinations(range(len(responses)), 2)])
+    judgments = []
+    for item, responses in batch:
+        wins = [0.0] * len(responses)
+        for i, j in combinations(range(len(responses)), 2):
+            mean = [sum(p[index] for order in found[f"{item.pk}:{i}:{j}"]["orders"] for p in order["probs"])
+                    for index in range(3)]
+            total = sum(mean)
+            wins[i] += (mean[0] + mean[2] / 2) / total
+            wins[j] += (mean[1] + mean[2] / 2) / total
+        scores = {response: round(value / (len(responses) - 1), 3) for (response, _), value in zip(responses, wins,
+                                                                                                  strict=True)}
+        ranking = [[response for response in scores if scores[response] == value]
+                   for value in sorted(set(scores.values()), reverse=True)]
+        conflicts = [found[f"{item.pk}:{i}:{j}"]["verdict"]["conflict"]
+                     for i, j in combinations(range(len(responses)), 2)]
+        judgments.append(Judgment(
+            item=item, annotator=run.judge, protocol=Protocol.RANKING, ranking=ranking,
+            presented_order=[response for response, _ in responses],
+            metadata={**metadata, "win_scores": scores, "pair_conflicts": sum(conflicts), "pairs": len(conflicts)}))
     return judgments
 
 
@@ -193,10 +224,11 @@ def _rating(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
 
 def _judge(run: JudgeRun) -> None:
     pending = _pending_items(run)
-    done = run.total - len(pending)
+    done = Judgment.objects.filter(item__campaign=run.campaign, annotator=run.judge).count()
+    run_progress(run=run, done=done, total=done + len(pending))  # items added since the run was asked for count
     metadata = {"prompt_version": run.prompt_version, "endpoint": run.endpoint.name, "run": run.pk,
                 "evidence": run.evidence, "samples": run.samples, "params": run.params, "seed": run.seed}
-    judge = _pairwise if run.campaign.design == Protocol.PAIRWISE else _rating
+    judge = {Protocol.PAIRWISE: _pairwise, Protocol.RANKING: _ranking, Protocol.RATING: _rating}[run.campaign.design]
     for start in range(0, len(pending), ITEMS_PER_BATCH):
         judgments = judge(run, _items(pending[start:start + ITEMS_PER_BATCH]), metadata)
         with transaction.atomic():
@@ -208,7 +240,7 @@ def _judge(run: JudgeRun) -> None:
             # One judgment per item and judge: a rerun that overlaps an earlier one keeps the first.
             Judgment.objects.bulk_create(judgments, ignore_conflicts=True)
             done += len(judgments)
-            JudgeRun.objects.filter(pk=run.pk).update(done=min(done, run.total))
+            run_progress(run=run, done=done)
     items_route(campaign=run.campaign)
 
 

@@ -76,6 +76,17 @@ def test_ratings_are_read_from_the_likelihood_of_the_scale(manager, tiny_endpoin
         assert 1 <= rating <= 7 and sum(judgment.metadata["scale_probs"][response]) == pytest.approx(1, abs=1e-4)
 
 
+def test_rankings_come_from_every_pair_judged_in_both_orders(manager, tiny_endpoint):
+    campaign = campaign_with_items(manager=manager, prompts=2, responses=3, design="ranking")
+    run = run_now(judge_run_create(campaign=campaign, endpoint=tiny_endpoint, by=manager))
+    assert run.status == JudgeRun.Status.DONE, run.error
+    for judgment in Judgment.objects.filter(annotator=run.judge):
+        ranked = [response for group in judgment.ranking for response in group]
+        assert sorted(ranked) == sorted(judgment.presented_order) and judgment.metadata["pairs"] == 3
+        scores = judgment.metadata["win_scores"]
+        assert [scores[group[0]] for group in judgment.ranking] == sorted(scores.values(), reverse=True)
+
+
 def test_judge_users_never_log_in(client):
     judge = judge_user_ensure(name="gpt-4")
     assert judge.username == "ai:gpt-4" and not judge.is_active and not judge.has_usable_password()
