@@ -106,8 +106,8 @@ def main() -> None:
     print(f"model {model}, device {backend.device}, dtype {str(backend.dtype).removeprefix('torch.')}, "
           f"{len(work)} pairs x 2 orders (~{prompt_tokens / 2:.0f} prompt tokens each), labels {LABELS}, "
           f"token budget {args.token_budget}, torch threads {torch.get_num_threads()}")
-    run_batched(backend, work[:4])  # warm-up, untimed
-    run_loop(backend, work[:2])
+    run_batched(backend, work[:1])  # warm-up, untimed
+    run_loop(backend, work[:1])
     loop_verdicts, loop_wall = run_loop(backend, loop_work)
     verdicts, wall = run_batched(backend, work)
     same = sum(a["order_verdicts"] == b["order_verdicts"] for a, b in zip(verdicts, loop_verdicts, strict=False))
