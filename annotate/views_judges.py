@@ -11,7 +11,8 @@ from accounts.access import manager_required
 from annotate.access import campaigns_managed_by
 from annotate.forms import JudgeRunForm, RoutingForm
 from annotate.models import Campaign, JudgeRun
-from annotate.services.judges import judge_run_create, judge_run_get, judge_runs_for
+from annotate.selectors.judges import judge_run_get, judge_runs_for
+from annotate.services.judges import judge_run_create
 from annotate.services.routing import campaign_routing_set
 
 RUNS_SHOWN = 5

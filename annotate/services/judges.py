@@ -10,7 +10,7 @@ judgments at a time, one per (item, judge), so a worker that dies loses at most 
 
 from itertools import combinations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -95,21 +95,6 @@ def judge_run_enqueue(*, run: JudgeRun) -> None:
     from annotate.tasks import judge_run_run as task
 
     transaction.on_commit(lambda: task.delay(run.pk))
-
-
-def judge_runs_for(*, campaign: Campaign, user: User):
-    """The campaign's judge runs, newest first, for its managers."""
-    campaign_check_manager(campaign=campaign, user=user)
-    return JudgeRun.objects.filter(campaign=campaign).select_related("endpoint", "judge")
-
-
-def judge_run_get(*, run_id: int, user: User) -> JudgeRun:
-    run = JudgeRun.objects.select_related("campaign", "endpoint", "judge").get(pk=run_id)
-    try:
-        campaign_check_manager(campaign=run.campaign, user=user)
-    except PermissionDenied:
-        raise JudgeRun.DoesNotExist("No such judge run of yours.") from None
-    return run
 
 
 def _pending_items(run: JudgeRun) -> list[int]:
