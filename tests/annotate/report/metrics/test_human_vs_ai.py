@@ -99,3 +99,21 @@ def test_the_command_prints_the_section_as_json(campaign, capsys):
     call_command("report", campaign.name, "--format", "json")
     printed = json.loads(capsys.readouterr().out)
     assert printed["human_vs_ai"]["judges"]["ai:gpt-4"]["items_with_majority"] == 4
+
+
+def test_the_api_serves_the_section_and_one_judges_report_to_managers_only(campaign, manager, annotator,
+                                                                          api_client):
+    from accounts.services.tokens import token_create
+
+    imported(campaign, hand_made_lines())
+    url = f"/api/v1/campaigns/{campaign.pk}/report"
+
+    def get(user, **params):
+        return api_client.get(url, params, HTTP_AUTHORIZATION=f"Token {token_create(user=user, name='t')[1]}")
+
+    report = get(manager).json()
+    assert report["human_vs_ai"]["judges"]["ai:gpt-4"]["confusion"] == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
+    assert "ai:gpt-4" not in report["annotators"]
+    assert list(get(manager, annotators="ai:gpt-4").json()["annotators"]) == ["ai:gpt-4"]
+    assert "ai:gpt-4" not in get(manager, annotators="h1").json()["annotators"]  # not a judge: people's report
+    assert get(annotator).status_code == 403
