@@ -2,6 +2,7 @@ from django import forms
 
 from annotate.models import Campaign, Candidate
 from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol
+from modelhost.models import ModelEndpoint
 
 RESPONSE_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -189,3 +190,15 @@ class PromptsImportForm(forms.Form):
 class CandidatesGenerateForm(forms.Form):
     n = forms.IntegerField(min_value=1, max_value=16, initial=2, label="Responses per prompt")
     max_new_tokens = forms.IntegerField(min_value=1, max_value=4096, initial=256, label="Max new tokens")
+
+
+class JudgeRunForm(forms.Form):
+    endpoint = forms.ModelChoiceField(queryset=ModelEndpoint.objects.order_by("name"), label="Model endpoint",
+                                      empty_label=None)
+    evidence = forms.BooleanField(required=False, label="Reasons first (multiple-evidence calibration)")
+    samples = forms.IntegerField(min_value=1, max_value=8, initial=1, label="Samples per order (with reasons)")
+
+
+class RoutingForm(forms.Form):
+    routing = forms.ChoiceField(choices=Campaign.Routing.choices, label="Send to people")
+    routing_threshold = forms.FloatField(min_value=0, label="Threshold (entropy in bits, or share 0-1)")

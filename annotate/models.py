@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotate.protocols import PROTOCOLS_HELP, RANK_VS_RATE, Protocol
+from core.runs import Run
 
 MAX_RESPONSES_PER_ITEM = 26  # the task page labels responses A to Z
 MAX_OVERLAP = 1000
@@ -42,6 +43,17 @@ class Campaign(models.Model):
     gold_rate = models.FloatField(default=0.0, help_text="Share of tasks that are gold items (0 to 1).")
     ask_strength = models.BooleanField(default=True, help_text="Pairwise: ask how much better, -3..+3.")
     ask_rationale = models.BooleanField(default=False, help_text="Ask for a written justification.")
+
+    class Routing(models.TextChoices):
+        OFF = "off", "Every item to people"
+        ENTROPY = "entropy", "Items whose AI verdicts' entropy is at least the threshold (bits)"
+        SHARE = "share", "The most uncertain share of items (threshold = share, 0 to 1)"
+
+    routing = models.CharField(
+        max_length=8, choices=Routing.choices, default=Routing.OFF,
+        help_text="After an AI judge run, send only the items the AI judges are unsure of to people (FairEval's "
+                  "human-in-the-loop calibration).")
+    routing_threshold = models.FloatField(default=0.5, validators=[MinValueValidator(0)])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="campaigns_created"
     )
@@ -123,7 +135,9 @@ class Item(models.Model):
     )
     # Kept by every writer of judgments (judgment_submit, judgments_import) so the queue can find open items
     # through an index instead of counting judgments of the whole campaign on every request.
-    judgment_count = models.PositiveIntegerField(default=0, editable=False)
+    judgment_count = models.PositiveIntegerField(default=0, editable=False)  # people's judgments only
+    # False once an AI pass found the AI verdicts sure and the campaign routes only uncertain items to people.
+    to_people = models.BooleanField(default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -217,6 +231,8 @@ class Judgment(models.Model):
     time_on_task_ms = models.PositiveIntegerField(null=True, blank=True)
     gold_correct = models.BooleanField(null=True, blank=True)
     client_key = models.CharField(max_length=100, blank=True, help_text="Idempotency key sent by the client.")
+    metadata = models.JSONField(default=dict, blank=True,
+                                help_text="AI judges: prompt version, sampling parameters, the verdict of each order.")
     created_at = models.DateTimeField()
 
     class Meta:
@@ -232,3 +248,27 @@ class Judgment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotator} on {self.item}"
+
+
+class JudgeRun(Run):
+    """An AI judge (a model-host endpoint) judging every item of a campaign; done/total count items."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="judge_runs")
+    endpoint = models.ForeignKey("modelhost.ModelEndpoint", on_delete=models.PROTECT, related_name="judge_runs")
+    judge = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                              help_text="The ai:<endpoint> user its judgments are written as.")
+    evidence = models.BooleanField(
+        default=False,
+        help_text="Write the reasons first, then the verdict (FairEval's multiple-evidence calibration).")
+    samples = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(8)],
+                                               help_text="Evidence samples per order, whose verdicts are averaged.")
+    params = models.JSONField(default=dict, blank=True, help_text="Sampling parameters of the evidence.")
+    prompt_version = models.CharField(max_length=50)
+    seed = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.judge} on {self.campaign}"

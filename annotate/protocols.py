@@ -54,6 +54,15 @@ def gold_is_flagged(n: int, correct: int, *, threshold: float, min_judgments: in
     return n >= min_judgments and correct / n < threshold
 
 
+# An annotator whose name starts with this is an AI judge (a model-host endpoint, or an outside judge imported
+# from a file): its judgments sit beside people's, and human metrics leave them out unless asked.
+AI_PREFIX = "ai:"
+
+
+def is_ai_judge(username: str) -> bool:
+    return username.startswith(AI_PREFIX)
+
+
 # The judgment exchange format (one JSON object a line): keys and the answer keys of each protocol.
 EXCHANGE_REQUIRED = ("item", "prompt", "responses", "annotator", "protocol")
 EXCHANGE_KEYS = (*EXCHANGE_REQUIRED, "choice", "strength", "ranking", "ratings", "attributes", "rationale",

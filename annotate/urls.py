@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotate import views
+from annotate import views, views_judges
 
 app_name = "annotate"
 urlpatterns = [
@@ -18,4 +18,7 @@ urlpatterns = [
     path("manage/<int:campaign_id>/generate/", views.manage_candidates_generate, name="manage_candidates_generate"),
     path("manage/<int:campaign_id>/items/", views.manage_items_build, name="manage_items_build"),
     path("manage/<int:campaign_id>/judgments.jsonl", views.manage_judgments_export, name="manage_judgments_export"),
+    path("manage/<int:campaign_id>/judges/", views_judges.manage_judge_start, name="manage_judge_start"),
+    path("manage/judge-runs/<int:run_id>/", views_judges.manage_judge_run, name="manage_judge_run"),
+    path("manage/<int:campaign_id>/routing/", views_judges.manage_routing, name="manage_routing"),
 ]

@@ -47,6 +47,7 @@ from annotate.services.campaigns import (
 from annotate.services.candidates import campaign_candidates_generate, campaign_source
 from annotate.services.exchange import judgments_export_jsonl
 from annotate.services.imports import prompts_import
+from annotate.views_judges import judges_context
 from core.selectors import workers_alive
 from core.services.audit import audit_record
 from modelhost.selectors import job_list_for
@@ -195,6 +196,7 @@ def _render_manage(request, campaign: Campaign, *, errors: list[str] = (), **for
         "progress": campaign_progress(campaign=campaign),
         "members_form": MembersAddForm(), "import_form": PromptsImportForm(),
         "generate_form": CandidatesGenerateForm(), **forms,
+        **judges_context(campaign=campaign, user=request.user),
     }
     return render(request, "annotate/manage_campaign.html", context)
 

@@ -55,6 +55,8 @@ class ExportSpecSerializer(serializers.Serializer):
     max_spread = serializers.FloatField(required=False, allow_null=True)
     exclude_gold_failures = serializers.BooleanField(required=False)
     include_gold = serializers.BooleanField(required=False)
+    include_ai_judges = serializers.BooleanField(
+        required=False, help_text="Also the judgments of AI judges (annotators named ai:...): people's only when off.")
     drop_ties = serializers.BooleanField(required=False)
     models = serializers.ListField(child=serializers.CharField(), required=False)
     protocols = serializers.ListField(child=serializers.CharField(), required=False)

@@ -60,6 +60,7 @@ def _how_made(spec: dict, snapshot_id: int, stats) -> list[str]:
     filters = [f"protocols {', '.join(spec['protocols'])}"]
     if not spec["include_gold"]:
         filters.append("gold (quality-control) items left out")
+    filters.append("AI judges' judgments included" if spec["include_ai_judges"] else "AI judges' judgments left out")
     if spec["exclude_gold_failures"]:
         filters.append(f"annotators failing gold items left out ({stats.gold_failing_annotators})")
     if spec["min_agreement"] is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 
+from annotate.protocols import is_ai_judge
 from annotate.selectors.snapshot import (
     ItemRecord,
     JudgmentRecord,
@@ -182,6 +183,7 @@ def _raw(spec: dict, snapshot_id: int, excluded: set[int], pseudonym, stats: Exp
             moment = datetime.fromisoformat(record["created_at"])
             ids = [response["id"] for response in record["responses"]]
             if (annotator in excluded or record["protocol"] not in spec["protocols"]
+                    or (is_ai_judge(record["annotator"]) and not spec["include_ai_judges"])
                     or (record["item"] in gold and not spec["include_gold"])
                     or (since and moment < since) or (until and moment >= until)
                     or (models and any(response.get("model", "") not in models for response in record["responses"]))):

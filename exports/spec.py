@@ -59,6 +59,7 @@ DEFAULTS = {
     "max_spread": None,
     "exclude_gold_failures": False,
     "include_gold": False,
+    "include_ai_judges": False,  # judgments of ai:... annotators (annotate.protocols.AI_PREFIX)
     "drop_ties": False,
     "models": [],
     "protocols": [],
@@ -131,7 +132,8 @@ def spec_clean(raw) -> dict:
     for key, allowed in (("filetype", FILETYPES), ("style", STYLES), ("aggregate", AGGREGATIONS),
                          ("pairs", PAIR_STRATEGIES)):
         errors.check(spec[key] in allowed, key, f"must be one of {', '.join(allowed)}.")
-    for key in ("exclude_gold_failures", "include_gold", "drop_ties", "provenance", "include_rationale"):
+    for key in ("exclude_gold_failures", "include_gold", "include_ai_judges", "drop_ties", "provenance",
+                "include_rationale"):
         errors.check(isinstance(spec[key], bool), key, "must be true or false.")
     for key, maximum in (("license", 100), ("name", 200), ("split_seed", 200), ("salt", 200)):
         errors.check(isinstance(spec[key], str) and len(spec[key]) <= maximum, key,

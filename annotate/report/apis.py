@@ -7,6 +7,8 @@ from rest_framework.views import APIView
 from annotate.access import campaign_check_manager
 from annotate.models import Campaign
 from annotate.protocols import GOLD_THRESHOLD
+from annotate.report.human_vs_ai_view import annotators_chosen
+from annotate.report.metrics.data import PEOPLE
 from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
 
 ESTIMATE = "an estimate: {value, n, ci_low, ci_high} (95% item-bootstrap interval; null when undefined)"
@@ -61,6 +63,15 @@ class ReportSerializer(serializers.Serializer):
         "agreement}, alignment: group -> estimate of Pearson's r with the majority label plus p_value, most_aligned}, "
         "leaderboard: group -> {annotators, bradley_terry}}. A group is shown only with min_group_size people "
         "behind the figure; smaller ones merge into '(other)' or are not shown."))
+    human_vs_ai = serializers.JSONField(help_text=(
+        "AI judges (annotators named ai:...) against people on the same pairwise items: labels, "
+        "items_with_majority (a label chosen by more than half of 2+ people), judges: name -> {judgments, "
+        "items_with_majority, accuracy, macro_f1, kappa_vs_majority (each an estimate against the human majority), "
+        "kappa_vs_people (person -> estimate), position_bias (share of decided verdicts for the response shown "
+        "first, exact interval), swap_conflict_rate (share of items whose verdict flipped with the order), "
+        "confusion (3x3: rows the majority's a/b/tie, columns the judge's)}; routing: {items, curve: [{to_people, "
+        "share_to_people, work_saved, accuracy}], setting (the campaign's rule's point, or null)}. The other "
+        "sections are of people only, unless annotators names one judge."))
     settings = serializers.JSONField(help_text="What the report was computed with.")
 
 
@@ -71,6 +82,10 @@ class CampaignReportApi(APIView):
             help_text="Compare comparisons with ratings averaged over annotators (mean) or with each annotator's.")
         gold_threshold = serializers.FloatField(min_value=0, max_value=1, default=GOLD_THRESHOLD,
                                                 help_text="Flag annotators whose gold accuracy is below this.")
+        annotators = serializers.CharField(
+            default=PEOPLE, max_length=150,
+            help_text='Whose judgments the sections other than human_vs_ai are of: "people" (AI judges left out), '
+                      "or one AI judge's name (ai:...), for its own leaderboard and agreement.")
         style_control = serializers.BooleanField(
             default=False, help_text="Add a Bradley-Terry leaderboard controlled for length and markdown.")
         properties = serializers.BooleanField(
@@ -87,4 +102,5 @@ class CampaignReportApi(APIView):
         campaign_check_manager(campaign=campaign, user=request.user)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return Response(campaign_report(campaign=campaign, **filters.validated_data))
+        values = {**filters.validated_data, "annotators": annotators_chosen(filters.validated_data["annotators"])}
+        return Response(campaign_report(campaign=campaign, **values))

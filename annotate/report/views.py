@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from annotate.access import campaign_check_manager
 from annotate.models import Campaign
 from annotate.report import plots as report_plots
+from annotate.report.human_vs_ai_view import annotators_chosen, human_vs_ai_plots
 from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
 
 PAIRS_SHOWN = 10
@@ -152,10 +153,12 @@ def campaign_report_page(request, campaign_id: int):
     ratings = RATINGS_EACH if request.GET.get("ratings") == RATINGS_EACH else RATINGS_MEAN
     style_control = request.GET.get("style_control") == "1"
     properties = request.GET.get("properties") == "1"
-    report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control, properties=properties)
+    report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control, properties=properties,
+                             annotators=annotators_chosen(request.GET.get("annotators")))
     blocks = _agreement_blocks(report["agreement"])
     return render(request, "annotate/report.html", {
-        "campaign": campaign, "report": report, "agreement_blocks": blocks, "plots": _plots(report, blocks),
+        "campaign": campaign, "report": report, "agreement_blocks": blocks,
+        "plots": {**_plots(report, blocks), **human_vs_ai_plots(report["human_vs_ai"])},
         "pair_summaries": [(f"{name}{label}", _pair_summary(block[key])) for name, block in blocks
                            for key, label in (("cohen_kappa", ""), ("cohen_quadratic_kappa", ", quadratic-weighted"))
                            if block.get(key)],

@@ -38,7 +38,7 @@ def campaign_progress(*, campaign: Campaign) -> dict:
     """Per item and per annotator progress for the manager's page."""
     items = campaign.items.annotate(judged=F("judgment_count")).order_by("id")
     # Summed in SQL: a campaign may hold a hundred thousand items.
-    totals = campaign.items.filter(is_gold=False).aggregate(
+    totals = campaign.items.filter(is_gold=False, to_people=True).aggregate(  # routing kept the rest from people
         items=Count("pk"), judged=Sum(Least("judgment_count", Value(campaign.overlap))))
     total_needed = totals["items"] * campaign.overlap
     judged = totals["judged"] or 0

@@ -20,7 +20,7 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from accounts.models import User
 from annotate.models import Campaign, Item, ItemCandidate, Judgment
-from annotate.protocols import GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
+from annotate.protocols import AI_PREFIX, GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
 from annotate.services.exchange import judgments_export_jsonl
 from core.values import json_check
 
@@ -79,6 +79,8 @@ def gold_failing_annotators(*, spec: dict, snapshot_id: int) -> set[int]:
 def _judgment_filter(spec: dict, snapshot_id: int, excluded: set[int]) -> Q:
     """What the spec keeps of an item's judgments: the snapshot, protocols, dates, annotators."""
     keep = Q(pk__lte=snapshot_id, protocol__in=spec["protocols"])
+    if not spec["include_ai_judges"]:  # people's judgments unless asked
+        keep &= ~Q(annotator__username__startswith=AI_PREFIX)
     if spec["since"]:
         keep &= Q(created_at__gte=spec["since"])
     if spec["until"]:

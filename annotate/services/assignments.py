@@ -103,8 +103,10 @@ def _open_items(campaign: Campaign, annotator: User, now, *, gold: bool, tried: 
     )
     params = [campaign.pk, gold, annotator.pk, annotator.pk]
     capacity = ""
-    if not gold:  # gold items go to everyone; normal items to k annotators (judgments + unexpired leases)
-        capacity = (f"AND item.judgment_count < %s AND item.judgment_count + (SELECT COUNT(*) FROM {ASSIGNMENT} lease"
+    if not gold:  # gold items go to everyone; normal items to k annotators (judgments + unexpired leases), and
+        # only those routing left with people (annotate.services.routing)
+        capacity = ("AND item.to_people AND item.judgment_count < %s"
+                    f" AND item.judgment_count + (SELECT COUNT(*) FROM {ASSIGNMENT} lease"
                     " WHERE lease.item_id = item.id AND lease.status = %s AND lease.expires_at > %s) < %s")
         params += [campaign.overlap, Assignment.Status.ACTIVE, connection.ops.adapt_datetimefield_value(now),
                    campaign.overlap]

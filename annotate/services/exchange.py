@@ -19,6 +19,8 @@
 - Prompts are stored once per distinct text: items asking the same thing share one Prompt (an existing one of
   the campaign when its text matches, else a new one with the id `prompt-<hash of the text>`).
 - Annotators are users found by username, or created as annotators without a password (an invite lets them in).
+  An annotator starting with `ai:` (`ai:gpt-4`) is an AI judge, such as an outside judge's verdicts from a paper:
+  created as a judge that never logs in, its judgments kept out of people's metrics and set beside them.
 - `created_at` without a time zone is UTC; without `created_at` a judgment gets the time of the import.
 
 An import checks every line, then writes all of it or nothing. A line that repeats a judgment already present
@@ -39,13 +41,13 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.users import user_create
 from annotate.models import Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
-from annotate.protocols import ATTRIBUTES, MIN_RESPONSES, SAFETY, Protocol, design_for
+from annotate.protocols import AI_PREFIX, ATTRIBUTES, MIN_RESPONSES, SAFETY, Protocol, design_for, is_ai_judge
 from annotate.protocols import EXCHANGE_ANSWERS as ANSWERS
 from annotate.protocols import EXCHANGE_KEYS as KEYS
 from annotate.protocols import EXCHANGE_REQUIRED as REQUIRED
@@ -62,6 +64,7 @@ from annotate.services.imports import (
     response_clean,
     text_clean,
 )
+from annotate.services.judges import judge_user_ensure
 from annotate.services.judging import answer_clean
 from core.values import json_parse
 
@@ -112,8 +115,8 @@ def _created_at(value) -> datetime | None:
 
 def _annotator(value) -> str:
     username = id_clean(value, "annotator")
-    try:
-        UnicodeUsernameValidator()(username)
+    try:  # an AI judge is "ai:" and a name of the same characters (annotate.protocols.AI_PREFIX)
+        UnicodeUsernameValidator()(username.removeprefix(AI_PREFIX) if is_ai_judge(username) else username)
     except ValidationError:
         raise LineError(f"annotator {username!r} is not a valid username (letters, digits and @.+-_)") from None
     if len(username) > USERNAME_MAX_LENGTH:
@@ -394,7 +397,9 @@ def _write(campaign: Campaign, plan: _Plan, users: dict[str, int]) -> dict:
     counts = {"judgments": len(plan.lines), "unchanged": plan.unchanged, "items": 0, "prompts": 0, "responses": 0,
               "annotators": 0}
     for name in sorted({line.annotator for line in plan.lines} - set(users)):
-        users[name] = user_create(username=name, role=User.Role.ANNOTATOR).pk
+        user = judge_user_ensure(name=name) if is_ai_judge(name) else user_create(username=name,
+                                                                                 role=User.Role.ANNOTATOR)
+        users[name] = user.pk
         counts["annotators"] += 1
 
     new_items = [line for item, line in plan.items.items() if item not in plan.existing_items]
@@ -445,8 +450,10 @@ def _write(campaign: Campaign, plan: _Plan, users: dict[str, int]) -> dict:
                   **line.fields) for line in plan.lines),
         batch_size=BATCH,
     )
-    judged = Judgment.objects.filter(item=OuterRef("pk")).values("item").annotate(n=Count("pk")).values("n")
-    Item.objects.filter(pk__in={item_pks[line.item] for line in plan.lines}).update(judgment_count=Subquery(judged))
+    judged = (Judgment.objects.filter(item=OuterRef("pk")).exclude(annotator__username__startswith=AI_PREFIX)
+              .values("item").annotate(n=Count("pk")).values("n"))  # the queue's count is of people's judgments
+    Item.objects.filter(pk__in={item_pks[line.item] for line in plan.lines}).update(
+        judgment_count=Coalesce(Subquery(judged), 0))
     return counts
 
 

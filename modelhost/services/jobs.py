@@ -7,6 +7,7 @@ whose worker died resumes where it stopped and a redelivered task never duplicat
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from core.runs import run_cancel, run_fail, run_finish, run_requeue, run_start
+from core.runs import Run, run_cancel, run_fail, run_finish, run_requeue, run_start
 from modelhost.backends.base import BackendError, Output, Request
 from modelhost.messages import messages_validate, storable
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
@@ -166,29 +167,42 @@ def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> None:
     backend.generate(requests, on_output=store)
 
 
-def generation_job_run(*, job_id: int, hostname: str = "") -> None:
-    """Generate every missing output of a job. Safe to call again at any time."""
-    job = run_start(model=GenerationJob, run_id=job_id, worker=hostname)
-    if job is None:
+def run_execute(*, model: type[Run], run_id: int, hostname: str, work: Callable[[Run], None],
+                enqueue: Callable[[Run], None]) -> None:
+    """The lifecycle every gpu-queue run shares: start it (or do nothing), do `work`, end it. A run cancelled
+    meanwhile stops quietly (work raises JobCancelled); one past its soft time limit goes back to the queue through
+    `enqueue`; a backend or validation error fails it with the reason."""
+    run = run_start(model=model, run_id=run_id, worker=hostname)
+    if run is None:
         return
     try:
-        for endpoint in job.endpoints.all():
-            _generate(job, endpoint)
+        work(run)
     except JobCancelled:
         return
     except SoftTimeLimitExceeded:
-        # Not a failure: give the job back to the queue and carry on in a fresh task.
-        if run_requeue(run=job):
-            generation_job_enqueue(job=job)
+        # Not a failure: give the run back to the queue and carry on in a fresh task.
+        if run_requeue(run=run):
+            enqueue(run)
         return
     except (BackendError, ValidationError) as error:
-        run_fail(run=job, error=str(error))
+        run_fail(run=run, error=str(error))
         return
     except Exception as error:
-        logger.exception("generation job %s failed", job.pk)
-        run_fail(run=job, error=f"{type(error).__name__}: {error}")
+        logger.exception("%s %s failed", model.__name__, run.pk)
+        run_fail(run=run, error=f"{type(error).__name__}: {error}")
         raise
-    run_finish(run=job)
+    run_finish(run=run)
+
+
+def generation_job_run(*, job_id: int, hostname: str = "") -> None:
+    """Generate every missing output of a job. Safe to call again at any time."""
+
+    def work(job: GenerationJob) -> None:
+        for endpoint in job.endpoints.all():
+            _generate(job, endpoint)
+
+    run_execute(model=GenerationJob, run_id=job_id, hostname=hostname, work=work,
+                enqueue=lambda job: generation_job_enqueue(job=job))
 
 
 def generation_jobs_recover(*, hostname: str) -> list[int]:

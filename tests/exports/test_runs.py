@@ -227,3 +227,19 @@ def test_the_judgments_download_escapes_a_bad_row_and_goes_on(client, manager, o
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert response.status_code == 200 and len(lines) == Judgment.objects.count()
     assert any("Broken \\ud800" in line for line in lines)
+
+
+def test_ai_judges_judgments_stay_out_of_datasets_unless_asked_for(pairwise_campaign, run_export):
+    from annotate.services.judges import judge_user_ensure
+
+    judge = judge_user_ensure(name="gpt-4")
+    for item in pairwise_campaign.items.all():
+        Judgment.objects.create(item=item, annotator=judge, protocol="pairwise", choice="b", created_at=item.created_at)
+
+    def raw_lines(**spec) -> int:
+        export = run_export(pairwise_campaign, format="raw", filetype="jsonl", test_size=0.0, **spec)
+        return sum(body.count(b"\n") for path, body in contents(export).items() if path.endswith(".jsonl"))
+
+    people = Judgment.objects.filter(item__campaign=pairwise_campaign).exclude(annotator=judge).count()
+    assert raw_lines() == people
+    assert raw_lines(include_ai_judges=True) == people + pairwise_campaign.items.count()

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotate.models import Campaign
 from annotate.protocols import GOLD_THRESHOLD
+from annotate.report.metrics.data import PEOPLE
 from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report, file_report
 from annotate.report.metrics.text import report_text
 from annotate.services.exchange import judgments_read
@@ -27,11 +28,15 @@ class Command(BaseCommand):
                             help="add a Bradley-Terry leaderboard controlled for length and markdown")
         parser.add_argument("--properties", action="store_true",
                             help="add the property profile: which response properties win, for people and AI judges")
+        parser.add_argument("--annotators", default=PEOPLE,
+                            help='whose judgments: "people" (AI judges left out; the default) or one AI judge '
+                                 "(ai:...); the human_vs_ai section always sets them side by side")
 
     def handle(self, *args, campaign, source, output_format, **options):
         if (campaign is None) == (source is None):
             raise CommandError("Name a campaign or give --from FILE, not both.")
-        settings = {name: options[name] for name in ("ratings", "gold_threshold", "style_control", "properties")}
+        settings = {name: options[name]
+                    for name in ("ratings", "gold_threshold", "style_control", "properties", "annotators")}
         if source is None:
             report = campaign_report(campaign=self._campaign(campaign), **settings)
         else:

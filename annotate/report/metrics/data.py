@@ -3,21 +3,25 @@
 Everything is indexed densely: items 0..I-1, slots (an item's responses in canonical order, slot 0 = "a"),
 annotators 0..A-1 and models 0..M-1. Judgments come in the order they were made. Answers are unpacked into long
 tables (one row per judged response), with the position each response was shown at (-1 when unknown).
+
+Whose judgments are read is decided here once (`annotators`): people's by default, so agreement, gold, outliers and
+the leaderboard stay human; everyone's for the human-vs-AI section; or one AI judge's, for its own leaderboard.
 """
 
+import dataclasses
 import json
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, TextField
+from django.db.models import Case, Count, Q, TextField, When
 from django.db.models.functions import Cast
 
 from accounts.models import User
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
 from annotate.profiles.selectors import profile_values
-from annotate.protocols import ATTRIBUTE_NAMES, CHOICES, PROTOCOLS
+from annotate.protocols import AI_PREFIX, ATTRIBUTE_NAMES, CHOICES, PROTOCOLS, is_ai_judge
 from annotate.report.metrics.properties import PROPERTIES, response_properties
 from annotate.report.metrics.style import FEATURES, style_counts
 
@@ -25,7 +29,22 @@ ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in 
 PROTOCOL_INDEX = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
 CHOICE_INDEX = {choice: index for index, choice in enumerate(CHOICES)}
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
-AI_PREFIX = "ai:"
+PEOPLE, EVERYONE = "people", "everyone"  # whose judgments a report reads; else the username of one AI judge
+
+
+def annotator_kept(username: str, annotators: str) -> bool:
+    """The rule of whose judgments a report reads (below as the same rule in SQL, `annotators_q`)."""
+    if annotators == EVERYONE:
+        return True
+    return not is_ai_judge(username) if annotators == PEOPLE else username == annotators
+
+
+def annotators_q(annotators: str, prefix: str = "annotator__") -> Q:
+    if annotators == EVERYONE:
+        return Q()
+    if annotators == PEOPLE:
+        return ~Q(**{f"{prefix}username__startswith": AI_PREFIX})
+    return Q(**{f"{prefix}username": annotators})
 
 
 @dataclass
@@ -59,6 +78,16 @@ class CampaignData:
     attributes: Answers  # values: 0..4 per attribute, then unsafe 0/1
     slot_style: np.ndarray | None = None  # (I, K, 4) style counts of each slot's response (style.style_counts)
     slot_properties: np.ndarray | None = None  # (I, K, 6) properties of each slot's response (properties.PROPERTIES)
+    # AI judges' runs (a judgment's metadata): every verdict they gave, by order and sample, as (judgment, slot
+    # shown first, choice) rows; per judgment whether its verdict flipped with the order (-1 unknown) and the
+    # entropy of its verdicts (NaN unknown).
+    verdicts: np.ndarray | None = None  # (n, 3)
+    conflict: np.ndarray | None = None
+    entropy: np.ndarray | None = None
+
+    @property
+    def annotator_ai(self) -> np.ndarray:
+        return np.array([is_ai_judge(name) for name in self.annotators], dtype=bool)
 
     @property
     def judgment_count(self) -> int:
@@ -95,11 +124,15 @@ def _decoded(texts: tuple) -> list:
     return json.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
 
 
-def _judgment_rows(campaign: Campaign):
-    """(item, annotator, protocol, choice, time on task, ranking, ratings, attributes, presented order) per
-    judgment, in the order they were made. The JSON columns come as text, decoded here column by column."""
+def _judgment_rows(campaign: Campaign, annotators: str):
+    """(item, annotator, protocol, choice, time on task, ranking, ratings, attributes, presented order, AI judges'
+    metadata) per judgment of `annotators`, in the order they were made. The JSON columns come as text, decoded
+    here column by column."""
     answers = {f"{name}_text": Cast(name, TextField()) for name in JSON_COLUMNS}
-    rows = list(Judgment.objects.filter(item__campaign=campaign).order_by("created_at", "pk").annotate(**answers)
+    # Only AI judges' metadata is read: NULL costs nothing on people's rows.
+    answers["metadata_text"] = Case(When(annotator__username__startswith=AI_PREFIX, then=Cast("metadata", TextField())))
+    rows = list(Judgment.objects.filter(annotators_q(annotators), item__campaign=campaign)
+                .order_by("created_at", "pk").annotate(**answers)
                 .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers))
     if not rows:
         return []
@@ -140,6 +173,7 @@ class _Builder:
         self.columns = {name: array("q") for name in ("item", "annotator", "protocol", "choice", "first_shown")}
         self.time_ms, self.when = array("d"), array("d")
         self.rankings, self.ratings, self.attributes = _Table(), _Table(), _Table()
+        self.verdicts, self.conflict, self.entropy = array("q"), array("q"), array("d")
 
     def item(self, key, slots: list[tuple]) -> None:
         """An item and its responses in canonical order: (candidate key as an integer, response id, model)."""
@@ -151,7 +185,7 @@ class _Builder:
             self.slots.extend((index, position, candidate, model_index))
 
     def judgment(self, item_key, annotator_key, protocol: str, choice: str, time_ms, ranking, rating, scores,
-                 presented, when: float = 0.0) -> None:
+                 presented, metadata: dict | None = None, when: float = 0.0) -> None:
         number = len(self.time_ms)
         slots = self.slot_of[item_key]
         shown = {response: position for position, response in enumerate(presented)} if presented else {}
@@ -163,6 +197,12 @@ class _Builder:
         columns["first_shown"].append(slots[presented[0]] if presented else -1)
         self.time_ms.append(np.nan if time_ms is None else time_ms)
         self.when.append(when)
+        metadata = metadata or {}
+        for order in metadata.get("orders", ()):  # an AI judge run's verdicts of each order
+            for probabilities in order["probs"]:
+                self.verdicts.extend((number, slots[order["shown"][0]], int(np.argmax(probabilities))))
+        self.conflict.append(int(metadata["conflict"]) if "conflict" in metadata else -1)
+        self.entropy.append(metadata.get("entropy", np.nan))
         if ranking is not None:
             for group, responses in enumerate(ranking):
                 for response in responses:
@@ -199,7 +239,12 @@ class _Builder:
         old_to_new[renumbered] = np.arange(len(renumbered))
         keys = list(self.annotator_index)  # in old numbering
         by_index = [keys[old] for old in renumbered]
+        verdicts = np.frombuffer(self.verdicts, np.int64).reshape(-1, 3).copy()
+        verdicts[:, 0] = rank[verdicts[:, 0]]
+        verdicts = verdicts[np.argsort(verdicts[:, 0], kind="stable")]
         return CampaignData(
+            verdicts=verdicts, conflict=np.frombuffer(self.conflict, np.int64)[order],
+            entropy=np.frombuffer(self.entropy, np.float64)[order],
             item_count=len(self.item_index),
             slot_candidate=slot_candidate, slot_model=slot_model, models=models,
             annotators=[names[key] for key in by_index],
@@ -213,11 +258,6 @@ class _Builder:
         )
 
 
-def is_ai(name: str) -> bool:
-    """An AI judge's judgments carry the annotator name `ai:<endpoint>`; people's figures leave them out."""
-    return name.startswith(AI_PREFIX)
-
-
 def annotator_profiles(*, campaign: Campaign, data: CampaignData) -> tuple[dict[str, str], list[dict[str, str]]]:
     """The profile attributes of the campaign (key -> label) and each annotator's consented values, by index."""
     pks = dict(User.objects.filter(username__in=data.annotators).values_list("username", "pk"))
@@ -225,9 +265,11 @@ def annotator_profiles(*, campaign: Campaign, data: CampaignData) -> tuple[dict[
     return attributes, [values.get(pks.get(name), {}) for name in data.annotators]
 
 
-def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool = False) -> CampaignData:
+def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool = False,
+                  annotators: str = PEOPLE) -> CampaignData:
     """`style`: also count the style of every response (for the style-controlled leaderboard); `properties`: also
-    measure its properties (for the property profile)."""
+    measure its properties (for the property profile); `annotators`: whose judgments (PEOPLE, EVERYONE or one AI
+    judge's username)."""
     builder = _Builder()
     slots: dict[int, list] = {pk: [] for pk in Item.objects.filter(campaign=campaign).order_by("pk")
                               .values_list("pk", flat=True)}
@@ -237,9 +279,10 @@ def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool =
         slots[item_pk].append((candidate_pk, external_id, model))
     for item_pk, item_slots in slots.items():
         builder.item(item_pk, item_slots)
-    for row in _judgment_rows(campaign):  # already in the order they were made
+    for row in _judgment_rows(campaign, annotators):  # already in the order they were made
         builder.judgment(*row)
-    skips = dict(Assignment.objects.filter(item__campaign=campaign, status=Assignment.Status.SKIPPED).order_by()
+    skips = dict(Assignment.objects.filter(annotators_q(annotators), item__campaign=campaign,
+                                           status=Assignment.Status.SKIPPED).order_by()
                  .values("annotator_id").annotate(n=Count("pk")).values_list("annotator_id", "n"))
     data = builder.data(
         names=dict(User.objects.filter(pk__in={*builder.annotator_index, *skips}).values_list("pk", "username")),
@@ -256,7 +299,8 @@ def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool =
     return data
 
 
-def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool = False) -> CampaignData:
+def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool = False,
+                  annotators: str = PEOPLE) -> CampaignData:
     """The same arrays from the checked judgments of an exchange file (`exchange.judgments_read`), read one at a
     time and kept nowhere: items and responses numbered as they first appear, annotators by name, judgments in the
     order they were made (created_at; one without comes last, as an import would date it now)."""
@@ -272,10 +316,40 @@ def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool 
                     for field, (measure, _, _) in measures.items():
                         rows[field].append(measure(response.text))
             builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
+        if not annotator_kept(line.annotator, annotators):
+            continue  # its item is counted all the same, so every choice of annotators numbers items alike
         fields = line.fields
         builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None, fields["ranking"],
-                         fields["ratings"], fields["attributes"], fields["presented_order"],
+                         fields["ratings"], fields["attributes"], fields["presented_order"], None,
                          line.created_at.timestamp() if line.created_at else np.inf)
     data = builder.data(names={name: name for name in builder.annotator_index}, arms={}, skips={})
     _measured(data, measures, np.arange(len(responses)), rows)
     return data
+
+
+def _answers_of(answers: Answers, keep: np.ndarray, renumber: np.ndarray) -> Answers:
+    rows = keep[answers.judgment]
+    return Answers(judgment=renumber[answers.judgment[rows]], slot=answers.slot[rows], shown=answers.shown[rows],
+                   value=answers.value[rows])
+
+
+def annotators_only(data: CampaignData, annotators: str) -> CampaignData:
+    """The judgments of `annotators` (the rule of `annotator_kept`) out of data read for EVERYONE: one read serves
+    the human report and the human-vs-AI section. Items keep their numbers; annotators are renumbered in order."""
+    if annotators == EVERYONE:
+        return data
+    kept_annotator = np.array([annotator_kept(name, annotators) for name in data.annotators], dtype=bool)
+    keep = kept_annotator[data.annotator]
+    renumber = np.cumsum(keep) - 1
+    new_annotator = np.cumsum(kept_annotator) - 1
+    verdict_rows = keep[data.verdicts[:, 0]]
+    verdicts = data.verdicts[verdict_rows].copy()
+    verdicts[:, 0] = renumber[verdicts[:, 0]]
+    return dataclasses.replace(
+        data, annotators=[name for name, kept in zip(data.annotators, kept_annotator, strict=True) if kept],
+        annotator_arm=data.annotator_arm[kept_annotator], skipped=data.skipped[kept_annotator],
+        item=data.item[keep], annotator=new_annotator[data.annotator[keep]], protocol=data.protocol[keep],
+        time_ms=data.time_ms[keep], choice=data.choice[keep], first_shown=data.first_shown[keep],
+        rankings=_answers_of(data.rankings, keep, renumber), ratings=_answers_of(data.ratings, keep, renumber),
+        attributes=_answers_of(data.attributes, keep, renumber), verdicts=verdicts, conflict=data.conflict[keep],
+        entropy=data.entropy[keep])

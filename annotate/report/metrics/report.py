@@ -37,14 +37,17 @@ from annotate.report.metrics.agreement import NOMINAL, ORDINAL, Codes
 from annotate.report.metrics.bootstrap import ROUNDS, SEED, ItemResampler, estimate, percentile_interval, rounded
 from annotate.report.metrics.data import (
     ARMS,
+    EVERYONE,
+    PEOPLE,
     Answers,
     CampaignData,
     annotator_profiles,
+    annotators_only,
     campaign_data,
     exchange_data,
-    is_ai,
 )
 from annotate.report.metrics.gold import gold_summary, gold_summary_of
+from annotate.report.metrics.human_vs_ai import human_vs_ai
 
 RATINGS_MEAN, RATINGS_EACH = "mean", "each"
 QUADRATIC = "quadratic"  # the weighting of the per-pair weighted kappa
@@ -53,34 +56,39 @@ PAIRWISE, RANKING, RATING, ATTRIBUTES = range(len(PROTOCOLS))  # indices into PR
 
 def campaign_report(*, campaign: Campaign, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                     min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                    style_control: bool = False, properties: bool = False, min_group_size: int | None = None) -> dict:
+                    style_control: bool = False, properties: bool = False, min_group_size: int | None = None,
+                    annotators: str = PEOPLE) -> dict:
     """`ratings`: "mean" compares each comparison with the ratings of its two responses averaged over annotators;
     "each" with every annotator's own ratings of both, one comparison per such annotator. `style_control` adds
     the style-controlled leaderboard, `properties` the property profile. `min_group_size` (default: the
-    CONCORD_REPORT_MIN_GROUP_SIZE setting) is the fewest annotators a profile group may have to be shown."""
+    CONCORD_REPORT_MIN_GROUP_SIZE setting) is the fewest annotators a profile group may have to be shown.
+    `annotators`: whose judgments the report is of (people, or one AI judge); the human-vs-AI section always sets
+    everyone's side by side."""
     _check_ratings(ratings)
-    data = campaign_data(campaign=campaign, style=style_control, properties=properties)
+    data = campaign_data(campaign=campaign, style=style_control, properties=properties, annotators=EVERYONE)
     return data_report(
         data, about={"id": campaign.pk, "name": campaign.name, "design": campaign.design},
-        gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
+        gold=gold_summary(campaign=campaign, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS,
+                          annotators=annotators),
         ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
         properties=properties, profiles=annotator_profiles(campaign=campaign, data=data),
-        min_group_size=settings.REPORT_MIN_GROUP_SIZE if min_group_size is None else min_group_size)
+        min_group_size=settings.REPORT_MIN_GROUP_SIZE if min_group_size is None else min_group_size,
+        annotators=annotators, routing={"mode": campaign.routing, "threshold": campaign.routing_threshold})
 
 
 def file_report(*, judgments: Iterable, name: str, ratings: str = RATINGS_MEAN, gold_threshold: float = GOLD_THRESHOLD,
                 min_shared_units: int = agreement.MIN_SHARED_UNITS, rounds: int = ROUNDS,
-                style_control: bool = False, properties: bool = False) -> dict:
+                style_control: bool = False, properties: bool = False, annotators: str = PEOPLE) -> dict:
     """The same report of an exchange file's checked judgments (`exchange.judgments_read`), kept nowhere. The
     format carries no gold answers, skips, arms or times on task, so those sections stay empty."""
     _check_ratings(ratings)
-    data = exchange_data(judgments=judgments, style=style_control, properties=properties)
+    data = exchange_data(judgments=judgments, style=style_control, properties=properties, annotators=EVERYONE)
     protocols = {PROTOCOLS[index] for index in np.unique(data.protocol)}
     return data_report(
         data, about={"id": None, "name": name, "design": design_for(protocols) or "mixed"},
         gold=gold_summary_of({}, items=0, threshold=gold_threshold, min_judgments=GOLD_MIN_JUDGMENTS),
         ratings=ratings, min_shared_units=min_shared_units, rounds=rounds, style_control=style_control,
-        properties=properties, min_group_size=settings.REPORT_MIN_GROUP_SIZE)
+        properties=properties, min_group_size=settings.REPORT_MIN_GROUP_SIZE, annotators=annotators)
 
 
 def _check_ratings(ratings: str) -> None:
@@ -88,10 +96,16 @@ def _check_ratings(ratings: str) -> None:
         raise ValueError(f"ratings must be {RATINGS_MEAN!r} or {RATINGS_EACH!r}, got {ratings!r}")
 
 
-def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
-                style_control: bool, min_group_size: int, properties: bool = False,
-                profiles: tuple | None = None) -> dict:
-    """`profiles`: `annotator_profiles` of a campaign (an exchange file has none: the groups section stays empty)."""
+def data_report(everyone: CampaignData, *, about: dict, gold: dict, ratings: str, min_shared_units: int, rounds: int,
+                style_control: bool, min_group_size: int, properties: bool = False, profiles: tuple | None = None,
+                annotators: str = PEOPLE, routing: dict | None = None) -> dict:
+    """The report of `annotators`' judgments out of everyone's, with the human-vs-AI section (and the property
+    profile, people and each judge) beside it. `profiles`: `annotator_profiles` of everyone in a campaign (an
+    exchange file has none: the groups section stays empty)."""
+    data = annotators_only(everyone, annotators)
+    if profiles is not None:
+        by_name = dict(zip(everyone.annotators, profiles[1], strict=True))
+        profiles = (profiles[0], [by_name[name] for name in data.annotators])
     resampler = ItemResampler(data.item_count, rounds=rounds)
     blocks = _agreement_codes(data)
     battles = _battles(data)
@@ -110,14 +124,16 @@ def data_report(data: CampaignData, *, about: dict, gold: dict, ratings: str, mi
         "bradley_terry": scores,
         "win_rates": win_rates,
         "groups": _groups(data, blocks, battles, resampler, profiles, min_group_size),
+        "human_vs_ai": human_vs_ai(everyone, resampler, min_shared_units=min_shared_units, routing=routing),
         "settings": {"bootstrap_rounds": rounds, "seed": SEED, "ratings": ratings,
                      "gold_threshold": gold["threshold"], "min_shared_units": min_shared_units,
-                     "style_control": style_control, "properties": properties, "min_group_size": min_group_size},
+                     "style_control": style_control, "properties": properties, "min_group_size": min_group_size,
+                     "annotators": annotators},
     }
     if style_control:
         report["style_control"] = _style_leaderboard(data, battles, resampler)
     if properties:
-        report["properties"] = _property_profile(data, resampler)
+        report["properties"] = _property_profile(everyone, resampler)
     return report
 
 
@@ -461,8 +477,6 @@ def _style_leaderboard(data: CampaignData, battles: dict, resampler: ItemResampl
 
 # --- property profile -------------------------------------------------------------------------------------------
 
-PEOPLE = "people"
-
 
 def _property_profile(data: CampaignData, resampler: ItemResampler) -> dict:
     """The property regression of people's decided comparisons, and of each AI judge's, side by side."""
@@ -472,7 +486,7 @@ def _property_profile(data: CampaignData, resampler: ItemResampler) -> dict:
     features = property_profile.property_differences(data.slot_properties[item, comparisons["first_slot"]],
                                                data.slot_properties[item, comparisons["second_slot"]])
     annotator = data.annotator[comparisons["judgment"]]
-    ai = np.array([is_ai(name) for name in data.annotators], dtype=bool)
+    ai = data.annotator_ai
     judges = {PEOPLE: ~ai[annotator], **{data.annotators[index]: annotator == index for index in np.flatnonzero(ai)}}
     filled = data.slot_properties[data.slot_candidate >= 0]
     names = property_profile.PROPERTIES
@@ -574,7 +588,7 @@ def _groups(data: CampaignData, blocks: dict, battles: dict, resampler: ItemResa
     """Per profile attribute: agreement of each group, within vs between groups and alignment with the majority
     (per protocol), and each group's leaderboard. People only: AI judges are left out. A group is formed anew for
     each figure from the people who contributed to it, so that none of them is shown with fewer than `min_size`."""
-    human = np.array([not is_ai(name) for name in data.annotators], dtype=bool)
+    human = ~data.annotator_ai
     judged = np.bincount(data.annotator, minlength=len(human)) > 0
     result = {"min_group_size": min_size, "annotators": int(np.count_nonzero(human & judged)), "with_profile": 0,
               "attributes": {}}

@@ -91,6 +91,7 @@ def report_text(report: dict) -> str:
     if "properties" in report:
         lines += ["", *_property_lines(report["properties"])]
     lines += ["", *_group_lines(report["groups"])]
+    lines += _human_vs_ai_lines(report["human_vs_ai"])
     return "\n".join(lines) + "\n"
 
 
@@ -116,6 +117,21 @@ def _group_lines(groups: dict) -> list[str]:
                 lines.append(f"    {group:<24} {row['annotators']:>4} people  alpha "
                              f"{_estimate(row['krippendorff_alpha'])}  r with majority "
                              f"{_estimate(block['alignment'][group])}")
+    return lines
+
+
+def _human_vs_ai_lines(section: dict) -> list[str]:
+    if not section["judges"]:
+        return []
+    lines = ["", f"Human vs AI (against the human majority of {section['items_with_majority']} items)"]
+    for name, judge in section["judges"].items():
+        lines.append(f"  {name}: {judge['judgments']} judgments")
+        for key in ("accuracy", "macro_f1", "kappa_vs_majority", "position_bias", "swap_conflict_rate"):
+            lines.append(f"    {key:<20} {_estimate(judge[key])}")
+    routing = section["routing"]
+    for point in routing["curve"]:
+        lines.append(f"  {point['share_to_people']:>5.0%} of {routing['items']} items to people: accuracy "
+                     f"{_estimate(point['accuracy'])}")
     return lines
 
 
