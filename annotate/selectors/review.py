@@ -3,10 +3,11 @@
 from string import ascii_uppercase as LETTERS
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from annotate.access import campaigns_managed_by, campaigns_visible_to
-from annotate.models import Campaign, Flag, Judgment
+from annotate.models import Assignment, Campaign, Flag, Judgment
 from annotate.selectors import annotator_progress
 from annotate.services.review import judgment_changeable
 
@@ -16,11 +17,15 @@ RECENT_JUDGMENTS = 20
 def annotator_campaigns(*, user: User) -> list[dict]:
     """The campaigns this user judges in, each with their own progress: what they did and their share still open
     to them (not the campaign's prompt count, which says nothing about their part)."""
-    rows = []
+    rows, now = [], timezone.now()
     for campaign in campaigns_visible_to(user=user).filter(members=user):
         progress = annotator_progress(campaign=campaign, annotator=user)
-        share = progress["done"] + progress["remaining"]
-        rows.append({"campaign": campaign, "done": progress["done"], "to_go": progress["remaining"], "share": share,
+        # the task they hold (or took back) is theirs to do, though no longer "open"
+        held = Assignment.objects.filter(item__campaign=campaign, annotator=user, status=Assignment.Status.ACTIVE,
+                                         expires_at__gt=now).count()
+        to_go = progress["remaining"] + held
+        share = progress["done"] + to_go
+        rows.append({"campaign": campaign, "done": progress["done"], "to_go": to_go, "share": share,
                      "percent": int(100 * progress["done"] / share) if share else 100})
     return rows
 
