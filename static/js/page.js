@@ -61,8 +61,10 @@
   }
 
   document.addEventListener("htmx:beforeSwap", (event) => {
+    const template = document.getElementById("signin-template");
+    if (!template || !event.detail.xhr.getResponseHeader("X-Concord-Signin")) return;
+    if (!document.getElementById("signin-dialog")) document.body.append(template.content.cloneNode(true));
     const dialog = document.getElementById("signin-dialog");
-    if (!dialog || !event.detail.xhr.getResponseHeader("X-Concord-Signin")) return;
     event.detail.shouldSwap = false;
     event.detail.isError = false;
     const config = event.detail.requestConfig;
