@@ -5,7 +5,9 @@ and dark mode."""
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
+from playwright.sync_api import expect
 
+from tests.annotate.test_views import live_campaign
 from tests.conftest import PASSWORD
 from tests.security.conftest import world  # noqa: F401 (maria's world: a campaign, a job, an export, ...)
 from tests.security.test_cross_tenant import routes
@@ -58,3 +60,18 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
                     found.setdefault(url, []).append(f"{scheme}: {violation['id']} ({violation['impact']}): {targets}")
         page.emulate_media(color_scheme="light")
     assert not found, "\n".join(f"{url}: {problem}" for url, problems in found.items() for problem in problems)
+
+
+def test_a_form_refused_by_the_server_puts_the_focus_on_its_first_error(page, sign_in, live_server, manager):
+    live_campaign(manager, [], name="Trial")
+    sign_in("maria", PASSWORD)
+    page.goto(f"{live_server.url}/annotate/manage/")
+    page.get_by_label("Name").fill("Trial")  # taken: the server refuses it
+    page.get_by_role("button", name="Create campaign").click()
+    name = page.get_by_label("Name")
+    expect(name).to_be_focused()
+    expect(name).to_have_attribute("aria-invalid", "true")
+    error = page.locator(f"#{name.get_attribute('aria-describedby').split()[-1]}")
+    expect(error).to_contain_text("already exists")
+    assert error.evaluate("element => getComputedStyle(element).color") != name.evaluate(
+        "element => getComputedStyle(element.closest('form').querySelector('.helptext')).color")  # not help text
