@@ -68,7 +68,8 @@
     event.detail.shouldSwap = false;
     event.detail.isError = false;
     const config = event.detail.requestConfig;
-    pending = { elt: config.elt, verb: config.verb, path: config.path };
+    // What the person sent wins over a refused poll (a progress bar's GET) that came back meanwhile.
+    if (!pending || config.verb !== "get") pending = { elt: config.elt, verb: config.verb, path: config.path };
     if (!dialog.open) dialog.showModal();
     dialog.querySelector("input[name=password]").focus();
   });
