@@ -27,7 +27,7 @@ def htmx_signin_middleware(get_response):
     def middleware(request):
         response = get_response(request)
         if (request.headers.get("HX-Request") == "true" and response.status_code == 302
-                and urlsplit(response["Location"]).path == login_path):
+                and urlsplit(response.get("Location", "")).path == login_path):
             return _signin_needed(401)
         return response
 
