@@ -8,6 +8,7 @@ from annotate.models import (
     Assignment,
     Campaign,
     Candidate,
+    Flag,
     Item,
     ItemCandidate,
     Judgment,
@@ -87,6 +88,14 @@ class JudgmentAdmin(admin.ModelAdmin):
     list_select_related = ["item", "annotator"]
     raw_id_fields = ["assignment", "item", "annotator"]
     readonly_fields = ["client_key", "presented_order", "time_on_task_ms", "created_at"]
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = ["item", "annotator", "kind", "created_at"]
+    list_filter = ["kind", "item__campaign"]
+    list_select_related = ["item", "annotator"]
+    raw_id_fields = ["item", "annotator"]
 
 
 @admin.register(ItemCandidate)

@@ -1,6 +1,6 @@
 from django import forms
 
-from annotate.models import Campaign, Candidate
+from annotate.models import Campaign, Candidate, Flag
 from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol
 from modelhost.models import ModelEndpoint
 
@@ -11,6 +11,8 @@ STRENGTH_LABELS = {
     -3: "A much better", -2: "A better", -1: "A slightly better", 0: "About the same",
     1: "B slightly better", 2: "B better", 3: "B much better",
 }
+# (value, label, key): keys 4 to 0, the digits after the choice's 1 to 3, in the order the scale is shown.
+STRENGTH_OPTIONS = [(value, label, key) for (value, label), key in zip(STRENGTH_LABELS.items(), "4567890", strict=True)]
 RATING_LABELS = {1: "Very poor", 2: "Poor", 3: "Below average", 4: "Acceptable", 5: "Good", 6: "Very good",
                  7: "Excellent"}
 # HelpSteer2's level guidelines (paper, appendix G), reworded; shown as a tooltip on each level.
@@ -115,11 +117,12 @@ class TaskForm(forms.Form):
         rows = []
         for index, (label, candidate) in enumerate(zip(self.labels, self.presented, strict=True)):
             row = {"index": index, "label": label, "candidate": candidate,
-                   "rank": self._int(f"rank_{index}"), "rating": self._int(f"rating_{index}")}
+                   "rank": self._int(f"rank_{index}"), "rating": self._int(f"rating_{index}"),
+                   "invalid": f"rank_{index}" in self.errors or f"rating_{index}" in self.errors}
             if self.protocol == Protocol.ATTRIBUTES:
                 row["attributes"] = [
                     {"name": name, "field": f"{name}_{index}", "value": self._int(f"{name}_{index}"),
-                     "levels": list(enumerate(ATTRIBUTE_LEVELS[name]))}
+                     "levels": list(enumerate(ATTRIBUTE_LEVELS[name])), "invalid": f"{name}_{index}" in self.errors}
                     for name in ATTRIBUTES]
                 row["unsafe"] = bool(self[f"unsafe_{index}"].value())
             rows.append(row)
@@ -155,6 +158,14 @@ class TaskForm(forms.Form):
 
 class SkipForm(forms.Form):
     reason = forms.ChoiceField(choices=SKIP_REASONS, error_messages={"required": "Pick a reason to skip."})
+
+
+class FlagForm(forms.Form):
+    kind = forms.ChoiceField(choices=Flag.Kind.choices, error_messages={"required": "Pick what is wrong."})
+    comment = forms.CharField(required=False, max_length=Flag.COMMENT_MAX_LENGTH)
+
+    def error_list(self) -> list[str]:
+        return [message for errors in self.errors.values() for message in errors]
 
 
 class CampaignCreateForm(forms.ModelForm):

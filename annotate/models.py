@@ -272,3 +272,26 @@ class JudgeRun(Run):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.judge} on {self.campaign}"
+class Flag(models.Model):
+    """An annotator's note to the campaign's managers about one item ("broken", "offensive", or their own words).
+    One per item and annotator: flagging again replaces it."""
+
+    class Kind(models.TextChoices):
+        BROKEN = "broken", "Broken item (unreadable, cut off, wrong language)"
+        OFFENSIVE = "offensive", "Offensive or disturbing content"
+        OTHER = "other", "Something else (say what below)"
+
+    COMMENT_MAX_LENGTH = 2000
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="flags")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="flag_once_per_annotator")]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} flagged {self.item}: {self.kind}"

@@ -8,7 +8,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -20,21 +20,23 @@ from annotate.access import campaigns_managed_by, campaigns_visible_to
 from annotate.forms import (
     RATING_LABELS,
     SKIP_REASONS,
-    STRENGTH_LABELS,
+    STRENGTH_OPTIONS,
     UNSAFE_HELP,
     CampaignCreateForm,
     CandidatesGenerateForm,
+    FlagForm,
     MembersAddForm,
     PromptsImportForm,
     SkipForm,
     TaskForm,
 )
-from annotate.models import Assignment, Campaign
+from annotate.models import Assignment, Campaign, Flag
 from annotate.selectors import (
     annotator_progress,
     campaign_list_for,
     campaign_progress,
 )
+from annotate.selectors.review import annotator_campaigns, flags_for, judgments_recent_for
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
 from annotate.services.campaigns import (
     TRANSITIONS,
@@ -47,7 +49,9 @@ from annotate.services.campaigns import (
 from annotate.services.candidates import campaign_candidates_generate, campaign_source
 from annotate.services.exchange import judgments_export_jsonl
 from annotate.services.imports import prompts_import
+from annotate.services.review import flag_set, judgment_withdraw
 from annotate.views_judges import judges_context
+from core.errors import Conflict
 from core.selectors import workers_alive
 from core.services.audit import audit_record
 from modelhost.selectors import job_list_for
@@ -59,10 +63,11 @@ STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause
 
 @login_required
 def home(request):
-    """The landing page: the campaigns this user may work on or manage (and, for managers, the workers)."""
-    context = {"campaigns": campaign_list_for(user=request.user)}
+    """The landing page: the campaigns this user manages (and the workers), or judges in, with their progress."""
     if request.user.is_manager:
-        context["workers"] = workers_alive()
+        context = {"campaigns": campaign_list_for(user=request.user), "workers": workers_alive()}
+    else:
+        context = {"judging": annotator_campaigns(user=request.user)}
     return render(request, "annotate/home.html", context)
 
 
@@ -99,8 +104,9 @@ def _render_task(request, campaign: Campaign, *, form: TaskForm | None = None, a
         "campaign": campaign, "assignment": assignment, "form": form, "notice": notice, "blocked": blocked,
         "finished": finished, "done": progress["done"], "to_go": to_go,
         "percent": int(100 * progress["done"] / (progress["done"] + to_go)) if progress["done"] + to_go else 100,
-        "skip_reasons": SKIP_REASONS, "strength_labels": STRENGTH_LABELS, "rating_labels": RATING_LABELS,
+        "skip_reasons": SKIP_REASONS, "strength_options": STRENGTH_OPTIONS, "rating_labels": RATING_LABELS,
         "unsafe_help": UNSAFE_HELP, "elapsed_ms": max(elapsed_ms, 0),
+        "flag_kinds": Flag.Kind.choices, "flag_comment_max": Flag.COMMENT_MAX_LENGTH,
     }
     template = "annotate/_task.html" if request.htmx else "annotate/task.html"
     return render(request, template, context)
@@ -159,6 +165,51 @@ def task_skip(request, campaign_id: int, assignment_id: int):
     return _render_task(request, campaign, notice="Skipped.", finished=assignment)
 
 
+@login_required
+@require_POST
+def task_flag(request, campaign_id: int, assignment_id: int):
+    """Flag the task's item for the managers; the task itself stays as it is (htmx swaps only a status line)."""
+    campaign = _campaign_to_annotate(request, campaign_id)
+    assignment = _own_assignment(request, campaign, assignment_id)
+    form, flag = FlagForm(request.POST), None
+    if form.is_valid():
+        try:
+            flag = flag_set(assignment_id=assignment.pk, annotator=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+    message = f"Flag sent: {flag.get_kind_display()}." if flag else " ".join(form.error_list())
+    if request.htmx:  # a refusal goes to the dialog's own error line, which stays open
+        response = HttpResponse(message, content_type="text/plain; charset=utf-8")
+        if not flag:
+            response["HX-Retarget"] = "#flag-error"
+        return response
+    messages.add_message(request, messages.SUCCESS if flag else messages.ERROR, message)
+    return redirect("annotate:task", campaign_id=campaign.pk)
+
+
+@login_required
+def task_review(request, campaign_id: int):
+    """The annotator's recent judgments in this campaign, each with a button to change it while it is open."""
+    campaign = _campaign_to_annotate(request, campaign_id)
+    return render(request, "annotate/review.html", {
+        "campaign": campaign, "rows": judgments_recent_for(campaign=campaign, annotator=request.user)})
+
+
+@login_required
+@require_POST
+def task_withdraw(request, campaign_id: int, assignment_id: int):
+    """Take one's judgment back; the task page then serves that item again to be judged anew."""
+    campaign = _campaign_to_annotate(request, campaign_id)
+    assignment = _own_assignment(request, campaign, assignment_id)
+    try:
+        judgment_withdraw(assignment_id=assignment.pk, annotator=request.user)
+    except (ValidationError, Conflict) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        return redirect("annotate:task_review", campaign_id=campaign.pk)
+    messages.success(request, "Your judgment is taken back: judge the item again below.")
+    return redirect("annotate:task", campaign_id=campaign.pk)
+
+
 # --- manager -----------------------------------------------------------------------------------------------------
 
 def _managed_campaigns(request):
@@ -194,6 +245,7 @@ def _render_manage(request, campaign: Campaign, *, errors: list[str] = (), **for
         "is_member": campaign.members.filter(pk=request.user.pk).exists(),
         "job": job_list_for(user=request.user, source=campaign_source(campaign)).first(),
         "progress": campaign_progress(campaign=campaign),
+        "flags": flags_for(user=request.user, campaign=campaign)[:50],
         "members_form": MembersAddForm(), "import_form": PromptsImportForm(),
         "generate_form": CandidatesGenerateForm(), **forms,
         **judges_context(campaign=campaign, user=request.user),

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for the form renderer that reads the project's templates
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.signin.htmx_signin_middleware",  # an htmx request without a session: 401 for the sign-in dialog
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as axes asks: it answers a locked-out login itself
 ]
@@ -91,6 +93,9 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+CSRF_FAILURE_VIEW = "accounts.signin.csrf_failure"
+# Forms render through the project templates: templates/django/forms/ overrides the error list once for every form.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 TEMPLATES = [
     {

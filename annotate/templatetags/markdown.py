@@ -1,7 +1,8 @@
 """`{{ text|markdown }}`: prompts and model responses as sanitised HTML.
 
 Model output and imported prompts are untrusted. markdown-it never passes raw HTML through (`html` off), and nh3
-then keeps only an allow-list of tags, so a response can format text but never run script or load anything.
+then keeps only an allow-list of tags, so a response can format text but never run script or load anything. Links
+open in a new tab (the task stays where it was) with rel=noopener, so the opened page cannot reach back.
 """
 
 import nh3
@@ -35,6 +36,7 @@ def markdown_to_html(text: str) -> str:
         attribute_filter=_keep_safe_links,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
+        set_tag_attribute_values={"a": {"target": "_blank"}},
     )
 
 

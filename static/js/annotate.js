@@ -1,4 +1,5 @@
-// The annotator's task page: keyboard shortcuts, ranking by drag and drop, drafts kept in localStorage;
+// The annotator's task page: keyboard shortcuts (`?` lists them), ranking by drag and drop, drafts kept in
+// localStorage, long prompts folded, the flag dialog;
 // and `data-confirm` on any form (the manager's irreversible buttons).
 // Answers go to the server by presented position (A = shown first); the server maps them to the item's order.
 (function () {
@@ -10,6 +11,7 @@
 
   const taskForm = () => document.getElementById("task-form");
   const skipDialog = () => document.getElementById("skip-dialog");
+  const PROMPT_FOLD_PX = 320; // a prompt taller than this is folded behind "Show the whole prompt"
   const keyGroups = (form) => [...form.querySelectorAll("fieldset[data-key-group]")];
 
   function isTyping(element) {
@@ -158,6 +160,7 @@
     if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
     const dialog = skipDialog();
     if (dialog?.open) return onSkipDialogKey(event, dialog);
+    if (document.querySelector("dialog[open]")) return; // another dialog has the keyboard (Esc closes it)
     const form = taskForm();
     if (!form || isTyping(event.target)) return;
     const key = event.key;
@@ -170,9 +173,17 @@
     } else if (key === "s" || key === "S") {
       event.preventDefault();
       dialog.showModal();
-    } else if (protocol === "pairwise" && /^[1-3]$/.test(key)) {
+    } else if (key === "f" || key === "F") {
       event.preventDefault();
-      check(form.querySelector(`input[name=choice][data-key="${key}"]`));
+      document.getElementById("flag-dialog")?.showModal();
+    } else if (key === "?") {
+      event.preventDefault();
+      document.getElementById("shortcuts-dialog")?.showModal();
+    } else if (protocol === "pairwise" && /^[0-9]$/.test(key)) {
+      const input = form.querySelector(`input[name=choice][data-key="${key}"], input[name=strength][data-key="${key}"]`);
+      if (!input) return;
+      event.preventDefault();
+      check(input);
     } else if ((key === "u" || key === "U") && protocol === "attributes") {
       const unsafe = currentGroup(form).closest(".response").querySelector("input[name^=unsafe_]");
       unsafe.checked = !unsafe.checked;
@@ -234,7 +245,39 @@
   document.addEventListener("click", (event) => {
     if (event.target.closest("[data-skip-open]")) skipDialog()?.showModal();
     if (event.target.closest("[data-skip-close]")) skipDialog()?.close();
+    if (event.target.closest("[data-flag-open]")) document.getElementById("flag-dialog")?.showModal();
+    if (event.target.closest("[data-dialog-close]")) event.target.closest("dialog").close();
+    const more = event.target.closest("[data-fold-toggle]");
+    if (more) {
+      const folded = document.getElementById(more.getAttribute("aria-controls")).classList.toggle("collapsed");
+      more.setAttribute("aria-expanded", String(!folded));
+      more.textContent = folded ? "Show the whole prompt" : "Show less";
+    }
   });
+
+  // The flag is sent: the dialog closes and the task carries on where it was.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const dialog = event.target.closest?.("#flag-dialog");
+    if (!dialog || !event.detail.successful || event.detail.xhr.getResponseHeader("HX-Retarget")) return;
+    dialog.querySelector("form").reset();
+    dialog.querySelector("#flag-error").textContent = "";
+    dialog.close();
+  });
+
+  function promptFold(form) {
+    const prompt = form.querySelector("[data-collapsible]");
+    if (!prompt || prompt.scrollHeight <= PROMPT_FOLD_PX) return;
+    prompt.id = "task-prompt";
+    prompt.classList.add("collapsed");
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "secondary more";
+    toggle.dataset.foldToggle = "";
+    toggle.setAttribute("aria-controls", prompt.id);
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.textContent = "Show the whole prompt";
+    prompt.after(toggle);
+  }
 
   let dragged = null;
   document.addEventListener("dragstart", (event) => {
@@ -268,6 +311,8 @@
     shownAt.set(form, performance.now());
     draftRestore(form);
     orderRender(form);
+    promptFold(form);
+    if (window.concordFocusFirstError?.(form)) return; // page.js: after a refused submit, the first error has focus
     const groups = keyGroups(form);
     // Ready for the keyboard, without scrolling the prompt out of view.
     focusGroup(groups.find((group) => !group.querySelector("input:checked")), { scroll: false });

@@ -97,7 +97,8 @@ def test_responses_and_prompts_render_markdown_inert(client, manager, annotator)
     assert "<img" not in page and "onerror=alert(2)>" not in page
     assert not re.search(r"<a [^>]*href=\"(javascript|/admin)", page)  # only http(s) and mailto links stay
     assert "<strong>bold</strong>" in page
-    assert '<a href="https://example.org" rel="noopener noreferrer nofollow">ok</a>' in page
+    # a link opens in a new tab that cannot reach back to the task
+    assert '<a href="https://example.org" target="_blank" rel="noopener noreferrer nofollow">ok</a>' in page
     assert "<table>" in page and "<pre><code>code &lt;b&gt;" in page
 
 

@@ -1,5 +1,5 @@
 """Maria's world, for attacks by others: a live campaign anna works in, an export, a generation job, a streamed
-reply, an API token, a chat conversation, and a moral-graph deliberation with anna's interview, cards, a story and
+reply, an AI judge run, an API token, a chat conversation, and a moral-graph deliberation with anna's interview, cards, a story and
 a de-duplication proposal, all hers."""
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from accounts.services.tokens import token_create
 from annotate.models import Assignment
 from annotate.profiles.services import profile_field_create, profile_save
 from annotate.services.assignments import assignment_next, judgment_submit
+from annotate.services.judges import judge_run_create
 from exports.models import Export
 from exports.services import export_create, export_run
 from modelhost.models import GenerationJob, StreamedReply
@@ -73,11 +74,13 @@ def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     reply = StreamedReply.objects.create(endpoint=tiny_endpoint, messages=[{"role": "user", "content": "Hi"}],
                                          created_by=manager)
     token, _ = token_create(user=manager, name="maria's key")
+    judge_run = judge_run_create(campaign=campaign, endpoint=tiny_endpoint, by=manager)
     field = profile_field_create(campaign=campaign, by=manager, label="Do you code?", choices=["yes", "no"])
     profile_save(user=annotator, consent=True, region="Europe", answers={field.pk: "yes"})
     return World(
         ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk, "export_id": export.pk,
-             "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, **_conversation(manager)},
+             "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, "run_id": judge_run.pk,
+             **_conversation(manager)},
         by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator), "profiles": {"field_id": field.pk}})
 
 

@@ -11,21 +11,22 @@ from tests.security.conftest import state
 PUBLIC = {"invite_accept"}  # reached with a signed token, not an id: tests/accounts covers it
 
 
-def _routes(resolver=None, namespace=""):
-    """(url name, keyword names) of every route with an int keyword, admin excluded (Django's own checks)."""
+def routes(resolver=None, namespace="", *, with_id=True):
+    """(url name, keyword names) of every named route (with `with_id`, those with an int keyword), admin excluded
+    (Django's own checks). tests/e2e/test_accessibility.py visits them all."""
     for entry in (resolver or get_resolver()).url_patterns:
         if isinstance(entry, URLResolver):
             if entry.app_name == "admin":
                 continue
             inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _routes(entry, inner)
+            yield from routes(entry, inner, with_id=with_id)
         elif isinstance(entry, URLPattern) and entry.name and entry.name not in PUBLIC:
             converters = entry.pattern.converters
-            if any(type(converter).__name__ == "IntConverter" for converter in converters.values()):
+            if not with_id or any(type(converter).__name__ == "IntConverter" for converter in converters.values()):
                 yield f"{namespace}{entry.name}", sorted(converters)
 
 
-ROUTES = sorted(set((name, tuple(kwargs)) for name, kwargs in _routes()))
+ROUTES = sorted(set((name, tuple(kwargs)) for name, kwargs in routes()))
 
 
 def test_the_routes_are_found():
