@@ -8,7 +8,8 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -23,15 +24,20 @@ from annotate.forms import (
     STRENGTH_LABELS,
     UNSAFE_HELP,
     CampaignCreateForm,
+    CampaignEditForm,
     CandidatesGenerateForm,
     MembersAddForm,
     PromptsImportForm,
     SkipForm,
     TaskForm,
 )
-from annotate.models import Assignment, Campaign
+from annotate.models import Assignment, Campaign, Item
 from annotate.selectors import (
+    ITEM_STATES,
     annotator_progress,
+    browse_item,
+    browse_items,
+    campaign_history,
     campaign_list_for,
     campaign_progress,
 )
@@ -42,6 +48,7 @@ from annotate.services.campaigns import (
     campaign_items_build,
     campaign_members_add,
     campaign_members_remove,
+    campaign_settings_update,
     campaign_status_set,
 )
 from annotate.services.candidates import campaign_candidates_generate, campaign_source
@@ -194,7 +201,9 @@ def _render_manage(request, campaign: Campaign, *, errors: list[str] = (), **for
         "job": job_list_for(user=request.user, source=campaign_source(campaign)).first(),
         "progress": campaign_progress(campaign=campaign),
         "members_form": MembersAddForm(), "import_form": PromptsImportForm(),
-        "generate_form": CandidatesGenerateForm(), **forms,
+        "generate_form": CandidatesGenerateForm(campaign=campaign),
+        "settings_form": CampaignEditForm(instance=campaign), "history": campaign_history(campaign=campaign),
+        **forms,
     }
     return render(request, "annotate/manage_campaign.html", context)
 
@@ -234,12 +243,34 @@ def manage_members_add(request, campaign_id: int):
 
 @manager_required
 @require_POST
-def manage_members_remove(request, campaign_id: int, user_id: int):
+def manage_members_remove(request, campaign_id: int):
+    """Remove the members ticked on the page (`user_ids`)."""
     campaign = _campaign_to_manage(request, campaign_id)
-    member = get_object_or_404(campaign.members.all(), pk=user_id)
-    campaign_members_remove(campaign=campaign, user=member, by=request.user)
-    messages.success(request, f"Removed {member.username}; their judgments stay.")
+    ids = [value for value in request.POST.getlist("user_ids") if value.isdigit()]
+    members = list(campaign.members.filter(pk__in=ids).order_by("username"))
+    if not members:
+        return _render_manage(request, campaign, errors=["Tick the members to remove first."])
+    campaign_members_remove(campaign=campaign, users=members, by=request.user)
+    messages.success(request, f"Removed {', '.join(member.username for member in members)}; their judgments stay.")
     return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+
+
+@manager_required
+@require_POST
+def manage_settings(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    form = CampaignEditForm(request.POST, instance=Campaign.objects.get(pk=campaign.pk))  # the form's own copy
+    if form.is_valid():
+        try:
+            changes = campaign_settings_update(
+                campaign=campaign, by=request.user, **{field: form.cleaned_data[field] for field in form.fields})
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            changed = ", ".join(field.replace("_", " ") for field in changes) or "nothing"
+            messages.success(request, f"Saved the settings (changed: {changed}).")
+            return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+    return _render_manage(request, campaign, settings_form=form)
 
 
 @manager_required
@@ -262,7 +293,7 @@ def manage_prompts_import(request, campaign_id: int):
 @require_POST
 def manage_candidates_generate(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
-    form = CandidatesGenerateForm(request.POST)
+    form = CandidatesGenerateForm(request.POST, campaign=campaign)
     if form.is_valid():
         try:
             campaign_candidates_generate(
@@ -283,6 +314,32 @@ def manage_items_build(request, campaign_id: int):
     created = campaign_items_build(campaign=campaign, by=request.user)
     messages.success(request, f"Built {created} new item{'s' if created != 1 else ''}.")
     return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+
+
+@manager_required
+def browse(request):
+    """The item browser: the items of the campaigns this manager manages, searched and filtered."""
+    campaigns = campaigns_managed_by(user=request.user).order_by("name")
+    campaign_id = request.GET.get("campaign", "")
+    campaign_id = int(campaign_id) if campaign_id.isdigit() else None
+    filters = {"query": request.GET.get("q", "").strip()[:200], "state": request.GET.get("state", ""),
+               "annotator": request.GET.get("annotator", "").strip()[:150]}
+    items = browse_items(user=request.user, campaign_id=campaign_id, **filters)
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "annotate/browse.html", {
+        "campaigns": campaigns, "campaign_id": campaign_id, "page": page, "states": ITEM_STATES,
+        "query_string": query.urlencode(), **filters})
+
+
+@manager_required
+def browse_item_page(request, item_id: int):
+    try:
+        context = browse_item(user=request.user, item_id=item_id)
+    except Item.DoesNotExist:
+        raise Http404("No such item among the campaigns you manage.") from None
+    return render(request, "annotate/browse_item.html", context)
 
 
 @manager_required
