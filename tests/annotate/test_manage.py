@@ -166,3 +166,13 @@ def test_annotators_and_outsiders_cannot_browse(client, annotator, outsider, jud
         assert client.get(f"/annotate/manage/items/{item.pk}/").status_code == 403
     client.logout()
     assert client.get("/annotate/manage/items/").status_code == 302
+
+
+def test_the_generate_form_starts_from_the_campaigns_item_size_and_the_models_reply_length(client, manager,
+                                                                                          tiny_endpoint):
+    from annotate.services.campaigns import campaign_create
+
+    campaign = campaign_create(creator=manager, name="Ranks", design="ranking", responses_per_item=4)
+    client.force_login(manager)
+    form = client.get(f"/annotate/manage/{campaign.pk}/").context["generate_form"]
+    assert (form["n"].value(), form["max_new_tokens"].value()) == (4, 8)
