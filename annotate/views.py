@@ -9,9 +9,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -32,6 +33,7 @@ from annotate.forms import (
     TaskForm,
 )
 from annotate.models import Assignment, Campaign, Item
+from annotate.protocols import Protocol
 from annotate.selectors import (
     ITEM_STATES,
     annotator_progress,
@@ -41,6 +43,7 @@ from annotate.selectors import (
     campaign_list_for,
     campaign_progress,
 )
+from annotate.services.arena import arena_vote_save
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
 from annotate.services.campaigns import (
     TRANSITIONS,
@@ -56,7 +59,9 @@ from annotate.services.exchange import judgments_export_jsonl
 from annotate.services.imports import prompts_import
 from core.selectors import workers_alive
 from core.services.audit import audit_record
-from modelhost.selectors import job_list_for
+from modelhost.forms import SamplingForm
+from modelhost.selectors import endpoint_list, job_list_for, reply_list_for
+from modelhost.services.replies import reply_create
 
 STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause", Campaign.Status.CLOSED: "Close"}
 
@@ -340,6 +345,50 @@ def browse_item_page(request, item_id: int):
     except Item.DoesNotExist:
         raise Http404("No such item among the campaigns you manage.") from None
     return render(request, "annotate/browse_item.html", context)
+
+
+def _arena_campaigns(request):
+    return campaigns_managed_by(user=request.user).filter(design=Protocol.PAIRWISE).exclude(
+        status=Campaign.Status.CLOSED).order_by("name")
+
+
+@manager_required
+def arena(request):
+    """Two models answer the same prompt side by side; the manager's vote can be kept as a pairwise judgment."""
+    endpoints = endpoint_list()
+    if request.method != "POST":
+        return render(request, "annotate/arena.html", {
+            "endpoints": endpoints, "form": SamplingForm(), "campaigns": _arena_campaigns(request)})
+    form = SamplingForm(request.POST)
+    chosen = [get_object_or_404(endpoints, pk=request.POST.get(side)) for side in ("endpoint_a", "endpoint_b")]
+    prompt = request.POST.get("prompt", "").strip()
+    if not form.is_valid():
+        return render(request, "annotate/_arena.html", {"error": " ".join(
+            message for errors in form.errors.values() for message in errors)})
+    try:
+        replies = [reply_create(endpoint=endpoint, messages=prompt, params=form.params(), created_by=request.user)
+                   for endpoint in chosen]
+    except ValidationError as error:
+        return render(request, "annotate/_arena.html", {"error": " ".join(error.messages)})
+    return render(request, "annotate/_arena.html", {
+        "replies": list(zip("AB", replies, strict=True)), "reply_a": replies[0], "reply_b": replies[1],
+        "campaigns": _arena_campaigns(request)})
+
+
+@manager_required
+@require_POST
+def arena_vote(request):
+    replies = reply_list_for(user=request.user)
+    reply_a = get_object_or_404(replies, pk=request.POST.get("reply_a"))
+    reply_b = get_object_or_404(replies, pk=request.POST.get("reply_b"))
+    campaign = get_object_or_404(_arena_campaigns(request), pk=request.POST.get("campaign") or 0)
+    try:
+        arena_vote_save(campaign=campaign, by=request.user, reply_a=reply_a, reply_b=reply_b,
+                        choice=request.POST.get("choice", ""))
+    except ValidationError as error:
+        return HttpResponse(f'<p class="error" role="alert">{escape(" ".join(error.messages))}</p>')
+    return HttpResponse(f'<p class="flash" role="status">Saved in {escape(campaign.name)} as a pairwise judgment '
+                        f'(item arena-{reply_a.pk}-{reply_b.pk}).</p>')
 
 
 @manager_required

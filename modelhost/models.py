@@ -162,12 +162,16 @@ class StreamedReply(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT)
     messages = models.JSONField()
     params = models.JSONField(default=dict, blank=True)
     text = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    in_worker = models.BooleanField(default=False, help_text="Run by a gpu worker, not by the web process.")
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
