@@ -67,10 +67,13 @@ def campaign_status_set(*, campaign: Campaign, status: str, by: User) -> Campaig
 
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, by: User, status: str | None = None,
-                    members: list[str] | None = None) -> Campaign:
-    """Set the members (usernames; the others are removed, their judgments stay) and move to a status; what is
-    already so is left alone, so sending the same update twice is fine."""
+                    members: list[str] | None = None, **settings) -> Campaign:
+    """Change settings (`campaign_settings_update`), set the members (usernames; the others are removed, their
+    judgments stay) and move to a status; what is already so is left alone, so sending the same update twice is
+    fine."""
     campaign_check_manager(campaign=campaign, user=by)
+    if settings:
+        campaign_settings_update(campaign=campaign, by=by, **settings)
     if members is not None:
         campaign_members_add(campaign=campaign, usernames=members, by=by)
         campaign.members.remove(*campaign.members.exclude(username__in=members))
