@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
@@ -11,6 +12,7 @@ from accounts.forms import PeopleCsvForm, PersonCreateForm, TokenCreateForm
 from accounts.selectors import token_list_for, user_list_visible_to
 from accounts.services.tokens import token_create, token_revoke
 from accounts.services.users import (
+    person_check_manageable,
     user_active_set,
     user_create,
     user_invite_path,
@@ -77,9 +79,10 @@ PERSON_ACTIONS = {"deactivate", "activate", "reset_password", "reissue_invite"}
 def person_action(request, user_id: int):
     """Deactivate or reactivate an account, reset its password or make a new invite link."""
     person = get_object_or_404(user_list_visible_to(viewer=request.user), pk=user_id)
+    person_check_manageable(by=request.user, user=person)  # refused before anything else is read
     action = request.POST.get("action", "")
     if action not in PERSON_ACTIONS:
-        raise ValidationError(f"Unknown action {action!r}.")
+        return HttpResponseBadRequest("Unknown action.", content_type="text/plain")
     if action in ("deactivate", "activate"):
         user_active_set(user=person, active=action == "activate", by=request.user)
         messages.success(request, f"{person.username} is {'active' if action == 'activate' else 'deactivated'}.")

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.access import person_manage_rules
 from accounts.models import User
 from core.services.audit import audit_record
 
@@ -55,18 +56,23 @@ def random_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _check_may_manage(by: User, user: User) -> None:
-    """Admins act on anyone but themselves; managers on annotators only (the people page shows them no others)."""
+def person_check_manageable(*, by: User, user: User) -> None:
+    """Admins act on anyone but themselves; managers on annotators only (the people page shows them no others),
+    within the rules other apps add (`person_manage_rules`)."""
     if user.pk == by.pk:
         raise PermissionDenied("You cannot do this to your own account.")
-    if not (by.is_admin or (by.is_manager and user.role == User.Role.ANNOTATOR)):
+    if by.is_admin:
+        return
+    if not (by.is_manager and user.role == User.Role.ANNOTATOR):
         raise PermissionDenied("Managers manage annotators only.")
+    for rule in person_manage_rules:
+        rule(by, user)
 
 
 @transaction.atomic
 def user_active_set(*, user: User, active: bool, by: User) -> User:
     """Deactivate (cannot sign in, API keys refused, judgments kept) or reactivate an account."""
-    _check_may_manage(by, user)
+    person_check_manageable(by=by, user=user)
     if user.is_active != active:
         user.is_active = active
         user.save(update_fields=["is_active"])
@@ -79,7 +85,7 @@ def user_active_set(*, user: User, active: bool, by: User) -> User:
 def user_invite_reissue(*, user: User, by: User, reset_password: bool = False) -> str:
     """A fresh invite link. With `reset_password` the current password stops working at once (the link then sets a
     new one): for a forgotten or leaked password. Returns the link's path."""
-    _check_may_manage(by, user)
+    person_check_manageable(by=by, user=user)
     if reset_password and user.has_usable_password():
         user.set_unusable_password()
         user.save(update_fields=["password"])

@@ -130,3 +130,20 @@ def test_annotators_cannot_manage_people(client, annotator, other_annotator):
     assert client.get("/accounts/people/").status_code == 403
     other_annotator.refresh_from_db()
     assert other_annotator.is_active
+
+
+def test_a_manager_cannot_lock_out_an_annotator_of_another_managers_campaign(client, manager, annotator, admin_user):
+    from accounts.services.users import user_active_set, user_invite_reissue
+    from tests.factories import CampaignFactory
+
+    theirs = CampaignFactory(name="Theirs")  # created by another manager
+    theirs.members.add(annotator)
+    with pytest.raises(PermissionDenied, match="also works on campaigns you do not manage"):
+        user_active_set(user=annotator, active=False, by=manager)
+    with pytest.raises(PermissionDenied):
+        user_invite_reissue(user=annotator, by=manager, reset_password=True)
+    annotator.refresh_from_db()
+    assert annotator.is_active and annotator.has_usable_password()
+    user_active_set(user=annotator, active=False, by=admin_user)  # an admin may
+    annotator.refresh_from_db()
+    assert not annotator.is_active

@@ -74,6 +74,7 @@ def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     token, _ = token_create(user=manager, name="maria's key")
     return World(
         ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk, "export_id": export.pk,
+             "item_id": judged.item_id,
              "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, **_conversation(manager)},
         by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator)})
 
@@ -88,6 +89,7 @@ def other_manager(db):
 
 def state() -> dict:
     """Everything an intruder's request could change in maria's world."""
+    from accounts.models import User
     from annotate.models import Campaign, Item, Judgment, Prompt
     from annotate.moralgraph.models import Deliberation, Interview, Participant, ValuesCard, Vote
     from feedback.models import Conversation, Feedback
@@ -102,6 +104,7 @@ def state() -> dict:
         "exports": sorted(Export.objects.values_list("pk", "status")),
         "jobs": sorted(GenerationJob.objects.values_list("pk", "status")),
         "tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
+        "people": sorted(User.objects.values_list("pk", "is_active", "password")),
         "conversations": sorted(Conversation.objects.values_list("pk", flat=True)),
         "chat messages and feedback": (ChatMessage.objects.count(), Feedback.objects.count()),
         "moral graph": (Deliberation.objects.count(), Interview.objects.count(), ValuesCard.objects.count(),
