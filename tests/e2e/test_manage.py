@@ -125,3 +125,29 @@ def test_a_manager_stops_a_reply_in_the_playground(page, sign_in, live_server, m
     expect(page.get_by_role("button", name="Stop")).to_have_count(0)  # the stream ended
     assert StreamedReply.objects.get().status == "stopped"
     expect(page.get_by_label("Message")).to_have_value("")  # ready for the next turn
+
+
+def test_a_manager_compares_two_models_in_the_arena_and_keeps_the_vote(page, sign_in, live_server, manager,
+                                                                       tiny_endpoint, settings):
+    from annotate.models import Judgment
+    from annotate.services.campaigns import campaign_create
+    from modelhost.models import ModelEndpoint
+
+    settings.MODELHOST_STREAM_VIA = "inprocess"  # the embedded default: the web process runs both replies
+    ModelEndpoint.objects.create(name="tiny-b", model=tiny_endpoint.model, device="cpu", dtype="float32",
+                                 max_context=256, default_params={"max_new_tokens": 8})
+    campaign_create(creator=manager, name="Arena votes")
+    sign_in("maria", PASSWORD)
+    page.goto(f"{live_server.url}/models/playground/")
+    page.get_by_role("link", name="Compare two models side by side").click()
+    page.get_by_label("Prompt").fill("Say something kind")
+    page.get_by_role("button", name="Ask both").click()
+    expect(page.locator("#arena .response")).to_have_count(2)
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0, timeout=30_000)  # both replies finished
+
+    page.get_by_label("Keep the vote in").select_option(label="Arena votes")
+    page.get_by_role("button", name="B is better").click()
+    expect(page.locator("#arena-vote-result")).to_contain_text("Saved in Arena votes as a pairwise judgment")
+    judgment = Judgment.objects.select_related("item").get()
+    assert judgment.choice == "b" and judgment.annotator == manager
+    assert sorted(judgment.item.candidates.values_list("model", flat=True)) == ["tiny", "tiny-b"]
