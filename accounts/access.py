@@ -1,5 +1,6 @@
 """Role checks for every app's views and APIs, written once: a view decorator and a DRF permission."""
 
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -25,3 +26,8 @@ class IsManager(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_manager)
+
+
+# Rules of the apps above accounts on whom a manager may deactivate or reset: each gets (manager, person) and raises
+# PermissionDenied to refuse. Apps add theirs in AppConfig.ready (accounts knows nothing of campaigns).
+person_manage_rules: list[Callable] = []

@@ -17,7 +17,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Use the header `Authorization: Token <key>`.")
         user = token_authenticate(key=parts[1].decode(errors="replace"))
         if user is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise exceptions.AuthenticationFailed("Invalid, revoked or expired token.")
         return user, None
 
     def authenticate_header(self, request) -> str:

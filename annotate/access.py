@@ -45,3 +45,10 @@ def campaign_check_member(*, campaign: Campaign, user: User) -> None:
     # Plain SQL: the queue asks this for every task it hands out.
     if not sql_rows(f"SELECT 1 FROM {MEMBER} WHERE campaign_id = %s AND user_id = %s", [campaign.pk, user.pk]):
         raise PermissionDenied("You are not a member of this campaign.")
+
+
+def person_check_manageable(manager: User, person: User) -> None:
+    """A manager deactivates or resets only annotators who work on no campaign of another manager's (else one
+    manager could lock out another's team): a rule added to `accounts.access.person_manage_rules`."""
+    if person.campaigns_joined.exclude(pk__in=campaigns_managed_by(user=manager)).exists():
+        raise PermissionDenied(f"{person.username} also works on campaigns you do not manage; ask an admin.")

@@ -9,7 +9,7 @@ from annotate.access import campaigns_visible_to
 from annotate.models import Campaign
 from annotate.selectors import assignment_task, campaign_for_queue, campaign_list_for
 from annotate.services.assignments import assignment_next, assignment_skip, judgment_submit
-from annotate.services.campaigns import campaign_create, campaign_update
+from annotate.services.campaigns import EDITABLE, campaign_create, campaign_update
 
 SETTINGS = ["design", "guidelines", "responses_per_item", "rate_alone", "overlap", "lease_minutes", "gold_rate",
             "ask_strength", "ask_rationale"]
@@ -54,13 +54,21 @@ class CampaignListCreateApi(APIView):
 
 
 class CampaignDetailApi(APIView):
-    class UpdateSerializer(serializers.Serializer):
+    class UpdateSerializer(serializers.ModelSerializer):
         status = serializers.ChoiceField(choices=Campaign.Status.choices, required=False)
         members = serializers.ListField(child=serializers.CharField(), required=False,
                                         help_text="the usernames of all its annotators: others are removed")
 
+        class Meta:
+            model = Campaign
+            fields = ["status", "members", *EDITABLE]
+            # The service checks the name's uniqueness with the rest of the campaign.
+            extra_kwargs = {field: {"required": False, **({"validators": []} if field == "name" else {})}
+                            for field in EDITABLE}
+
     @extend_schema(request=UpdateSerializer, responses={200: CampaignManagedSerializer},
-                   summary="Set a campaign's members or move it to a status (its managers)")
+                   summary="Change a campaign's settings (not its design or item size), set its members or move it "
+                           "to a status (its managers); setting changes are audited")
     def patch(self, request, campaign_id: int):
         campaign = get_object_or_404(campaigns_visible_to(user=request.user), pk=campaign_id)
         data = self.UpdateSerializer(data=request.data)

@@ -1,8 +1,9 @@
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
-from annotate.models import Campaign, Candidate, Flag
+from annotate.models import MAX_LEASE_MINUTES, MAX_OVERLAP, MAX_RESPONSES_PER_ITEM, Campaign, Candidate, Flag
 from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol
-from modelhost.models import ModelEndpoint
+from modelhost.selectors import endpoint_list
 
 RESPONSE_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -168,12 +169,46 @@ class FlagForm(forms.Form):
         return [message for errors in self.errors.values() for message in errors]
 
 
-class CampaignCreateForm(forms.ModelForm):
+# Each number's bounds, given to the browser (min/max on the input) and checked with a message in words, so that a
+# value out of range never reaches the database's constraint.
+CAMPAIGN_BOUNDS = {
+    "responses_per_item": (2, MAX_RESPONSES_PER_ITEM, "Responses per item: 2 to {high} (A to Z)."),
+    "overlap": (1, MAX_OVERLAP, "Overlap: 1 to {high} annotators per item."),
+    "lease_minutes": (1, MAX_LEASE_MINUTES, "Lease: 1 to {high} minutes (a week)."),
+    "gold_rate": (0, 1, "Gold rate: a share from 0 (no gold items) to 1 (only gold items)."),
+}
+
+
+class _BoundedCampaignForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (low, high, message) in CAMPAIGN_BOUNDS.items():
+            if name not in self.fields:
+                continue
+            field, message = self.fields[name], message.format(high=high)
+            field.validators = [v for v in field.validators if not hasattr(v, "limit_value")]
+            field.validators += [MinValueValidator(low, message), MaxValueValidator(high, message)]
+            field.widget.attrs.update(min=low, max=high)
+            field.error_messages.update(invalid=message, required=message)
+            if name == "gold_rate":
+                field.widget.attrs["step"] = "0.01"
+
+
+class CampaignCreateForm(_BoundedCampaignForm):
     class Meta:
         model = Campaign
         fields = ["name", "guidelines", "design", "responses_per_item", "rate_alone", "overlap", "lease_minutes",
                   "gold_rate", "ask_strength", "ask_rationale"]
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 4})}
+
+
+class CampaignEditForm(_BoundedCampaignForm):
+    """What may change once a campaign exists: not its design or item size, which its items were built for."""
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "guidelines", "overlap", "lease_minutes", "gold_rate", "ask_strength", "ask_rationale"]
+        widgets = {"guidelines": forms.Textarea(attrs={"rows": 8})}
 
 
 class MembersAddForm(forms.Form):
@@ -202,9 +237,18 @@ class CandidatesGenerateForm(forms.Form):
     n = forms.IntegerField(min_value=1, max_value=16, initial=2, label="Responses per prompt")
     max_new_tokens = forms.IntegerField(min_value=1, max_value=4096, initial=256, label="Max new tokens")
 
+    def __init__(self, *args, campaign: Campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        # As many responses as an item holds (each pair of them makes a pairwise item), and the reply length the
+        # default model is set up for.
+        self.fields["n"].initial = min(campaign.responses_per_item, self.fields["n"].max_value)
+        endpoint = endpoint_list().filter(is_default=True).first()
+        if endpoint and endpoint.default_params.get("max_new_tokens"):
+            self.fields["max_new_tokens"].initial = endpoint.default_params["max_new_tokens"]
+
 
 class JudgeRunForm(forms.Form):
-    endpoint = forms.ModelChoiceField(queryset=ModelEndpoint.objects.order_by("name"), label="Model endpoint",
+    endpoint = forms.ModelChoiceField(queryset=endpoint_list(), label="Model endpoint",
                                       empty_label=None)
     evidence = forms.BooleanField(required=False, label="Reasons first (multiple-evidence calibration)")
     samples = forms.IntegerField(min_value=1, max_value=8, initial=1, label="Samples per order (with reasons)")

@@ -40,7 +40,8 @@ class Campaign(models.Model):
     lease_minutes = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(MAX_LEASE_MINUTES)],
         help_text="How long an annotator holds a task before it may go to someone else.")
-    gold_rate = models.FloatField(default=0.0, help_text="Share of tasks that are gold items (0 to 1).")
+    gold_rate = models.FloatField(default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)],
+                                  help_text="Share of tasks that are gold items (0 to 1).")
     ask_strength = models.BooleanField(default=True, help_text="Pairwise: ask how much better, -3..+3.")
     ask_rationale = models.BooleanField(default=False, help_text="Ask for a written justification.")
 
@@ -64,9 +65,13 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(responses_per_item__gte=2), name="campaign_two_or_more_responses"),
-            models.CheckConstraint(condition=Q(overlap__gte=1), name="campaign_overlap_positive"),
-            models.CheckConstraint(condition=Q(gold_rate__gte=0, gold_rate__lte=1), name="campaign_gold_rate_share"),
+            # The messages are what a form shows when a value gets past the fields' own bounds.
+            models.CheckConstraint(condition=Q(responses_per_item__gte=2), name="campaign_two_or_more_responses",
+                                   violation_error_message="An item holds at least 2 responses."),
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="campaign_overlap_positive",
+                                   violation_error_message="Each item needs at least 1 annotator (overlap)."),
+            models.CheckConstraint(condition=Q(gold_rate__gte=0, gold_rate__lte=1), name="campaign_gold_rate_share",
+                                   violation_error_message="The gold rate is a share between 0 and 1."),
         ]
 
     def __str__(self) -> str:

@@ -8,9 +8,11 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -23,6 +25,7 @@ from annotate.forms import (
     STRENGTH_OPTIONS,
     UNSAFE_HELP,
     CampaignCreateForm,
+    CampaignEditForm,
     CandidatesGenerateForm,
     FlagForm,
     MembersAddForm,
@@ -30,13 +33,19 @@ from annotate.forms import (
     SkipForm,
     TaskForm,
 )
-from annotate.models import Assignment, Campaign, Flag
+from annotate.models import Assignment, Campaign, Flag, Item
+from annotate.protocols import Protocol
 from annotate.selectors import (
+    ITEM_STATES,
     annotator_progress,
+    browse_item,
+    browse_items,
+    campaign_history,
     campaign_list_for,
     campaign_progress,
 )
 from annotate.selectors.review import annotator_campaigns, flags_for, judgments_recent_for
+from annotate.services.arena import arena_vote_save
 from annotate.services.assignments import LeaseLost, assignment_next, assignment_skip, judgment_submit
 from annotate.services.campaigns import (
     TRANSITIONS,
@@ -44,6 +53,7 @@ from annotate.services.campaigns import (
     campaign_items_build,
     campaign_members_add,
     campaign_members_remove,
+    campaign_settings_update,
     campaign_status_set,
 )
 from annotate.services.candidates import campaign_candidates_generate, campaign_source
@@ -54,7 +64,9 @@ from annotate.views_judges import judges_context
 from core.errors import Conflict
 from core.selectors import workers_alive
 from core.services.audit import audit_record
-from modelhost.selectors import job_list_for
+from modelhost.forms import SamplingForm
+from modelhost.selectors import endpoint_list, job_list_for, reply_list_for
+from modelhost.services.replies import reply_create
 
 STATUS_ACTIONS = {Campaign.Status.LIVE: "Launch", Campaign.Status.PAUSED: "Pause", Campaign.Status.CLOSED: "Close"}
 
@@ -247,8 +259,9 @@ def _render_manage(request, campaign: Campaign, *, errors: list[str] = (), **for
         "progress": campaign_progress(campaign=campaign),
         "flags": flags_for(user=request.user, campaign=campaign)[:50],
         "members_form": MembersAddForm(), "import_form": PromptsImportForm(),
-        "generate_form": CandidatesGenerateForm(), **forms,
-        **judges_context(campaign=campaign, user=request.user),
+        "generate_form": CandidatesGenerateForm(campaign=campaign),
+        "settings_form": CampaignEditForm(instance=campaign), "history": campaign_history(campaign=campaign),
+        **forms, **judges_context(campaign=campaign, user=request.user),
     }
     return render(request, "annotate/manage_campaign.html", context)
 
@@ -288,12 +301,34 @@ def manage_members_add(request, campaign_id: int):
 
 @manager_required
 @require_POST
-def manage_members_remove(request, campaign_id: int, user_id: int):
+def manage_members_remove(request, campaign_id: int):
+    """Remove the members ticked on the page (`user_ids`)."""
     campaign = _campaign_to_manage(request, campaign_id)
-    member = get_object_or_404(campaign.members.all(), pk=user_id)
-    campaign_members_remove(campaign=campaign, user=member, by=request.user)
-    messages.success(request, f"Removed {member.username}; their judgments stay.")
+    ids = [value for value in request.POST.getlist("user_ids") if value.isdigit()]
+    members = list(campaign.members.filter(pk__in=ids).order_by("username"))
+    if not members:
+        return _render_manage(request, campaign, errors=["Tick the members to remove first."])
+    campaign_members_remove(campaign=campaign, users=members, by=request.user)
+    messages.success(request, f"Removed {', '.join(member.username for member in members)}; their judgments stay.")
     return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+
+
+@manager_required
+@require_POST
+def manage_settings(request, campaign_id: int):
+    campaign = _campaign_to_manage(request, campaign_id)
+    form = CampaignEditForm(request.POST, instance=Campaign.objects.get(pk=campaign.pk))  # the form's own copy
+    if form.is_valid():
+        try:
+            changes = campaign_settings_update(
+                campaign=campaign, by=request.user, **{field: form.cleaned_data[field] for field in form.fields})
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            changed = ", ".join(field.replace("_", " ") for field in changes) or "nothing"
+            messages.success(request, f"Saved the settings (changed: {changed}).")
+            return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+    return _render_manage(request, campaign, settings_form=form)
 
 
 @manager_required
@@ -316,7 +351,7 @@ def manage_prompts_import(request, campaign_id: int):
 @require_POST
 def manage_candidates_generate(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
-    form = CandidatesGenerateForm(request.POST)
+    form = CandidatesGenerateForm(request.POST, campaign=campaign)
     if form.is_valid():
         try:
             campaign_candidates_generate(
@@ -337,6 +372,76 @@ def manage_items_build(request, campaign_id: int):
     created = campaign_items_build(campaign=campaign, by=request.user)
     messages.success(request, f"Built {created} new item{'s' if created != 1 else ''}.")
     return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
+
+
+@manager_required
+def browse(request):
+    """The item browser: the items of the campaigns this manager manages, searched and filtered."""
+    campaigns = campaigns_managed_by(user=request.user).order_by("name")
+    campaign_id = request.GET.get("campaign", "")
+    campaign_id = int(campaign_id) if campaign_id.isdigit() else None
+    filters = {"query": request.GET.get("q", "").strip()[:200], "state": request.GET.get("state", ""),
+               "annotator": request.GET.get("annotator", "").strip()[:150]}
+    items = browse_items(user=request.user, campaign_id=campaign_id, **filters)
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "annotate/browse.html", {
+        "campaigns": campaigns, "campaign_id": campaign_id, "page": page, "states": ITEM_STATES,
+        "query_string": query.urlencode(), **filters})
+
+
+@manager_required
+def browse_item_page(request, item_id: int):
+    try:
+        context = browse_item(user=request.user, item_id=item_id)
+    except Item.DoesNotExist:
+        raise Http404("No such item among the campaigns you manage.") from None
+    return render(request, "annotate/browse_item.html", context)
+
+
+def _arena_campaigns(request):
+    return campaigns_managed_by(user=request.user).filter(design=Protocol.PAIRWISE).exclude(
+        status=Campaign.Status.CLOSED).order_by("name")
+
+
+@manager_required
+def arena(request):
+    """Two models answer the same prompt side by side; the manager's vote can be kept as a pairwise judgment."""
+    endpoints = endpoint_list()
+    if request.method != "POST":
+        return render(request, "annotate/arena.html", {
+            "endpoints": endpoints, "form": SamplingForm(), "campaigns": _arena_campaigns(request)})
+    form = SamplingForm(request.POST)
+    chosen = [get_object_or_404(endpoints, pk=request.POST.get(side)) for side in ("endpoint_a", "endpoint_b")]
+    prompt = request.POST.get("prompt", "").strip()
+    if not form.is_valid():
+        return render(request, "annotate/_arena.html", {"error": " ".join(
+            message for errors in form.errors.values() for message in errors)})
+    try:
+        replies = [reply_create(endpoint=endpoint, messages=prompt, params=form.params(), created_by=request.user)
+                   for endpoint in chosen]
+    except ValidationError as error:
+        return render(request, "annotate/_arena.html", {"error": " ".join(error.messages)})
+    return render(request, "annotate/_arena.html", {
+        "replies": list(zip("AB", replies, strict=True)), "reply_a": replies[0], "reply_b": replies[1],
+        "campaigns": _arena_campaigns(request)})
+
+
+@manager_required
+@require_POST
+def arena_vote(request):
+    replies = reply_list_for(user=request.user)
+    reply_a = get_object_or_404(replies, pk=request.POST.get("reply_a"))
+    reply_b = get_object_or_404(replies, pk=request.POST.get("reply_b"))
+    campaign = get_object_or_404(_arena_campaigns(request), pk=request.POST.get("campaign") or 0)
+    try:
+        arena_vote_save(campaign=campaign, by=request.user, reply_a=reply_a, reply_b=reply_b,
+                        choice=request.POST.get("choice", ""))
+    except ValidationError as error:
+        return HttpResponse(f'<p class="error" role="alert">{escape(" ".join(error.messages))}</p>')
+    return HttpResponse(f'<p class="flash" role="status">Saved in {escape(campaign.name)} as a pairwise judgment '
+                        f'(item arena-{reply_a.pk}-{reply_b.pk}).</p>')
 
 
 @manager_required

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.runs import Run
+from modelhost.backends.base import SamplingParams
 
 
 class ModelEndpoint(models.Model):
@@ -65,7 +66,9 @@ class GenerationJob(Run):
     n = models.PositiveSmallIntegerField(default=1)
     params = models.JSONField(default=dict, blank=True)
     seed = models.BigIntegerField(default=0)
-    completion_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0, help_text="Tokens of the stored outputs.")
+    tokens_in_flight = models.PositiveBigIntegerField(
+        default=0, help_text="Tokens sampled for outputs not finished yet (written about once a second).")
     generation_seconds = models.FloatField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
 
@@ -77,7 +80,19 @@ class GenerationJob(Run):
 
     @property
     def tokens_per_second(self) -> float:
-        return self.completion_tokens / self.generation_seconds if self.generation_seconds else 0.0
+        tokens = self.completion_tokens + self.tokens_in_flight
+        return tokens / self.generation_seconds if self.generation_seconds else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """A running job's estimated time to finish at its current speed: the outputs still to make, at the
+        tokens an output has taken so far (before the first, at most max_new_tokens), less what is in flight."""
+        speed = self.tokens_per_second
+        if self.status != self.Status.RUNNING or not speed:
+            return None
+        per_output = (self.completion_tokens / self.done if self.done
+                      else self.params.get("max_new_tokens") or SamplingParams.max_new_tokens)
+        return max(0.0, (self.total - self.done) * per_output - self.tokens_in_flight) / speed
 
 
 class GenerationRequest(models.Model):
@@ -93,6 +108,12 @@ class GenerationRequest(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def excerpt(self) -> str:
+        """What the conversation asks, in a few words: its last user message."""
+        asks = [message["content"] for message in self.messages if message.get("role") == "user"]
+        return " ".join((asks[-1] if asks else "").split())[:120]
 
 
 class GenerationOutput(models.Model):
@@ -120,6 +141,18 @@ class GenerationOutput(models.Model):
     def __str__(self) -> str:
         return f"{self.request.key} / {self.endpoint} / {self.sample_index}"
 
+    @property
+    def truncation_note(self) -> str:
+        """Why the prompt was cut, in words ("" when it was not)."""
+        if not self.truncated_prompt_tokens:
+            return ""
+        whole = self.prompt_tokens + self.truncated_prompt_tokens
+        reply = self.params.get("max_new_tokens")
+        room = f" with {reply} left for the reply" if reply else ""
+        return (f"The prompt was {whole:,} tokens, more than {self.endpoint.name} reads at once{room}: its oldest "
+                f"{self.truncated_prompt_tokens:,} tokens (earlier turns first) were cut, and the reply was written "
+                f"from the last {self.prompt_tokens:,}.")
+
 
 class StreamedReply(models.Model):
     """One reply streamed token by token: a worker appends to `text`, the SSE view sends what is new."""
@@ -129,12 +162,16 @@ class StreamedReply(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT)
     messages = models.JSONField()
     params = models.JSONField(default=dict, blank=True)
     text = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    in_worker = models.BooleanField(default=False, help_text="Run by a gpu worker, not by the web process.")
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("jobs/<int:job_id>/resume/", views.job_resume, name="job_resume"),
     path("playground/", views.playground, name="playground"),
     path("replies/<int:reply_id>/stream/", views.reply_stream, name="reply_stream"),
+    path("replies/<int:reply_id>/stop/", views.reply_stop_view, name="reply_stop"),
 ]

@@ -2,14 +2,21 @@ import html
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
+from modelhost.forms import PlaygroundForm
 from modelhost.selectors import endpoint_list, job_list_for, job_outputs, reply_list_for
 from modelhost.services.jobs import generation_job_cancel, generation_job_resume
-from modelhost.services.replies import reply_create, reply_events
+from modelhost.services.replies import (
+    reply_create,
+    reply_events,
+    reply_follow_up,
+    reply_long_prompt_note,
+    reply_stop,
+)
 
 
 @manager_required
@@ -40,17 +47,35 @@ def job_resume(request, job_id: int):
 
 @manager_required
 def playground(request):
-    """Managers try a model: one prompt, the reply streamed as it is written."""
+    """Managers try a model: a chat whose replies stream as they are written, with sampling values and a stop
+    button. Each turn names the reply it follows (`parent`), so the model reads the whole conversation."""
     endpoints = endpoint_list()
-    if request.method == "POST":
-        endpoint = get_object_or_404(endpoints, pk=request.POST.get("endpoint"))
-        try:
-            reply = reply_create(endpoint=endpoint, messages=request.POST.get("prompt", "").strip(),
-                                 created_by=request.user)
-        except ValidationError as error:
-            return render(request, "modelhost/_reply.html", {"error": " ".join(error.messages)})
-        return render(request, "modelhost/_reply.html", {"reply": reply})
-    return render(request, "modelhost/playground.html", {"endpoints": endpoints})
+    if request.method != "POST":
+        return render(request, "modelhost/playground.html", {"endpoints": endpoints, "form": PlaygroundForm()})
+    endpoint = get_object_or_404(endpoints, pk=request.POST.get("endpoint"))
+    form = PlaygroundForm(request.POST)
+    if not form.is_valid():
+        return render(request, "modelhost/_turn.html", {"error": " ".join(form.error_list())})
+    prompt, parent_id = form.cleaned_data["prompt"], form.cleaned_data["parent"]
+    try:
+        messages = prompt
+        if parent_id is not None:
+            parent = get_object_or_404(reply_list_for(user=request.user), pk=parent_id)
+            messages = reply_follow_up(parent=parent, prompt=prompt)
+        reply = reply_create(endpoint=endpoint, messages=messages, params=form.params(), created_by=request.user)
+    except ValidationError as error:
+        return render(request, "modelhost/_turn.html", {"error": " ".join(error.messages)})
+    return render(request, "modelhost/_turn.html", {
+        "reply": reply, "prompt": prompt,
+        "note": reply_long_prompt_note(endpoint=endpoint, messages=reply.messages)})
+
+
+@manager_required
+@require_POST
+def reply_stop_view(request, reply_id: int):
+    reply = get_object_or_404(reply_list_for(user=request.user), pk=reply_id)
+    stopped = reply_stop(reply=reply)
+    return HttpResponse('<p class="muted stopped">Stopped.</p>' if stopped else "")
 
 
 def _sse(event: str, data: str) -> str:

@@ -26,6 +26,38 @@ def _agreement_blocks(agreement: dict) -> list[tuple[str, dict]]:
     return blocks
 
 
+SMALL_SAMPLE_BATTLES = 50  # fewer comparisons than this in all, or a model with under a fifth of them: warn
+
+
+def _agreement_note(campaign: Campaign, block: dict) -> str:
+    """Why an agreement figure is undefined, in words ("" when it is defined)."""
+    if block["units"] == 0:
+        if campaign.overlap < 2:
+            advice = (f"the campaign asks for {campaign.overlap} annotator per item: raise its overlap to 2 or more "
+                      "in the settings")
+        else:
+            advice = "it will fill in once items have been judged by two or more annotators"
+        arms = (" In a ranking-vs-rating experiment each annotator stays in one arm, so only annotators of the "
+                "same arm meet on a unit." if campaign.design == Campaign.RANK_VS_RATE else "")
+        return (f"Undefined: no unit has judgments from two or more annotators (agreement compares annotators on "
+                f"the same unit); {advice}.{arms}")
+    if block["krippendorff_alpha"]["value"] is None or block["fleiss_kappa"]["value"] is None:
+        return ("Kappa or alpha is undefined: every judgment gave the same answer, so chance agreement is already "
+                "total and there is nothing to correct for. Percent agreement still counts.")
+    return ""
+
+
+def _leaderboard_warning(rows: list[dict]) -> str:
+    """A warning when the leaderboard rests on few comparisons ("" when it does not)."""
+    battles = sum(row["battles"] for row in rows) // 2  # each comparison counts for both of its models
+    fewest = min((row["battles"] for row in rows), default=0)
+    if battles >= SMALL_SAMPLE_BATTLES and fewest >= SMALL_SAMPLE_BATTLES // 5:
+        return ""
+    return (f"Small sample: {battles} comparison{'s' if battles != 1 else ''} in all, {fewest} for the model with "
+            f"fewest. With fewer than {SMALL_SAMPLE_BATTLES} (or under {SMALL_SAMPLE_BATTLES // 5} for a model) the "
+            "order can change with a few more votes: read the intervals, not the ranks.")
+
+
 def _pair_summary(pairs: dict[str, dict], shown: int = PAIRS_SHOWN) -> dict:
     """The median pair kappa and the pairs that agree least: with dozens of annotators there are too many pairs
     to list (the API has them all)."""
@@ -156,9 +188,11 @@ def campaign_report_page(request, campaign_id: int):
     report = campaign_report(campaign=campaign, ratings=ratings, style_control=style_control, properties=properties,
                              annotators=annotators_chosen(request.GET.get("annotators")))
     blocks = _agreement_blocks(report["agreement"])
+    notes = [(name, note) for name, block in blocks if (note := _agreement_note(campaign, block))]
     return render(request, "annotate/report.html", {
         "campaign": campaign, "report": report, "agreement_blocks": blocks,
         "plots": {**_plots(report, blocks), **human_vs_ai_plots(report["human_vs_ai"])},
+        "agreement_notes": notes, "leaderboard_warning": _leaderboard_warning(report["bradley_terry"]),
         "pair_summaries": [(f"{name}{label}", _pair_summary(block[key])) for name, block in blocks
                            for key, label in (("cohen_kappa", ""), ("cohen_quadratic_kappa", ", quadratic-weighted"))
                            if block.get(key)],

@@ -4,8 +4,9 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Val
 from django.db.models.functions import Coalesce, Least
 
 from accounts.models import User
-from annotate.access import campaigns_visible_to
+from annotate.access import campaigns_managed_by, campaigns_visible_to
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
+from core.models import AuditEvent
 from core.sql import sql_id_possible, sql_instance, sql_rows
 
 
@@ -87,3 +88,84 @@ def campaign_for_queue(*, campaign_id: int) -> Campaign | None:
         return None
     rows = sql_rows(f"SELECT {', '.join(_QUEUE_FIELDS)} FROM {Campaign._meta.db_table} WHERE id = %s", [campaign_id])
     return sql_instance(Campaign, _QUEUE_FIELDS, rows[0]) if rows else None
+
+
+def campaign_history(*, campaign: Campaign) -> list[str]:
+    """The campaign's audit trail in words, newest first, for its managers."""
+    lines = []
+    for event in AuditEvent.objects.filter(target=f"campaign {campaign.pk}")[:50]:
+        who, when = event.actor_name or "system", f"{event.at:%Y-%m-%d %H:%M}"
+        if event.action == "campaign.edit":
+            what = "; ".join(f"{field.replace('_', ' ')} {change['from']!r} → {change['to']!r}"
+                             for field, change in event.details.items())
+        elif event.action == "campaign.status":
+            what = f"status {event.details.get('from')} → {event.details.get('to')}"
+        elif event.action in ("campaign.members_add", "campaign.members_remove"):
+            verb = "added" if event.action.endswith("add") else "removed"
+            what = f"{verb} {', '.join(event.details.get('usernames', []))}"
+        else:
+            what = event.action.removeprefix("campaign.").replace("_", " ")
+        lines.append(f"{when} {who}: {what}")
+    return lines
+
+
+ITEM_STATES = {"open": "Not judged yet", "partial": "Judged, needs more", "complete": "Fully judged", "gold": "Gold"}
+
+
+def browse_items(*, user: User, campaign_id: int | None = None, query: str = "", state: str = "",
+                 annotator: str = "") -> QuerySet[Item]:
+    """Items of the campaigns this user manages, for the item browser: `query` searches the item id, the prompt,
+    the responses and the rationales; `state` is one of ITEM_STATES; `annotator` keeps the items that username
+    judged."""
+    items = Item.objects.filter(campaign__in=campaigns_managed_by(user=user)).select_related("campaign", "prompt")
+    if campaign_id is not None:
+        items = items.filter(campaign_id=campaign_id)
+    if query:
+        matching = (Q(external_id__icontains=query) | Q(prompt__messages__icontains=query)
+                    | Q(candidates__text__icontains=query) | Q(judgments__rationale__icontains=query))
+        items = items.filter(pk__in=Item.objects.filter(matching).values("pk"))
+    if state == "open":
+        items = items.filter(is_gold=False, judgment_count=0)
+    elif state == "partial":
+        items = items.filter(is_gold=False, judgment_count__gt=0, judgment_count__lt=F("campaign__overlap"))
+    elif state == "complete":
+        items = items.filter(is_gold=False, judgment_count__gte=F("campaign__overlap"))
+    elif state == "gold":
+        items = items.filter(is_gold=True)
+    if annotator:
+        items = items.filter(judgments__annotator__username=annotator)
+    return items.order_by("campaign_id", "id").distinct()
+
+
+def browse_item(*, user: User, item_id: int) -> dict:
+    """One item as its managers see it: the prompt, the responses in canonical order (A = the item's first), every
+    judgment with who gave it, and the skips. Raises Item.DoesNotExist outside the user's campaigns."""
+    item = browse_items(user=user).get(pk=item_id)
+    slots = list(item.slots.select_related("candidate").order_by("position"))
+    letters = {slot.candidate.external_id: chr(ord("A") + slot.position) for slot in slots}
+    judgments = list(item.judgments.select_related("annotator").order_by("created_at"))
+    for judgment in judgments:
+        judgment.summary = _judgment_in_words(judgment, letters)
+    skips = item.assignments.filter(status=Assignment.Status.SKIPPED).select_related("annotator")
+    return {"item": item, "responses": [(letters[slot.candidate.external_id], slot.candidate) for slot in slots],
+            "judgments": judgments, "skips": skips}
+
+
+def _judgment_in_words(judgment: Judgment, letters: dict[str, str]) -> str:
+    """What the annotator answered, with responses named by their letters."""
+    def name(candidate_id: str) -> str:
+        return letters.get(candidate_id, candidate_id)
+
+    if judgment.choice:
+        said = "tie" if judgment.choice == "tie" else f"{judgment.choice.upper()} is better"
+        if judgment.strength is not None:
+            said += f" (strength {judgment.strength:+d})"
+        return said
+    if judgment.ranking:
+        return " > ".join(" = ".join(name(c) for c in tier) for tier in judgment.ranking)
+    if judgment.ratings:
+        return ", ".join(f"{name(c)}: {value}/7" for c, value in judgment.ratings.items())
+    if judgment.attributes:
+        return "; ".join(f"{name(c)}: " + ", ".join(f"{key} {value}" for key, value in values.items())
+                         for c, values in judgment.attributes.items())
+    return ""

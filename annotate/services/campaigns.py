@@ -67,16 +67,52 @@ def campaign_status_set(*, campaign: Campaign, status: str, by: User) -> Campaig
 
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, by: User, status: str | None = None,
-                    members: list[str] | None = None) -> Campaign:
-    """Set the members (usernames; the others are removed, their judgments stay) and move to a status; what is
-    already so is left alone, so sending the same update twice is fine."""
+                    members: list[str] | None = None, **settings) -> Campaign:
+    """Change settings (`campaign_settings_update`), set the members (usernames; the others are removed, their
+    judgments stay) and move to a status; what is already so is left alone, so sending the same update twice is
+    fine."""
     campaign_check_manager(campaign=campaign, user=by)
+    if settings:
+        campaign_settings_update(campaign=campaign, by=by, **settings)
     if members is not None:
         campaign_members_add(campaign=campaign, usernames=members, by=by)
         campaign.members.remove(*campaign.members.exclude(username__in=members))
     if status is not None and status != campaign.status:
         campaign_status_set(campaign=campaign, status=status, by=by)
     return campaign
+
+
+EDITABLE = ["name", "guidelines", "overlap", "lease_minutes", "gold_rate", "ask_strength", "ask_rationale"]
+
+
+def _shown(field: str, value):
+    """A value as the audit line keeps it: guidelines by length (the text itself may be long)."""
+    return f"{len(value)} characters" if field == "guidelines" else value
+
+
+@transaction.atomic
+def campaign_settings_update(*, campaign: Campaign, by: User, **fields) -> dict:
+    """Change the settings that may change after creation (`EDITABLE`: not the design or the item size its items
+    were built for) and write one audit line of what changed. Returns {field: (before, after)} of the changes."""
+    campaign_check_manager(campaign=campaign, user=by)
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"These settings cannot change after creation: {', '.join(sorted(unknown))}.")
+    current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    changes = {field: (getattr(current, field), value) for field, value in fields.items()
+               if getattr(current, field) != value}
+    if not changes:
+        return {}
+    for field, (_, value) in changes.items():
+        setattr(current, field, value)
+    current.full_clean()
+    current.save(update_fields=list(changes))
+    details = {field: {"from": _shown(field, before), "to": _shown(field, after)}
+               for field, (before, after) in changes.items()}
+    audit_record(actor=by, action="campaign.edit", target=f"campaign {campaign.pk}", details=details)
+    for field, (_, value) in changes.items():
+        setattr(campaign, field, value)
+    return changes
 
 
 @transaction.atomic
@@ -95,11 +131,15 @@ def campaign_members_add(*, campaign: Campaign, usernames: list[str], by: User) 
 
 
 @transaction.atomic
-def campaign_members_remove(*, campaign: Campaign, user: User, by: User) -> None:
+def campaign_members_remove(*, campaign: Campaign, users: Sequence[User], by: User) -> None:
+    """Remove members (only those who are members; their judgments stay)."""
     campaign_check_manager(campaign=campaign, user=by)
-    campaign.members.remove(user)
+    users = list(campaign.members.filter(pk__in=[user.pk for user in users]))
+    if not users:
+        return
+    campaign.members.remove(*users)
     audit_record(actor=by, action="campaign.members_remove", target=f"campaign {campaign.pk}",
-                 details={"usernames": [user.username]})
+                 details={"usernames": sorted(user.username for user in users)})
 
 
 def _attach_generated(campaign: Campaign) -> int:

@@ -73,7 +73,7 @@ class Output:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: FinishReason
-    latency_s: float  # wall time of the batch (or HTTP call) that produced this output
+    latency_s: float  # wall time from the start of its batch (or HTTP call) to this output's end
     seed: int | None  # the seed this sample was drawn with, to reproduce it
     truncated_prompt_tokens: int = 0
 
@@ -81,11 +81,14 @@ class Output:
 class Backend(Protocol):
     max_context: int
 
-    def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None) -> list[Output]:
+    def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None,
+                 on_step: Callable[[int], None] | None = None) -> list[Output]:
         """Generate `n` samples for each request; returns them in request order, then sample order.
 
-        `on_output` is called for each output as soon as the batch holding it finishes, so a caller can commit
-        progress and a crash loses at most one batch.
+        `on_output` is called for each output as soon as it is finished, so a caller can commit progress and a
+        crash loses only what was still being written. `on_step` is called as generation goes (after each decoding
+        step, or each finished reply of a server) with the tokens sampled so far in this call, finished or not, so
+        a caller can show speed before any output is done.
         """
         ...
 

@@ -61,8 +61,10 @@ class OpenAIBackend:
             http_client=openai.DefaultHttpxClient(follow_redirects=False),
         )
 
-    def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None) -> list[Output]:
+    def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None,
+                 on_step: Callable[[int], None] | None = None) -> list[Output]:
         results: dict[int, list[Output]] = {}
+        sampled = 0  # the server reports tokens per finished reply only
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             futures = {pool.submit(self._generate_one, request): index for index, request in enumerate(requests)}
             try:
@@ -72,6 +74,9 @@ class OpenAIBackend:
                     if on_output is not None:
                         for output in outputs:
                             on_output(output)
+                    sampled += sum(output.completion_tokens for output in outputs)
+                    if on_step is not None:
+                        on_step(sampled)
             except BaseException:
                 pool.shutdown(cancel_futures=True)  # do not start requests whose results would be thrown away
                 raise

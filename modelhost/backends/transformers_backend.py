@@ -106,21 +106,29 @@ class TransformersBackend:
 
     # --- public API -------------------------------------------------------------------------------------------
 
-    def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None) -> list[Output]:
+    def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None,
+                 on_step: Callable[[int], None] | None = None) -> list[Output]:
         rows = [row for index, request in enumerate(requests) for row in self._rows(index, request)]
         # Similar lengths in one batch waste little on padding; the sort is stable, so samples stay together.
         rows.sort(key=lambda row: len(row.prompt))
         outputs: dict[tuple[int, int], Output] = {}
+        sampled = 0  # tokens of the batches before this one
         for batch in self._batches(rows):
-            started = time.perf_counter()
+            started, running = time.perf_counter(), list(batch)
             for _ in self._decode(batch):
-                pass
-            latency = time.perf_counter() - started
-            for row in batch:
-                output = row.output(latency)
-                outputs[row.request_index, row.sample_index] = output
-                if on_output is not None:
-                    on_output(output)
+                # A row that has ended is handed over at once, not when its whole batch ends.
+                if any(row.finish is not None for row in running):
+                    latency = time.perf_counter() - started
+                    for row in running:
+                        if row.finish is not None:
+                            output = row.output(latency)
+                            outputs[row.request_index, row.sample_index] = output
+                            if on_output is not None:
+                                on_output(output)
+                    running = [row for row in running if row.finish is None]
+                if on_step is not None:
+                    on_step(sampled + sum(len(row.tokens) for row in batch))
+            sampled += sum(len(row.tokens) for row in batch)
         return [outputs[key] for key in sorted(outputs)]
 
     def stream(self, messages: list[Message], params: SamplingParams) -> Iterator[str]:

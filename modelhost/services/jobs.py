@@ -23,6 +23,7 @@ from modelhost.services.endpoints import endpoint_params
 
 logger = logging.getLogger(__name__)
 MAX_SAMPLES = 64  # per conversation and endpoint
+PROGRESS_EVERY_S = 1.0
 
 
 class JobCancelled(Exception):
@@ -158,13 +159,30 @@ def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> None:
     stored_params = {**params.__dict__, "stop": list(params.stop)}
     job.refresh_from_db(fields=["generation_seconds"])
     seconds_before, active_since = job.generation_seconds, time.monotonic()
+    stored_tokens, reported_at = 0, active_since
 
     def store(output: Output) -> None:
+        nonlocal stored_tokens
         request, first = targets[output.key]
         _store(job, endpoint, request, first + output.sample_index, output, stored_params, active_since,
                seconds_before)
+        stored_tokens += output.completion_tokens
 
-    backend.generate(requests, on_output=store)
+    def step(sampled: int) -> None:
+        # The speed and the estimate move while long replies are still being written (at most once a second:
+        # a decoding step takes milliseconds).
+        nonlocal reported_at
+        now = time.monotonic()
+        if now - reported_at >= PROGRESS_EVERY_S:
+            reported_at = now
+            GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(
+                tokens_in_flight=max(0, sampled - stored_tokens),
+                generation_seconds=seconds_before + (now - active_since))
+
+    try:
+        backend.generate(requests, on_output=store, on_step=step)
+    finally:
+        GenerationJob.objects.filter(pk=job.pk).update(tokens_in_flight=0)
 
 
 def run_execute(*, model: type[Run], run_id: int, hostname: str, work: Callable[[Run], None],

@@ -1,14 +1,16 @@
 """One chat reply, streamed token by token.
 
-In the embedded default the web process runs the model itself (`reply_stream`). With a real broker a
-gpu worker runs it (`reply_run`) and appends to the row as it goes; the web process relays the new text
-(`reply_events`). Either way the finished text is saved on the reply row.
+In the embedded default the web process runs the model itself (`reply_stream`), except for a long prompt, which
+would hold a web process for minutes: that one goes to the gpu worker, as every reply does with a real broker.
+A worker (`reply_run`) appends to the row as it goes; the web process relays the new text (`reply_events`). Either
+way the finished text is saved on the reply row, and a reply can be stopped (`reply_stop`) while it is written.
 """
 
 import time
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from modelhost.backends.base import BackendError
@@ -19,19 +21,50 @@ from modelhost.services.endpoints import endpoint_params
 FLUSH_EVERY_S = 0.1  # how often a worker writes the growing text
 POLL_EVERY_S = 0.1
 GIVE_UP_AFTER_S = 600
+LONG_PROMPT_CHARS = 8000  # about 2000 tokens: more than a CPU reads in a few seconds
+CHARS_PER_TOKEN = 4  # a rough estimate, without loading the tokenizer in the web process
+
+
+def reply_long_prompt_note(*, endpoint: ModelEndpoint, messages: list[dict]) -> str:
+    """What a person should know before a long prompt runs ("" for an ordinary one)."""
+    chars = sum(len(message["content"]) for message in messages)
+    if chars < LONG_PROMPT_CHARS:
+        return ""
+    tokens = chars // CHARS_PER_TOKEN
+    note = (f"A long prompt (about {tokens:,} tokens): it runs in the gpu worker and may take a while before the "
+            "first words appear.")
+    if tokens >= endpoint.max_context:
+        note += (f" {endpoint.name} reads at most {endpoint.max_context:,} tokens, reply included, so the oldest part "
+                 "of the prompt will be cut.")
+    return note
 
 
 @transaction.atomic
 def reply_create(*, endpoint: ModelEndpoint, messages, params: dict | None = None, created_by=None) -> StreamedReply:
     messages = messages_validate(messages, name="prompt")
     endpoint_params(endpoint=endpoint, values=params)
+    in_worker = (settings.MODELHOST_STREAM_VIA == "worker"
+                 or bool(reply_long_prompt_note(endpoint=endpoint, messages=messages)))
     reply = StreamedReply.objects.create(endpoint=endpoint, messages=messages, params=params or {},
-                                         created_by=created_by)
-    if settings.MODELHOST_STREAM_VIA == "worker":
+                                         created_by=created_by, in_worker=in_worker)
+    if in_worker:
         from modelhost.tasks import reply_run as task
 
         transaction.on_commit(lambda: task.delay(reply.pk))
     return reply
+
+
+def reply_follow_up(*, parent: StreamedReply, prompt: str) -> list[dict]:
+    """The messages of the next turn of a chat: the parent's messages, its reply, and the new prompt."""
+    if parent.status in StreamedReply.ACTIVE:
+        raise ValidationError("The last reply is still being written: wait for it or stop it first.")
+    return [*parent.messages, {"role": "assistant", "content": parent.text}, {"role": "user", "content": prompt}]
+
+
+def reply_stop(*, reply: StreamedReply) -> bool:
+    """Stop a reply that is queued or being written; what it wrote so far stays. False if it had already ended."""
+    return bool(StreamedReply.objects.filter(pk=reply.pk, status__in=StreamedReply.ACTIVE)
+                .update(status=StreamedReply.Status.STOPPED))
 
 
 def _tokens(reply: StreamedReply) -> Iterator[str]:
@@ -42,8 +75,17 @@ def _tokens(reply: StreamedReply) -> Iterator[str]:
         yield from backend_for(reply.endpoint).stream(reply.messages, params)
 
 
-def _save(reply: StreamedReply, text: str, status: str, error: str = "") -> None:
-    StreamedReply.objects.filter(pk=reply.pk).update(text=storable(text), status=status, error=error)
+def _save(reply: StreamedReply, text: str, status: str, error: str = "") -> bool:
+    """Write the text and status unless the reply was stopped meanwhile (then only its text); False if stopped."""
+    running = StreamedReply.objects.filter(pk=reply.pk, status=StreamedReply.Status.RUNNING)
+    if running.update(text=storable(text), status=status, error=error):
+        return True
+    StreamedReply.objects.filter(pk=reply.pk, status=StreamedReply.Status.STOPPED).update(text=storable(text))
+    return False
+
+
+def _stopped(reply: StreamedReply) -> bool:
+    return StreamedReply.objects.filter(pk=reply.pk, status=StreamedReply.Status.STOPPED).exists()
 
 
 def reply_stream(*, reply: StreamedReply) -> Iterator[str]:
@@ -53,11 +95,15 @@ def reply_stream(*, reply: StreamedReply) -> Iterator[str]:
     ):
         yield reply.text  # already streamed once (a reconnect): send what was written
         return
-    pieces = []
+    pieces, checked = [], time.monotonic()
     try:
         for piece in _tokens(reply):
             pieces.append(piece)
             yield piece
+            if time.monotonic() - checked >= FLUSH_EVERY_S:
+                checked = time.monotonic()
+                if _stopped(reply):
+                    break  # closing the generator ends the model's decoding loop
     except BackendError as error:
         _save(reply, "".join(pieces), StreamedReply.Status.FAILED, str(error))
         raise
@@ -76,7 +122,8 @@ def reply_run(*, reply_id: int) -> None:
         for piece in _tokens(reply):
             text += piece
             if time.monotonic() - flushed >= FLUSH_EVERY_S:
-                _save(reply, text, StreamedReply.Status.RUNNING)
+                if not _save(reply, text, StreamedReply.Status.RUNNING):
+                    return  # stopped: the text so far is kept
                 flushed = time.monotonic()
     except BackendError as error:
         _save(reply, text, StreamedReply.Status.FAILED, str(error))
@@ -85,8 +132,8 @@ def reply_run(*, reply_id: int) -> None:
 
 
 def reply_events(*, reply: StreamedReply) -> Iterator[tuple[str, str]]:
-    """(event, data) pairs for an SSE stream: "token" pieces, then "done" or "error"."""
-    if settings.MODELHOST_STREAM_VIA != "worker":
+    """(event, data) pairs for an SSE stream: "token" pieces, then "done" (also when stopped) or "error"."""
+    if not reply.in_worker:
         try:
             for piece in reply_stream(reply=reply):
                 yield "token", piece
@@ -102,7 +149,7 @@ def reply_events(*, reply: StreamedReply) -> Iterator[tuple[str, str]]:
         if len(row["text"]) > sent:
             yield "token", row["text"][sent:]
             sent = len(row["text"])
-        if row["status"] == StreamedReply.Status.DONE:
+        if row["status"] in (StreamedReply.Status.DONE, StreamedReply.Status.STOPPED):
             yield "done", ""
             return
         if row["status"] == StreamedReply.Status.FAILED:

@@ -14,7 +14,7 @@ def test_a_revoked_token_is_refused(api_client, annotator):
     token_revoke(token=token)
     response = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 401
-    assert response.json()["detail"] == "Invalid or revoked token."
+    assert response.json()["detail"] == "Invalid, revoked or expired token."
     assert response["WWW-Authenticate"] == "Token"
 
 
@@ -65,3 +65,35 @@ def test_the_owner_revokes_a_token_from_the_page(client, api_client, annotator):
 def test_the_openapi_schema_documents_token_auth(client, db):
     schema = client.get("/api/schema/").content.decode()
     assert "tokenAuth" in schema and "/api/v1/me" in schema
+
+
+def test_an_expired_token_is_refused_and_the_page_says_expired(client, api_client, annotator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    token, key = token_create(user=annotator, name="ci", expires_in_days=7)
+    assert api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 401 and response.json()["detail"] == "Invalid, revoked or expired token."
+    client.force_login(annotator)
+    assert "expired</span>" in client.get("/accounts/tokens/").content.decode()
+
+
+def test_a_token_made_on_the_page_expires_when_asked(client, annotator):
+    client.force_login(annotator)
+    client.post("/accounts/tokens/", {"name": "ci", "expires_in_days": "30"})
+    client.post("/accounts/tokens/", {"name": "forever", "expires_in_days": ""})
+    tokens = {token.name: token for token in ApiToken.objects.filter(user=annotator)}
+    assert abs((tokens["ci"].expires_at - tokens["ci"].created_at).total_seconds() - 30 * 86400) < 60
+    assert tokens["forever"].expires_at is None and tokens["forever"].is_active
+
+
+def test_an_expiry_out_of_range_is_refused(annotator):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="1 to 3650 days"):
+        token_create(user=annotator, name="x", expires_in_days=0)

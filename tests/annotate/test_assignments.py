@@ -118,7 +118,7 @@ def test_another_answer_under_a_new_key_is_a_conflict_naming_the_judgment(manage
 def test_a_member_removed_from_the_campaign_cannot_submit_on_a_held_lease(manager, annotator):
     campaign = campaign_with_items(manager=manager, members=[annotator])
     held = assignment_next(campaign=campaign, annotator=annotator)
-    campaign_members_remove(campaign=campaign, user=annotator, by=manager)
+    campaign_members_remove(campaign=campaign, users=[annotator], by=manager)
     with pytest.raises(PermissionDenied, match="no longer a member"):
         judgment_submit(assignment_id=held.pk, annotator=annotator, answer=A)
     assert not Judgment.objects.exists()

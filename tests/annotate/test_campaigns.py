@@ -187,10 +187,11 @@ def test_the_campaign_list_shows_each_user_what_they_may_see(api_client, manager
     campaign_with_items(manager=manager, members=[annotator], name="Kindness")
     campaign_with_items(manager=manager, name="Hidden")
 
+    rival = User.objects.create(username="rhea", role=User.Role.MANAGER)
     names = {user.username: [row["name"] for row in api_client.get("/api/v1/campaigns", **auth(user)).json()]
-             for user in (manager, annotator, outsider)}
+             for user in (manager, annotator, outsider, rival)}
 
-    assert names == {"maria": ["Hidden", "Kindness"], "anna": ["Kindness"], "olga": []}
+    assert names == {"maria": ["Hidden", "Kindness"], "anna": ["Kindness"], "olga": [], "rhea": []}
     assert "members" not in api_client.get("/api/v1/campaigns", **auth(annotator)).json()[0]
 
 
@@ -199,3 +200,20 @@ def test_the_campaign_routes_are_in_the_openapi_schema(api_client, manager):
 
     assert {"get", "post"} <= set(schema["paths"]["/api/v1/campaigns"])
     assert "patch" in schema["paths"]["/api/v1/campaigns/{campaign_id}"]
+
+
+def test_its_managers_change_a_campaigns_settings_through_the_api_and_the_change_is_audited(api_client, manager,
+                                                                                            annotator):
+    from annotate.selectors import campaign_history
+
+    campaign = campaign_with_items(manager=manager, members=[annotator], name="Kindness")
+    response = api_client.patch(f"/api/v1/campaigns/{campaign.pk}", {"overlap": 4, "guidelines": "Be kind."},
+                                format="json", **auth(manager))
+    assert response.status_code == 200 and response.json()["overlap"] == 4
+    assert "overlap 3 → 4" in campaign_history(campaign=campaign)[0]
+    refused = api_client.patch(f"/api/v1/campaigns/{campaign.pk}", {"overlap": 0}, format="json", **auth(manager))
+    assert refused.status_code == 400
+    assert api_client.patch(f"/api/v1/campaigns/{campaign.pk}", {"overlap": 5}, format="json",
+                            **auth(annotator)).status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.overlap == 4

@@ -376,7 +376,7 @@ def test_a_manager_adds_and_removes_members(client, manager, annotator, other_an
     assert "No active user named: nobody." in page and not campaign.members.filter(pk=other_annotator.pk).exists()
     client.post(f"/annotate/manage/{campaign.pk}/members/", {"usernames": "otto"})
     assert campaign.members.filter(pk=other_annotator.pk).exists()
-    client.post(f"/annotate/manage/{campaign.pk}/members/{annotator.pk}/remove/")
+    client.post(f"/annotate/manage/{campaign.pk}/members/remove/", {"user_ids": [annotator.pk]})
     assert list(campaign.members.all()) == [other_annotator]
 
 

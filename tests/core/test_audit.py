@@ -16,7 +16,7 @@ def actions() -> list[tuple[str, str, str]]:
 def test_status_and_member_changes_are_recorded_with_who_did_them(manager, annotator, other_annotator):
     campaign = campaign_with_items(manager=manager, members=[annotator])
     campaign_members_add(campaign=campaign, usernames=["otto"], by=manager)
-    campaign_members_remove(campaign=campaign, user=annotator, by=manager)
+    campaign_members_remove(campaign=campaign, users=[annotator], by=manager)
     campaign_status_set(campaign=campaign, status="paused", by=manager)
     target = f"campaign {campaign.pk}"
     assert actions()[-4:] == [("maria", "campaign.status", target), ("maria", "campaign.members_add", target),

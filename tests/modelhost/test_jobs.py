@@ -110,3 +110,27 @@ def test_jobs_left_running_by_a_dead_worker_are_requeued(tiny_endpoint, django_c
     assert len(callbacks) == 1
     job.refresh_from_db()
     assert job.status == "queued"
+
+
+def test_a_running_job_estimates_its_speed_and_time_left_from_what_it_has_made():
+    job = GenerationJob(status="running", done=2, total=10, completion_tokens=100, tokens_in_flight=20,
+                        generation_seconds=6, params={"max_new_tokens": 64})
+    assert job.tokens_per_second == 20  # (100 stored + 20 in flight) / 6 s
+    assert job.seconds_left == pytest.approx((8 * 50 - 20) / 20)  # 8 outputs of 50 tokens, 20 already written
+    before_any = GenerationJob(status="running", done=0, total=4, tokens_in_flight=32, generation_seconds=2,
+                               params={"max_new_tokens": 64})
+    assert before_any.seconds_left == pytest.approx((4 * 64 - 32) / 16)  # at most max_new_tokens an output
+    assert GenerationJob(status="done", done=4, total=4, completion_tokens=9, generation_seconds=1).seconds_left is None
+
+
+def test_a_cut_prompt_is_explained_in_words(tiny_endpoint):
+    job = generation_job_create(label="long", conversations=[("p", "word " * 400)], endpoints=[tiny_endpoint],
+                                params={"max_new_tokens": 8})
+    generation_job_run(job_id=job.pk)
+    output = GenerationOutput.objects.select_related("endpoint").get(request__job=job)
+    assert output.truncated_prompt_tokens > 0
+    assert output.truncation_note == (
+        f"The prompt was {output.prompt_tokens + output.truncated_prompt_tokens:,} tokens, more than tiny reads at "
+        f"once with 8 left for the reply: its oldest {output.truncated_prompt_tokens:,} tokens (earlier turns first) "
+        f"were cut, and the reply was written from the last {output.prompt_tokens:,}.")
+    assert output.request.excerpt.startswith("word word")

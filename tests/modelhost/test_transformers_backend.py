@@ -89,9 +89,11 @@ def test_token_budget_batches_give_the_same_greedy_outputs_as_batches_of_one(tin
 
     assert texts(batched) == texts(alone)
     assert [o.completion_tokens for o in batched] == [o.completion_tokens for o in alone]
-    # latency_s is the wall time of the batch, so the number of distinct values counts the batches.
+    # latency_s runs from the start of the batch to the row's end: alone, every row has its own; in one batch, the
+    # rows that end at the same step share one.
     assert len({o.latency_s for o in alone}) == len(requests) * 2
-    assert len({o.latency_s for o in batched}) == 1
+    steps = {o.completion_tokens + (o.finish_reason == "stop") for o in batched}  # an end token is a step too
+    assert len({o.latency_s for o in batched}) == len(steps) < len(requests) * 2
 
 
 def test_stop_sequence_trims_the_text_and_reports_stop(backend: TransformersBackend) -> None:
@@ -286,3 +288,17 @@ def test_smollm2_answers_coherently(tmp_path_factory: pytest.TempPathFactory) ->
         backend.score(question, ["The capital of France is Paris."])[0]
         > backend.score(question, ["The capital of France is Berlin."])[0]
     )
+
+
+def test_an_output_is_handed_over_when_its_row_ends_not_when_its_batch_does(backend: TransformersBackend) -> None:
+    events: list[tuple[str, object]] = []
+    requests = [Request(key="short", messages=user("Rate the answer."), params=replace(GREEDY, max_new_tokens=2)),
+                Request(key="long", messages=user("Rate the answer."), params=replace(GREEDY, max_new_tokens=12))]
+
+    backend.generate(requests, on_output=lambda output: events.append(("output", output.key)),
+                     on_step=lambda sampled: events.append(("step", sampled)))
+
+    short, long = events.index(("output", "short")), events.index(("output", "long"))
+    assert short < long and any(kind == "step" for kind, _ in events[short:long])  # one batch, two moments
+    steps = [sampled for kind, sampled in events if kind == "step"]
+    assert steps == sorted(steps) and steps[-1] <= 14

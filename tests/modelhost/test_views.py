@@ -77,3 +77,81 @@ def test_an_empty_prompt_gets_a_clear_error(client, manager, tiny_endpoint):
     response = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": ""})
     assert "prompt is empty" in response.content.decode()
     assert not StreamedReply.objects.exists()
+
+
+def test_a_follow_up_turn_reads_the_whole_conversation_with_the_sampling_values_given(client, manager, tiny_endpoint,
+                                                                                       settings):
+    settings.MODELHOST_STREAM_VIA = "inprocess"
+    client.force_login(manager)
+    first = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "Hello"}).content.decode()
+    reply = StreamedReply.objects.get()
+    assert f'name="parent" id="id_parent" value="{reply.pk}" hx-swap-oob="true"' in first
+    b"".join(client.get(f"/models/replies/{reply.pk}/stream/").streaming_content)
+    reply.refresh_from_db()
+
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "And then?", "parent": reply.pk,
+                                        "temperature": "0", "max_new_tokens": "5", "seed": "7"})
+    second = StreamedReply.objects.exclude(pk=reply.pk).get()
+    assert second.messages == [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": reply.text},
+                               {"role": "user", "content": "And then?"}]
+    assert second.params == {"temperature": 0.0, "max_new_tokens": 5, "seed": 7}
+
+
+def test_a_follow_up_waits_for_the_reply_before_it_and_cannot_borrow_anothers(client, manager, outsider,
+                                                                               tiny_endpoint, admin_user):
+    client.force_login(manager)
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "Hello"})
+    reply = StreamedReply.objects.get()  # queued: not streamed yet
+    page = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "More", "parent": reply.pk})
+    assert "still being written" in page.content.decode() and StreamedReply.objects.count() == 1
+    client.force_login(admin_user)
+    borrowed = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "x", "parent": reply.pk})
+    assert borrowed.status_code == 404
+
+
+def test_sampling_values_out_of_range_are_refused_in_words(client, manager, tiny_endpoint):
+    client.force_login(manager)
+    page = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "Hi", "temperature": "9"})
+    assert "less than or equal to 5" in page.content.decode() and not StreamedReply.objects.exists()
+
+
+def test_a_stopped_reply_ends_its_stream_and_keeps_what_it_wrote(client, manager, tiny_endpoint, settings):
+    from modelhost.services.replies import reply_events
+
+    settings.MODELHOST_STREAM_VIA = "inprocess"
+    client.force_login(manager)
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "Go on", "max_new_tokens": "200"})
+    reply = StreamedReply.objects.get()
+    events = reply_events(reply=reply)
+    first = next(events)
+    assert first[0] == "token"
+    assert "Stopped." in client.post(f"/models/replies/{reply.pk}/stop/").content.decode()
+    rest = list(events)
+    assert rest[-1] == ("done", "")
+    reply.refresh_from_db()
+    written = first[1] + "".join(data for event, data in rest if event == "token")
+    assert reply.status == "stopped" and reply.text == written
+    assert len(rest) < 150  # it stopped well before its 200 tokens
+    assert client.post(f"/models/replies/{reply.pk}/stop/").content == b""  # already ended
+
+
+def test_nobody_else_stops_my_reply(client, manager, outsider, annotator, tiny_endpoint):
+    client.force_login(manager)
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "hi"})
+    reply = StreamedReply.objects.get()
+    client.force_login(annotator)
+    assert client.post(f"/models/replies/{reply.pk}/stop/").status_code == 403
+    reply.refresh_from_db()
+    assert reply.status == "queued"
+
+
+def test_a_very_long_prompt_goes_to_the_worker_with_a_notice(client, manager, tiny_endpoint, settings):
+    settings.MODELHOST_STREAM_VIA = "inprocess"
+    client.force_login(manager)
+    page = client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "word " * 10_000})
+    reply = StreamedReply.objects.get()
+    assert reply.in_worker
+    assert "A long prompt (about 12,499 tokens): it runs in the gpu worker" in page.content.decode()
+    assert "tiny reads at most 256 tokens" in page.content.decode()
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "short"})
+    assert not StreamedReply.objects.exclude(pk=reply.pk).get().in_worker

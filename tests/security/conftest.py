@@ -1,6 +1,6 @@
 """Maria's world, for attacks by others: a live campaign anna works in, an export, a generation job, a streamed
-reply, an AI judge run, an API token, a chat conversation, and a moral-graph deliberation with anna's interview, cards, a story and
-a de-duplication proposal, all hers."""
+reply, an AI judge run, an API token, a chat conversation, a profile question, and a moral-graph deliberation with
+anna's interview, cards, a story and a de-duplication proposal, all hers."""
 
 from dataclasses import dataclass
 
@@ -79,8 +79,8 @@ def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     profile_save(user=annotator, consent=True, region="Europe", answers={field.pk: "yes"})
     return World(
         ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk, "export_id": export.pk,
-             "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, "run_id": judge_run.pk,
-             **_conversation(manager)},
+             "item_id": judged.item_id, "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk,
+             "run_id": judge_run.pk, **_conversation(manager)},
         by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator), "profiles": {"field_id": field.pk}})
 
 
@@ -94,6 +94,7 @@ def other_manager(db):
 
 def state() -> dict:
     """Everything an intruder's request could change in maria's world."""
+    from accounts.models import User
     from annotate.models import Campaign, Item, Judgment, Prompt
     from annotate.moralgraph.models import Deliberation, Interview, Participant, ValuesCard, Vote
     from annotate.profiles.models import Profile, ProfileAnswer, ProfileField
@@ -109,6 +110,7 @@ def state() -> dict:
         "exports": sorted(Export.objects.values_list("pk", "status")),
         "jobs": sorted(GenerationJob.objects.values_list("pk", "status")),
         "tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
+        "people": sorted(User.objects.values_list("pk", "is_active", "password")),
         "conversations": sorted(Conversation.objects.values_list("pk", flat=True)),
         "chat messages and feedback": (ChatMessage.objects.count(), Feedback.objects.count()),
         "profiles": (sorted(ProfileField.objects.values_list("pk", "label")),
