@@ -42,3 +42,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_float_map(name: str, default: dict[str, float]) -> dict[str, float]:
+    """`a=0.5,b=0.9` as {"a": 0.5, "b": 0.9}."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    values = {}
+    for part in env_list(name, []):
+        key, _, number = part.partition("=")
+        try:
+            values[key.strip()] = float(number)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {part!r} is not name=number.") from None
+    return values

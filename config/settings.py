@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_float_map, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CONCORD_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -322,6 +322,13 @@ FEEDBACK_IMPORT_INLINE_BYTES = env_int("FEEDBACK_IMPORT_INLINE_BYTES", 5_000_000
 FEEDBACK_STREAM_REDIS_URL = env_str(
     "FEEDBACK_STREAM_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
+
+# --- feedback mining (feedback/services/mining.py) -------------------------------
+# Per-head thresholds over the classifier's own, as "head=probability" pairs: heads are sat, dsat and the 18
+# categories (feedback/signals/rubric.py), e.g. FEEDBACK_SIGNAL_THRESHOLDS="dsat=0.9,revision=0.6".
+FEEDBACK_SIGNAL_THRESHOLDS = env_float_map("FEEDBACK_SIGNAL_THRESHOLDS", {})
+FEEDBACK_MINING_BATCH = env_int("FEEDBACK_MINING_BATCH", 256)  # user turns labelled and committed at a time
+FEEDBACK_VERIFY_CAMPAIGN = env_str("FEEDBACK_VERIFY_CAMPAIGN", "Verify mined feedback")  # + " (<manager>)"
 
 LOGGING = {
     "version": 1,

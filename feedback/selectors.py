@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from feedback.models import Conversation, ConversationImport, Feedback, Message
@@ -90,3 +90,21 @@ def conversation_tree(*, messages: list[Message]) -> list[tuple[Message, int, in
         deeper = nesting + (len(below) > 1)
         stack.extend(reversed([(child, deeper, n, len(below)) for n, child in enumerate(below, 1)]))
     return rows
+
+
+def signal_versions() -> list[str]:
+    """Classifier versions with labels, newest first."""
+    from feedback.models import TurnSignal
+
+    newest = (TurnSignal.objects.order_by().values("version").annotate(last=Max("created_at")).order_by("-last"))
+    return [row["version"] for row in newest]
+
+
+def signal_list(*, version: str, conversations: QuerySet[Conversation] | None = None) -> QuerySet:
+    """One version's signals, by conversation and turn (of the conversations given, when given)."""
+    from feedback.models import TurnSignal
+
+    signals = TurnSignal.objects.filter(version=version).select_related("conversation")
+    if conversations is not None:
+        signals = signals.filter(conversation__in=conversations.values("pk"))
+    return signals.order_by("conversation_id", "turn", "message_id")
