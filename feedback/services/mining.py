@@ -44,6 +44,7 @@ from feedback.selectors import conversation_list_for
 from feedback.signals import pairs as pairing
 from feedback.signals.rubric import CATEGORIES, Signal
 from modelhost.backends.base import BackendError, Request
+from modelhost.messages import storable
 from modelhost.models import ModelEndpoint
 from modelhost.services.endpoints import endpoint_get_default, endpoint_params
 
@@ -319,7 +320,7 @@ def _pairs_build(run: MiningRun, backend, signals: list[TurnSignal], done: int) 
         messages = _with_system(prompt, draft["summary"]) if guided else prompt
         seed = int.from_bytes(hashlib.sha256(f"mined|{signal.pk}".encode()).digest()[:4], "big")
         requests.append(Request(key=str(signal.pk), messages=messages, params=params, seed=seed))
-    regenerated = {output.key: output.text for output in backend.generate(requests)} if requests else {}
+    regenerated = {output.key: storable(output.text) for output in backend.generate(requests)} if requests else {}
     judge = pairing.ChecklistJudge(backend)
     rows = []
     for draft in drafts:
