@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.urls import reverse
 
 from annotate.models import Campaign, Item
 from annotate.services.assignments import assignment_next, judgment_submit
@@ -188,7 +189,7 @@ def test_the_checklist_judge_scores_both_orders_so_swapping_the_pair_mirrors_its
 
 
 def test_a_verified_mined_pair_exports_as_dpo_with_its_provenance(judging_run, manager, annotator, settings,
-                                                                  tmp_path):
+                                                                  tmp_path, client):
     settings.MEDIA_ROOT = tmp_path / "media"
     dsat = _labelled(judging_run, "log-capital", 2, dsat=True, factual_error=True)
     MinedPair.objects.create(
@@ -208,6 +209,9 @@ def test_a_verified_mined_pair_exports_as_dpo_with_its_provenance(judging_run, m
     campaign.members.add(annotator)
     campaign.status = "live"
     campaign.save()
+    client.force_login(annotator)
+    task = client.get(reverse("annotate:task", args=[campaign.pk])).content.decode()
+    assert "The capital is Canberra, not Sydney." in task and "task-context" in task  # the user's reply, as context
     assignment = assignment_next(campaign=campaign, annotator=annotator)
     assert assignment is not None
     judgment_submit(assignment_id=assignment.pk, annotator=annotator, answer={"choice": "a"})  # agrees: chosen

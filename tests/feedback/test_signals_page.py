@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from feedback.models import MiningRun, TurnSignal
+from feedback.models import Message, MiningRun, TurnSignal
 from feedback.services.imports import conversations_import
 from feedback.services.mining import mining_judge, mining_label, mining_run_create, mining_verify
 from tests.factories import UserFactory
@@ -68,3 +68,17 @@ def test_a_manager_sees_the_signals_of_their_own_conversations_only(client, mana
     text = page.content.decode()
     assert "Make it shorter" not in text  # mike's conversation
     assert "<svg" in text and "Share of user turns per category" in text
+
+
+def test_example_turns_are_shown_per_category_and_scrubbed_again(client, manager, tmp_path):
+    _import(tmp_path, manager, HAIKU)
+    message = Message.objects.get(index=2)
+    # Text stored before a scrubbing rule existed: the page scrubs again on the way out.
+    Message.objects.filter(pk=message.pk).update(content="Too long. Mail the short one to bob@example.com")
+    TurnSignal.objects.create(conversation=message.conversation, message=message, turn=2, version="v1", dsat=True,
+                              revision=True, confidence=0.9, method="fixture")
+    client.force_login(manager)
+    page = client.get("/feedback/signals/?version=v1")
+    assert page.context["dashboard"]["examples"].keys() == {"revision"}
+    text = page.content.decode()
+    assert "Mail the short one to [EMAIL]" in text and "bob@example.com" not in text
