@@ -255,3 +255,20 @@ def test_mine_feedback_command_queues_a_run_for_the_named_endpoint(logs, admin_u
     run = MiningRun.objects.get()
     assert (run.source, run.endpoint, run.created_by, run.stage) == ("import", tiny_endpoint, admin_user, "label")
     assert len(queued) == 1
+
+
+def test_a_chat_api_conversation_is_mined_under_our_id_and_source_filters_apply(api_as, annotator, manager,
+                                                                                 tiny_endpoint, logs, tmp_path):
+    app = api_as(annotator)  # an application chatting under an annotator's key: managers may mine it
+    conversation = app.post("/api/v1/conversations", {"model": "tiny"}, format="json").json()
+    for text in ("What is the capital of Australia?", "No, that's wrong. It is Canberra, not Sydney."):
+        assert app.post(f"/api/v1/conversations/{conversation['id']}/messages", {"content": text, "max_tokens": 4},
+                        format="json").status_code == 201
+
+    run = mine(mining_run_create(by=manager, endpoint=tiny_endpoint, source="api"))
+    labelled = TurnSignal.objects.filter(version=run.version)
+    assert list(labelled.values_list("conversation_id", "turn")) == [(conversation["id"], 2)]
+    out = tmp_path / "signals.jsonl"
+    call_command("export_signals", "--out", str(out))
+    (line,) = [json.loads(text) for text in out.read_text().splitlines()]
+    assert (line["conversation"], line["turn"]) == (conversation["id"], 2)
