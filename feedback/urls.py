@@ -9,4 +9,5 @@ urlpatterns = [
     path("imports/", views.import_upload, name="import_upload"),
     path("signals/", views.signals_page, name="signals"),
     path("signals/mine/", views.mining_start, name="mining_start"),
+    path("signals/runs/<int:run_id>/cancel/", views.mining_cancel, name="mining_cancel"),
 ]

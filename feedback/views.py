@@ -25,7 +25,7 @@ from feedback.selectors import (
     signals_dashboard,
 )
 from feedback.services.imports import conversation_import_create, conversations_import
-from feedback.services.mining import mining_run_create
+from feedback.services.mining import mining_run_cancel, mining_run_create
 
 
 def _day(value, *, end: bool = False) -> datetime | None:
@@ -125,4 +125,12 @@ def mining_start(request):
             messages.info(request, f"Mining run #{run.pk} queued; its progress shows below.")
     else:
         messages.error(request, "Check the mining form: " + form.errors.as_text())
+    return redirect("feedback:signals")
+
+
+@manager_required
+@require_POST
+def mining_cancel(request, run_id: int):
+    """Stop a run; the labels and pairs it made so far stay, and the next run carries on from them."""
+    mining_run_cancel(run=get_object_or_404(mining_run_list_for(user=request.user), pk=run_id))
     return redirect("feedback:signals")

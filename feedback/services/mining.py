@@ -130,12 +130,16 @@ def _alive(run: MiningRun) -> None:
 def _stage(step):
     """Start the run (a redelivered or stale message does nothing) and turn what can go wrong into its state."""
 
+    stage = step.__name__.removeprefix("mining_")
+
     @functools.wraps(step)
     def run_step(*, run_id: int, hostname: str = "") -> None:
+        if MiningRun.objects.filter(pk=run_id).exclude(stage=stage).exists():
+            return  # a redelivered message of a stage the run has left: the current stage has its own
         run = run_start(model=MiningRun, run_id=run_id, worker=hostname)
         if run is None:
             return
-        if step.__name__ != f"mining_{run.stage}":  # a message for a stage the run has left
+        if run.stage != stage:  # it moved on between the two reads: give it back to its own stage's task
             if run_requeue(run=run):
                 mining_run_enqueue(run=run)
             return

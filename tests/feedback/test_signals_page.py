@@ -82,3 +82,14 @@ def test_example_turns_are_shown_per_category_and_scrubbed_again(client, manager
     assert page.context["dashboard"]["examples"].keys() == {"revision"}
     text = page.content.decode()
     assert "Mail the short one to [EMAIL]" in text and "bob@example.com" not in text
+
+
+def test_a_manager_cancels_their_own_run_and_not_another_managers(client, manager, tiny_endpoint):
+    other = UserFactory(username="mike", role="manager")
+    mine, theirs = (mining_run_create(by=user, endpoint=tiny_endpoint) for user in (manager, other))
+    client.force_login(manager)
+    assert client.post(f"/feedback/signals/runs/{theirs.pk}/cancel/").status_code == 404
+    assert client.post(f"/feedback/signals/runs/{mine.pk}/cancel/").status_code == 302
+    assert list(MiningRun.objects.order_by("pk").values_list("status", flat=True)) == ["cancelled", "queued"]
+    mining_label(run_id=mine.pk)  # a cancelled run's message does nothing
+    assert not TurnSignal.objects.exists()
