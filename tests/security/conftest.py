@@ -59,6 +59,12 @@ def _conversation(manager) -> dict:
     return {"conversation_id": conversation.pk, "message_id": reply.pk}
 
 
+def _mining_run(manager) -> int:
+    from feedback.models import MiningRun
+
+    return MiningRun.objects.create(created_by=manager, version="maria's").pk
+
+
 @pytest.fixture
 def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -74,7 +80,8 @@ def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     token, _ = token_create(user=manager, name="maria's key")
     return World(
         ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk, "export_id": export.pk,
-             "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, **_conversation(manager)},
+             "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk, "run_id": _mining_run(manager),
+             **_conversation(manager)},
         by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator)})
 
 
@@ -90,7 +97,7 @@ def state() -> dict:
     """Everything an intruder's request could change in maria's world."""
     from annotate.models import Campaign, Item, Judgment, Prompt
     from annotate.moralgraph.models import Deliberation, Interview, Participant, ValuesCard, Vote
-    from feedback.models import Conversation, Feedback
+    from feedback.models import Conversation, Feedback, MiningRun
     from feedback.models import Message as ChatMessage
 
     return {
@@ -103,6 +110,7 @@ def state() -> dict:
         "jobs": sorted(GenerationJob.objects.values_list("pk", "status")),
         "tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
         "conversations": sorted(Conversation.objects.values_list("pk", flat=True)),
+        "mining runs": sorted(MiningRun.objects.values_list("pk", "status")),
         "chat messages and feedback": (ChatMessage.objects.count(), Feedback.objects.count()),
         "moral graph": (Deliberation.objects.count(), Interview.objects.count(), ValuesCard.objects.count(),
                         Vote.objects.count(), Participant.objects.count()),
