@@ -3,7 +3,10 @@ stage 1 alone on the same turns (the baseline, no database), then the judge stag
 pairs with regenerations and both-order checklist votes) with the tiny random model or SmolLM2, then mining the
 same turns again (which must add nothing).
 
-    .venv/bin/python -m bench.mining [--conversations 500] [--model tiny|smollm2] [--database-url URL]
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.mining [--conversations 500] [--model tiny|smollm2] [--database-url URL]
+
+One torch thread (OMP_NUM_THREADS=1), as the stage-1 figures in feedback/signals/README.md: on a shared 2-core box
+more threads only fight over the cores (measured: 10x slower under a load average of 13).
 """
 
 from __future__ import annotations

@@ -163,8 +163,9 @@ def _stage(step):
 # --- what a run covers ---------------------------------------------------------------------------------------------
 def turns_in_scope(*, run: MiningRun) -> QuerySet[Message]:
     """User messages that answer an assistant message, in conversations the run may mine."""
-    conversations = conversation_list_for(user=run.created_by).filter(consent_research=True) \
-        if run.created_by else Conversation.objects.filter(consent_research=True)
+    if run.created_by is None:  # its manager was deleted: nobody's conversations are theirs to mine any more
+        return Message.objects.none()
+    conversations = conversation_list_for(user=run.created_by).filter(consent_research=True)
     if run.source != "all":
         conversations = conversations.filter(source=run.source)
     if run.since:
@@ -394,8 +395,6 @@ def mining_verify(run: MiningRun) -> None:
         .select_related("signal__conversation", "signal__message", "rejected_message", "chosen_message")
     campaign = None
     if pending.exists():
-        if run.created_by is None:
-            raise ValidationError("The run has no creator to own its verification campaign.")
         campaign, _ = campaign_ensure(creator=run.created_by, name=verify_campaign_name(user=run.created_by),
                                       defaults={"guidelines": GUIDELINES, "ask_strength": False},
                                       design="pairwise", responses_per_item=2)

@@ -272,3 +272,23 @@ def test_a_chat_api_conversation_is_mined_under_our_id_and_source_filters_apply(
     call_command("export_signals", "--out", str(out))
     (line,) = [json.loads(text) for text in out.read_text().splitlines()]
     assert (line["conversation"], line["turn"]) == (conversation["id"], 2)
+
+
+def test_thresholds_from_the_settings_decide_the_flags(logs, manager, tiny_endpoint, settings):
+    settings.FEEDBACK_SIGNAL_THRESHOLDS = {"dsat": 1.01, "sat": 1.01}  # above any probability: nothing is flagged
+    run = mining_run_create(by=manager, endpoint=tiny_endpoint)
+    mining_label(run_id=run.pk)
+    first = TurnSignal.objects.filter(version=run.version.rsplit("+", 1)[0])
+    assert first.count() == USER_TURNS and not first.filter(sat=True).exists() and not first.filter(dsat=True).exists()
+
+
+def test_a_threshold_setting_reads_as_head_equals_probability(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.env import env_float_map
+
+    monkeypatch.setenv("T", "dsat=0.9, revision=0.6")
+    assert env_float_map("T", {}) == {"dsat": 0.9, "revision": 0.6}
+    monkeypatch.setenv("T", "dsat")
+    with pytest.raises(ImproperlyConfigured):
+        env_float_map("T", {})
