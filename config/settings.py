@@ -334,9 +334,13 @@ FEEDBACK_IMPORT_INLINE_BYTES = env_int("FEEDBACK_IMPORT_INLINE_BYTES", 5_000_000
 FEEDBACK_STREAM_REDIS_URL = env_str(
     "FEEDBACK_STREAM_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
-# Feedback signals (feedback/signals): thresholds over the saved stage-1 model's own, per head ("sat", "dsat" or a
-# category), e.g. "dsat=0.9,factual_error=0.6"; a higher "dsat" buys precision with recall.
+
+# --- feedback mining (feedback/services/mining.py) -------------------------------
+# Per-head thresholds over the saved stage-1 model's own, as "head=probability" pairs: heads are sat, dsat and the
+# 18 categories (feedback/signals/rubric.py), e.g. "dsat=0.9,revision=0.6"; a higher dsat buys precision with recall.
 FEEDBACK_SIGNAL_THRESHOLDS = env_floats("FEEDBACK_SIGNAL_THRESHOLDS")
+FEEDBACK_MINING_BATCH = env_int("FEEDBACK_MINING_BATCH", 256)  # user turns labelled and committed at a time
+FEEDBACK_VERIFY_CAMPAIGN = env_str("FEEDBACK_VERIFY_CAMPAIGN", "Verify mined feedback")  # + " (<manager>)"
 
 LOGGING = {
     "version": 1,

@@ -98,3 +98,18 @@ def run_cancel(*, run: Run) -> bool:
     """Stop a queued or running run; what it made so far stays. False if it had already ended."""
     return bool(type(run).objects.filter(pk=run.pk, status__in=Run.ACTIVE)
                 .update(status=Run.Status.CANCELLED, finished_at=timezone.now()))
+
+
+def runs_recover(*, model: type[Run], hostname: str, enqueue) -> list[int]:
+    """Requeue runs left running by this worker's previous life or by a worker that is no longer alive; `enqueue`
+    sends a run (a row with only its pk loaded) back to its task."""
+    from core.selectors import workers_alive
+
+    alive = {host for hosts in workers_alive().values() for host in hosts} - {hostname}
+    orphans = list(model.objects.filter(status=Run.Status.RUNNING).exclude(worker__in=alive)
+                   .values_list("pk", flat=True))
+    for run_id in orphans:
+        with transaction.atomic():
+            if model.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(status=Run.Status.QUEUED):
+                enqueue(model.objects.get(pk=run_id))
+    return orphans

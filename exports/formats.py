@@ -5,6 +5,7 @@ the trainer) or standard (plain strings), and the dataset types preference (expl
 preference (KTO) and prompt-completion (the attribute rows). Provenance columns follow the format's own.
 """
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 
@@ -64,6 +65,8 @@ class Format(ABC):
             ("campaign_id", pa.int64(), "Concord campaign id"),
             ("item", pa.string(), "item id within the campaign"),
             ("prompt_id", pa.string(), "prompt id within the campaign"),
+            ("prompt_metadata", pa.string(), "JSON of the prompt's metadata: where it came from (e.g. `source: mined` "
+                                             "with the conversation, turn, signal and judge votes), or null"),
             ("protocol", pa.string(), "protocol(s) of the judgments behind the row"),
             ("judgment_ids", pa.list_(pa.int64()), "Concord ids of the judgments behind the row"),
             ("annotators", pa.list_(pa.string()), "pseudonyms of their annotators (keyed HMAC, this export only)"),
@@ -80,6 +83,7 @@ class Format(ABC):
         judgments = verdict.judgments
         row = {
             "campaign_id": item.campaign_id, "item": item.external_id, "prompt_id": item.prompt_id,
+            "prompt_metadata": json.dumps(item.metadata, sort_keys=True, ensure_ascii=False) if item.metadata else None,
             "protocol": ",".join(sorted({j.protocol for j in judgments})),
             "judgment_ids": [j.pk for j in judgments], "annotators": [self.pseudonym(j.annotator) for j in judgments],
             "agreement": _rounded(result.agreement), "n_judgments": len(item.judgments),

@@ -16,3 +16,17 @@ class ConversationFilterForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="JSONL, one conversation a line: ours, ShareGPT or WildChat layout.")
     format = forms.ChoiceField(choices=[(f, f) for f in FORMATS], initial="auto")
+
+
+class MiningForm(forms.Form):
+    source = forms.ChoiceField(choices=[("all", "all conversations"), ("api", "chat API"), ("import", "imported")],
+                               initial="all")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    endpoint = forms.ModelChoiceField(queryset=None, required=False, empty_label="default model",
+                                      help_text="The model that judges turns, regenerates and votes on pairs.")
+
+    def __init__(self, *args, **kwargs):
+        from modelhost.selectors import endpoint_list
+
+        super().__init__(*args, **kwargs)
+        self.fields["endpoint"].queryset = endpoint_list()

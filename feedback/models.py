@@ -9,6 +9,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.runs import Run
+from feedback.signals.rubric import CATEGORIES
+
 
 class Conversation(models.Model):
     class Source(models.TextChoices):
@@ -123,3 +126,121 @@ class ConversationImport(models.Model):
 
     def __str__(self) -> str:
         return f"import #{self.pk} {self.filename}"
+
+
+class MiningRun(Run):
+    """One `mine_feedback` job: label user turns, build pairs from the DSAT/SAT ones, send the kept pairs to the
+    verification campaign. Stages run as separate tasks (stage 1 on the default queue, the model work on gpu), each
+    doing only what its run still lacks, so a redelivered or resumed task adds nothing twice."""
+
+    class Stage(models.TextChoices):
+        LABEL = "label", "Labelling turns (stage 1)"
+        JUDGE = "judge", "Judging candidates and building pairs (model host)"
+        VERIFY = "verify", "Sending pairs to the verification campaign"
+
+    stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.LABEL)
+    source = models.CharField(max_length=8, default="all", help_text="api, import or all.")
+    since = models.DateTimeField(null=True, blank=True)
+    endpoint = models.ForeignKey("modelhost.ModelEndpoint", null=True, on_delete=models.SET_NULL,
+                                 related_name="mining_runs", help_text="The judge, regenerator and checklist scorer.")
+    version = models.CharField(max_length=200, blank=True, help_text="The classifier version its labels carry.")
+    campaign = models.ForeignKey("annotate.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="mining_runs")
+    signals_created = models.PositiveIntegerField(default=0)
+    pairs_kept = models.PositiveIntegerField(default=0)
+    pairs_dropped = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="mining_runs")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"mining run #{self.pk}"
+
+
+class TurnSignal(models.Model):
+    """What one user message says of the assistant reply just before it, as one classifier version labelled it.
+
+    One row per (message, version): mining again adds nothing, a new version labels beside the old rows. The 18
+    category booleans are columns (not a list) so that a category's share and precision are plain SQL.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="signals")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="signals",
+                                help_text="The user message; its label belongs to its parent, an assistant reply.")
+    turn = models.PositiveIntegerField(help_text="Index of the user message in the conversation's messages.")
+    version = models.CharField(max_length=200)
+    run = models.ForeignKey(MiningRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
+    sat = models.BooleanField(default=False)
+    dsat = models.BooleanField(default=False)
+    gratitude = models.BooleanField(default=False)
+    learning = models.BooleanField(default=False)
+    compliance = models.BooleanField(default=False)
+    praise = models.BooleanField(default=False)
+    personal_details = models.BooleanField(default=False)
+    humor = models.BooleanField(default=False)
+    acknowledgment = models.BooleanField(default=False)
+    positive_closure = models.BooleanField(default=False)
+    getting_there = models.BooleanField(default=False)
+    negative_feedback = models.BooleanField(default=False)
+    revision = models.BooleanField(default=False)
+    factual_error = models.BooleanField(default=False)
+    unrealistic_expectation = models.BooleanField(default=False)
+    no_engagement = models.BooleanField(default=False)
+    ignored = models.BooleanField(default=False)
+    lower_quality = models.BooleanField(default=False)
+    insufficient_detail = models.BooleanField(default=False)
+    style = models.BooleanField(default=False)
+    confidence = models.FloatField(default=0.0)
+    method = models.CharField(max_length=300, help_text="The stages and model versions that decided.")
+    decided_by = models.CharField(max_length=200, blank=True, help_text="The model endpoint of stage 2, if any.")
+    rationale = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["conversation_id", "turn", "id"]
+        constraints = [models.UniqueConstraint(fields=["message", "version"], name="signal_once_per_version")]
+        indexes = [models.Index(fields=["version", "dsat"]), models.Index(fields=["version", "sat"])]
+
+    def __str__(self) -> str:
+        return f"signal on message {self.message_id} ({self.version})"
+
+    @property
+    def categories(self) -> list[str]:
+        return [name for name in CATEGORIES if getattr(self, name)]
+
+
+class MinedPair(models.Model):
+    """A preference pair built from one signal: kept pairs go to human verification, the others stay with a reason."""
+
+    class Status(models.TextChoices):
+        KEPT = "kept", "Kept (won both orders)"
+        DROPPED = "dropped", "Dropped"
+
+    class ChosenSource(models.TextChoices):
+        ACCEPTED = "accepted", "A later reply the user accepted"
+        REGENERATED = "regenerated", "Regenerated by the model host"
+
+    signal = models.OneToOneField(TurnSignal, on_delete=models.CASCADE, related_name="pair")
+    run = models.ForeignKey(MiningRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="pairs")
+    prompt = models.JSONField(help_text="The conversation up to (not including) the judged reply.")
+    chosen = models.TextField()
+    rejected = models.TextField()
+    chosen_source = models.CharField(max_length=12, choices=ChosenSource.choices)
+    chosen_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+", help_text="The accepted later reply, when chosen is one.")
+    rejected_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    summary = models.TextField(blank=True, help_text="What the user asked for, guiding the regeneration.")
+    checklist = models.JSONField(default=list, help_text="TICK-style yes/no questions from the user's feedback.")
+    votes = models.JSONField(default=dict, help_text="The checklist judge's scores in both orders.")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    item_key = models.CharField(max_length=200, blank=True, help_text="The verification item's external id.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"pair from signal {self.signal_id} ({self.status})"

@@ -1,9 +1,12 @@
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncWeek
 
 from accounts.models import User
-from feedback.models import Conversation, ConversationImport, Feedback, Message
+from feedback.models import Conversation, ConversationImport, Feedback, Message, MiningRun, TurnSignal
+from feedback.pii import scrub
+from feedback.signals.rubric import CATEGORIES
 
 
 def conversation_list_for(*, user: User) -> QuerySet[Conversation]:
@@ -90,3 +93,56 @@ def conversation_tree(*, messages: list[Message]) -> list[tuple[Message, int, in
         deeper = nesting + (len(below) > 1)
         stack.extend(reversed([(child, deeper, n, len(below)) for n, child in enumerate(below, 1)]))
     return rows
+
+
+def signal_versions() -> list[str]:
+    """Classifier versions with labels, newest first."""
+    newest = (TurnSignal.objects.order_by().values("version").annotate(last=Max("created_at")).order_by("-last"))
+    return [row["version"] for row in newest]
+
+
+def signal_list(*, version: str, conversations: QuerySet[Conversation] | None = None) -> QuerySet:
+    """One version's signals, by conversation and turn (of the conversations given, when given)."""
+    signals = TurnSignal.objects.filter(version=version).select_related("conversation")
+    if conversations is not None:
+        signals = signals.filter(conversation__in=conversations.values("pk"))
+    return signals.order_by("conversation_id", "turn", "message_id")
+
+
+def mining_run_list_for(*, user: User) -> QuerySet:
+    runs = MiningRun.objects.select_related("endpoint", "campaign", "created_by")
+    return runs if user.is_admin else runs.filter(created_by=user)
+
+
+EXAMPLES_PER_CATEGORY = 3
+
+
+def signals_dashboard(*, user: User, version: str) -> dict:
+    """One version's signals over the conversations `user` may see: how many conversations carry feedback, each
+    category's count by week and by model endpoint, and a few example turns per category (scrubbed again on the way
+    out, in case a rule was added since the text was stored)."""
+    signals = signal_list(version=version, conversations=conversation_list_for(user=user))
+    mined = signals.values("conversation_id").distinct().count()
+    with_feedback = signals.filter(Q(sat=True) | Q(dsat=True)).values("conversation_id").distinct().count()
+    counts = signals.aggregate(turns=Count("pk"), sat=Count("pk", filter=Q(sat=True)),
+                               dsat=Count("pk", filter=Q(dsat=True)),
+                               **{c: Count("pk", filter=Q(**{c: True})) for c in CATEGORIES})
+    by_week: dict[str, dict[str, int]] = {}
+    by_endpoint: dict[str, dict[str, int]] = {}
+    rows = signals.annotate(week=TruncWeek(Coalesce("conversation__started_at", "conversation__created_at")),
+                            model=Coalesce("conversation__endpoint__name", "conversation__model_name")) \
+        .values("week", "model").annotate(**{c: Count("pk", filter=Q(**{c: True})) for c in CATEGORIES})
+    for row in rows:
+        week, model = row["week"].date().isoformat(), row["model"] or "unknown"
+        for c in CATEGORIES:
+            by_week.setdefault(week, dict.fromkeys(CATEGORIES, 0))[c] += row[c]
+            by_endpoint.setdefault(model, dict.fromkeys(CATEGORIES, 0))[c] += row[c]
+    examples = {}
+    for c in CATEGORIES:
+        if counts[c]:
+            examples[c] = [(row.conversation_id, row.turn, scrub(row.message.content)[0], row.confidence)
+                           for row in signals.filter(**{c: True}).select_related("message")
+                           .order_by("-confidence")[:EXAMPLES_PER_CATEGORY]]
+    return {"version": version, "conversations": mined, "with_feedback": with_feedback,
+            "share": with_feedback / mined if mined else None, "counts": counts, "by_week": by_week,
+            "by_endpoint": by_endpoint, "examples": examples}

@@ -1,4 +1,5 @@
-"""Feedback tasks: imports on the default queue; relayed replies are sent to the gpu queue explicitly."""
+"""Feedback tasks: imports on the default queue; relayed replies and mining's judge stage are sent to the gpu queue
+explicitly."""
 
 from celery import shared_task
 
@@ -16,3 +17,25 @@ def reply_relay(conversation_id: int, parent_id: int, values: dict, key: str) ->
     from feedback.services.relay import reply_relay_run
 
     reply_relay_run(conversation_id=conversation_id, parent_id=parent_id, values=values, key=key)
+
+
+# Mining: one task per stage of a run, each sent to its queue by feedback.services.mining.mining_run_enqueue.
+@shared_task(bind=True)
+def mining_label(self, run_id: int) -> None:
+    from feedback.services.mining import mining_label
+
+    mining_label(run_id=run_id, hostname=self.request.hostname or "")
+
+
+@shared_task(bind=True)
+def mining_judge(self, run_id: int) -> None:
+    from feedback.services.mining import mining_judge
+
+    mining_judge(run_id=run_id, hostname=self.request.hostname or "")
+
+
+@shared_task(bind=True)
+def mining_verify(self, run_id: int) -> None:
+    from feedback.services.mining import mining_verify
+
+    mining_verify(run_id=run_id, hostname=self.request.hostname or "")

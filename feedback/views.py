@@ -1,4 +1,4 @@
-"""Manager pages: conversations (chat API and imported logs side by side) and log upload."""
+"""Manager pages: conversations (chat API and imported logs side by side), log upload, feedback signals and mining."""
 
 import uuid
 from datetime import datetime, time
@@ -9,17 +9,23 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
-from feedback.forms import ConversationFilterForm, ImportForm
+from feedback.forms import ConversationFilterForm, ImportForm, MiningForm
+from feedback.plots import signal_plots
 from feedback.selectors import (
     conversation_filter,
     conversation_list_for,
     conversation_messages,
     conversation_tree,
     import_list_for,
+    mining_run_list_for,
+    signal_versions,
+    signals_dashboard,
 )
 from feedback.services.imports import conversation_import_create, conversations_import
+from feedback.services.mining import mining_run_cancel, mining_run_create
 
 
 def _day(value, *, end: bool = False) -> datetime | None:
@@ -82,3 +88,49 @@ def import_upload(request):
     template = "feedback/_imports.html" if request.htmx else "feedback/import_upload.html"
     return render(request, template, {"form": form, "imports": imports,
                                       "polling": any(run.status in ("queued", "running") for run in imports)})
+
+
+def _runs(user) -> dict:
+    runs = list(mining_run_list_for(user=user)[:10])
+    return {"runs": runs, "polling": any(run.is_active for run in runs)}
+
+
+@manager_required
+def signals_page(request):
+    """The signals dashboard of one classifier version (the newest by default), the mining form and recent runs.
+    htmx polls it for the runs' progress only."""
+    if request.htmx:
+        return render(request, "feedback/_mining_runs.html", _runs(request.user))
+    versions = signal_versions()
+    version = request.GET.get("version") or (versions[0] if versions else "")
+    context = {"form": MiningForm(), "versions": versions, **_runs(request.user)}
+    if version in versions:
+        dashboard = signals_dashboard(user=request.user, version=version)
+        context.update(dashboard=dashboard, plots=signal_plots(dashboard))
+    return render(request, "feedback/signals.html", context)
+
+
+@manager_required
+@require_POST
+def mining_start(request):
+    form = MiningForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = mining_run_create(by=request.user, source=data["source"], since=_day(data["since"]),
+                                    endpoint=data["endpoint"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.info(request, f"Mining run #{run.pk} queued; its progress shows below.")
+    else:
+        messages.error(request, "Check the mining form: " + form.errors.as_text())
+    return redirect("feedback:signals")
+
+
+@manager_required
+@require_POST
+def mining_cancel(request, run_id: int):
+    """Stop a run; the labels and pairs it made so far stay, and the next run carries on from them."""
+    mining_run_cancel(run=get_object_or_404(mining_run_list_for(user=request.user), pk=run_id))
+    return redirect("feedback:signals")

@@ -63,15 +63,17 @@ def assignment_task(*, assignment: Assignment) -> dict:
     """What the API shows of a task: the item, its prompt and its responses in the order this annotator sees them.
     One query, as it runs for every task served."""
     rows = sql_rows(
-        "SELECT item.external_id, prompt.messages, candidate.external_id, candidate.text"
+        "SELECT item.external_id, prompt.messages, candidate.external_id, candidate.text, prompt.metadata"
         f" FROM {Item._meta.db_table} item"
         f" JOIN {Prompt._meta.db_table} prompt ON prompt.id = item.prompt_id"
         f" JOIN {ItemCandidate._meta.db_table} slot ON slot.item_id = item.id"
         f" JOIN {Candidate._meta.db_table} candidate ON candidate.id = slot.candidate_id"
         " WHERE item.id = %s", [assignment.item_id])
-    texts = {response: text for _, _, response, text in rows}
+    texts = {response: text for _, _, response, text, _ in rows}
+    metadata = json.loads(rows[0][4])
     return {
         "assignment": assignment.pk, "item": rows[0][0], "prompt": json.loads(rows[0][1]),
+        "context": metadata.get("context", ""),  # shown beside the prompt (mined feedback: the user's reply)
         "protocol": assignment.protocol,
         "responses": [{"id": response, "text": texts[response]} for response in assignment.presented_order],
         "expires_at": assignment.expires_at,

@@ -11,7 +11,7 @@ rerun of the same export reads the same rows. Nothing holds a long transaction, 
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 from django.core.exceptions import ValidationError
@@ -60,6 +60,7 @@ class ItemRecord:
     messages: list[dict]
     candidates: list[CandidateRecord]
     judgments: list[JudgmentRecord]
+    metadata: dict = field(default_factory=dict)  # the prompt's: where it came from (e.g. mined feedback's provenance)
 
 
 def snapshot_judgment_id(*, campaign_ids: list[int]) -> int:
@@ -141,7 +142,8 @@ def items_read(*, spec: dict, snapshot_id: int, excluded: set[int]) -> Iterator[
     items, after = _items(spec).order_by("pk"), 0
     while True:
         rows = _rows(items.filter(pk__gt=after).values_list(
-            "pk", "campaign_id", "external_id", "prompt__external_id", "prompt__messages")[:ITEMS_PER_CHUNK])
+            "pk", "campaign_id", "external_id", "prompt__external_id", "prompt__messages",
+            "prompt__metadata")[:ITEMS_PER_CHUNK])
         if not rows:
             return
         ids = [row[0] for row in rows]
@@ -163,8 +165,9 @@ def items_read(*, spec: dict, snapshot_id: int, excluded: set[int]) -> Iterator[
                     "candidate__generation_output__seed")):
             slots.setdefault(item_id, []).append(CandidateRecord(
                 external_id, text, model, _generation(endpoint, params, seed), not models or model in models))
-        yield [ItemRecord(pk, campaign_id, external_id, prompt_id, prompt, slots[pk], by_item[pk])
-               for pk, campaign_id, external_id, prompt_id, messages in rows
+        yield [ItemRecord(pk, campaign_id, external_id, prompt_id, prompt, slots[pk], by_item[pk],
+                          _json(metadata) or {})
+               for pk, campaign_id, external_id, prompt_id, messages, metadata in rows
                if pk in by_item and (prompt := _prompt(pk, messages)) is not None]
 
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from core.runs import Run, run_cancel, run_fail, run_finish, run_requeue, run_start
+from core.runs import Run, run_cancel, run_fail, run_finish, run_requeue, run_start, runs_recover
 from modelhost.backends.base import BackendError, Output, Request
 from modelhost.messages import messages_validate, storable
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
@@ -225,17 +225,4 @@ def generation_job_run(*, job_id: int, hostname: str = "") -> None:
 
 def generation_jobs_recover(*, hostname: str) -> list[int]:
     """Requeue jobs left running by this worker's previous life or by a worker that is no longer alive."""
-    from core.selectors import workers_alive
-
-    alive = {host for hosts in workers_alive().values() for host in hosts} - {hostname}
-    orphans = list(
-        GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING).exclude(worker__in=alive)
-        .values_list("pk", flat=True)
-    )
-    for job_id in orphans:
-        with transaction.atomic():
-            if GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.RUNNING).update(
-                status=GenerationJob.Status.QUEUED
-            ):
-                generation_job_enqueue(job=GenerationJob(pk=job_id))
-    return orphans
+    return runs_recover(model=GenerationJob, hostname=hostname, enqueue=lambda job: generation_job_enqueue(job=job))

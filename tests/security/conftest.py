@@ -61,6 +61,12 @@ def _conversation(manager) -> dict:
     return {"conversation_id": conversation.pk, "message_id": reply.pk}
 
 
+def _mining_run(manager) -> int:
+    from feedback.models import MiningRun
+
+    return MiningRun.objects.create(created_by=manager, version="maria's").pk
+
+
 @pytest.fixture
 def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -80,8 +86,9 @@ def world(manager, annotator, tiny_endpoint, settings, tmp_path) -> World:
     return World(
         ids={"campaign_id": campaign.pk, "assignment_id": held.pk, "user_id": annotator.pk, "export_id": export.pk,
              "item_id": judged.item_id, "job_id": job.pk, "reply_id": reply.pk, "token_id": token.pk,
-             "run_id": judge_run.pk, **_conversation(manager)},
-        by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator), "profiles": {"field_id": field.pk}})
+             **_conversation(manager)},
+        by_namespace={"moralgraph": _moral_graph(campaign, manager, annotator), "profiles": {"field_id": field.pk},
+                      "annotate": {"run_id": judge_run.pk}, "feedback": {"run_id": _mining_run(manager)}})
 
 
 @pytest.fixture
@@ -98,7 +105,7 @@ def state() -> dict:
     from annotate.models import Campaign, Item, Judgment, Prompt
     from annotate.moralgraph.models import Deliberation, Interview, Participant, ValuesCard, Vote
     from annotate.profiles.models import Profile, ProfileAnswer, ProfileField
-    from feedback.models import Conversation, Feedback
+    from feedback.models import Conversation, Feedback, MiningRun
     from feedback.models import Message as ChatMessage
 
     return {
@@ -112,6 +119,7 @@ def state() -> dict:
         "tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
         "people": sorted(User.objects.values_list("pk", "is_active", "password")),
         "conversations": sorted(Conversation.objects.values_list("pk", flat=True)),
+        "mining runs": sorted(MiningRun.objects.values_list("pk", "status")),
         "chat messages and feedback": (ChatMessage.objects.count(), Feedback.objects.count()),
         "profiles": (sorted(ProfileField.objects.values_list("pk", "label")),
                      sorted(ProfileAnswer.objects.values_list("profile__user_id", "field_id", "value")),
