@@ -29,12 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import django_setup, postgres_create
+from bench.common import BASELINE, baseline_tree, django_setup, postgres_create
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "postgres://postgres@127.0.0.1:5432/concord_bench_export"
 DATA_DIR = ROOT / "var" / "bench-export"
-BASELINE = "423e3bb"  # before stage clocks, orjson and the columnar Parquet path
 CAMPAIGN = "bench: export"
 ANNOTATORS = 300
 JUDGES_PER_ITEM = 3
@@ -150,21 +149,8 @@ def run(filetype: str) -> dict:
             "stages": handler.seconds}
 
 
-def baseline_tree(revision: str) -> Path:
-    """The code of `revision`, extracted once under var/ (no checkout, no worktree: the repository is untouched)."""
-    tree = ROOT / "var" / f"bench-baseline-{revision}"
-    if not tree.exists():
-        partial = tree.with_name(tree.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
-        partial.rename(tree)
-    return tree
-
-
 def report(label: str, result: dict) -> None:
-    print(f"{label:<18} {result['rows']:>10,} {result['wall_s']:>8} {result['rows_per_s']:>9,} "
+    print(f"{label:<24} {result['rows']:>10,} {result['wall_s']:>8} {result['cpu_s']:>7} {result['rows_per_s']:>9,} "
           f"{result['peak_rss_mb']:>12} {result['bytes'] / 1e6:>9,.0f}")
     counts = {"read": result["judgments"], "aggregate": result["judgments"], "format": result["rows"],
               "write": result["rows"]}
@@ -199,12 +185,17 @@ def main() -> None:
     subprocess.run([*command, "--load"], check=True)
     trees = [("this tree", ROOT)] + ([(f"baseline {args.baseline}", baseline_tree(args.baseline))]
                                      if args.baseline else [])
-    print(f"{'file type':<18} {'rows':>10} {'wall s':>8} {'rows/s':>9} {'peak RSS MB':>12} {'size MB':>9}")
+    print(f"{'file type':<24} {'rows':>10} {'wall s':>8} {'CPU s':>7} {'rows/s':>9} {'peak RSS MB':>12} "
+          f"{'size MB':>9}")
     for filetype in args.filetypes:
         for label, tree in trees:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             child = subprocess.run([*command, "--run", filetype], capture_output=True, text=True, check=True,
                                    cwd=tree, env={**os.environ, "CONCORD_DATA_DIR": str(DATA_DIR)})
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             result = json.loads(child.stdout.strip().splitlines()[-1])
+            # CPU time next to wall time: on a shared machine the wall clock also counts waiting for a core
+            result["cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)
             result.setdefault("stages", {})
             result.setdefault("judgments", args.judgments)
             if result["status"] != "done":
