@@ -11,7 +11,6 @@ import math
 import re
 
 import orjson
-
 from django.core.exceptions import ValidationError
 
 MAX_DEPTH = 64
