@@ -11,6 +11,7 @@ from annotate.models import (
     Flag,
     Item,
     ItemCandidate,
+    JudgeRun,
     Judgment,
     Prompt,
 )
@@ -96,6 +97,15 @@ class FlagAdmin(admin.ModelAdmin):
     list_filter = ["kind", "item__campaign"]
     list_select_related = ["item", "annotator"]
     raw_id_fields = ["item", "annotator"]
+
+
+@admin.register(JudgeRun)
+class JudgeRunAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "judge", "status", "done", "total", "created_at"]
+    list_filter = ["status", "campaign"]
+    list_select_related = ["campaign", "judge"]
+    raw_id_fields = ["campaign", "judge", "created_by"]
+    readonly_fields = ["done", "total", "prompt_version", "params", "seed"]
 
 
 @admin.register(ItemCandidate)

@@ -1,7 +1,13 @@
 """Set-up shared by the benchmarks: a PostgreSQL database of their own, and Django on it."""
 
 import os
+import shutil
+import subprocess
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = "423e3bb"  # the code before the scale work (issue 16): benches run it beside this tree
 
 
 def postgres_create(url: str) -> None:
@@ -28,3 +34,16 @@ def django_setup(url: str, *, migrate: bool = True, **env: str) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+
+
+def baseline_tree(revision: str) -> Path:
+    """The code of `revision`, extracted once under var/ (no checkout, no worktree: the repository is untouched)."""
+    tree = ROOT / "var" / f"bench-baseline-{revision}"
+    if not tree.exists():
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
+        partial.rename(tree)
+    return tree

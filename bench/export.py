@@ -4,7 +4,11 @@ Builds (once; a rerun reuses it) a pairwise campaign in its own database: N/3 pr
 two responses each of 200-2,800 characters (mean ~1,500, as HelpSteer2's), one item per prompt and three
 annotators' judgments per item, loaded with COPY. Then each file type is exported in a fresh process, as a
 worker would run it: DPO rows per annotator (one row per judgment), conversational, with provenance. Prints wall
-time, rows/s and the process's peak RSS. Targets: Parquet under 60 s, peak RSS under 1 GB.
+time, rows/s, the process's peak RSS and the seconds and rows/s of each stage (read, aggregate, format, write;
+see exports/clock.py). Targets: Parquet and JSONL each under 30 s, peak RSS under 1 GB.
+
+The baseline runs in the same way from the code of another commit (`--baseline REV`, default the commit before
+the export was made to stream with orjson; `--baseline ""` skips it), extracted with `git archive`.
 
     .venv/bin/python -m bench.export [--judgments 1000000] [--filetypes parquet jsonl] [--keep-files]
 """
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import resource
 import shutil
 import subprocess
@@ -23,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import django_setup, postgres_create
+from bench.common import BASELINE, baseline_tree, django_setup, postgres_create
 
+ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "postgres://postgres@127.0.0.1:5432/concord_bench_export"
-DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "bench-export"
+DATA_DIR = ROOT / "var" / "bench-export"
 CAMPAIGN = "bench: export"
 ANNOTATORS = 300
 JUDGES_PER_ITEM = 3
@@ -119,6 +126,15 @@ def run(filetype: str) -> dict:
     from exports.models import Export
     from exports.services import export_create, export_run
 
+    class Stages(logging.Handler):  # the export logs its seconds per stage when it finishes (older code: not)
+        seconds: dict = {}
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.seconds.update(getattr(record, "stages", {}))
+
+    handler = Stages()
+    logging.getLogger("exports.services").addHandler(handler)
+    logging.getLogger("exports.services").setLevel(logging.INFO)
     campaign = Campaign.objects.get(name=CAMPAIGN)
     export = export_create(spec={"campaigns": [campaign.pk], "format": "dpo", "filetype": filetype, "test_size": 0.05},
                            by=None, queue=False)
@@ -127,9 +143,21 @@ def run(filetype: str) -> dict:
     wall = time.perf_counter() - started
     export = Export.objects.get(pk=export.pk)
     return {"filetype": filetype, "status": export.status, "error": export.error, "rows": export.rows,
-            "wall_s": round(wall, 1), "rows_per_s": round(export.rows / wall), "peak_rss_mb":
-                round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "bytes": sum(entry["bytes"] for entry in export.files), "directory": str(export.directory)}
+            "judgments": export.total, "wall_s": round(wall, 1), "rows_per_s": round(export.rows / wall),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "bytes": sum(entry["bytes"] for entry in export.files), "directory": str(export.directory),
+            "stages": handler.seconds}
+
+
+def report(label: str, result: dict) -> None:
+    print(f"{label:<24} {result['rows']:>10,} {result['wall_s']:>8} {result['cpu_s']:>7} {result['rows_per_s']:>9,} "
+          f"{result['peak_rss_mb']:>12} {result['bytes'] / 1e6:>9,.0f}")
+    counts = {"read": result["judgments"], "aggregate": result["judgments"], "format": result["rows"],
+              "write": result["rows"]}
+    if result["stages"]:
+        print("    " + ", ".join(f"{stage} {seconds:.1f} s" + (f" ({counts[stage] / seconds:,.0f} rows/s)"
+                                                               if stage in counts and seconds else "")
+                                 for stage, seconds in result["stages"].items()))
 
 
 def main() -> None:
@@ -138,6 +166,7 @@ def main() -> None:
     parser.add_argument("--database", default=DATABASE)
     parser.add_argument("--filetypes", nargs="+", default=["parquet", "jsonl"])
     parser.add_argument("--keep-files", action="store_true", help="leave the exported files in var/bench-export")
+    parser.add_argument("--baseline", default=BASELINE, help="the commit whose code runs as the baseline")
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)  # child: build the data
     parser.add_argument("--run", help=argparse.SUPPRESS)  # child: one export, a JSON line out
     args = parser.parse_args()
@@ -154,16 +183,26 @@ def main() -> None:
     postgres_create(args.database)
     command = [sys.executable, "-m", "bench.export", "--database", args.database, "--judgments", str(args.judgments)]
     subprocess.run([*command, "--load"], check=True)
-    print(f"{'file type':<10} {'rows':>10} {'wall s':>8} {'rows/s':>9} {'peak RSS MB':>12} {'size MB':>9}")
+    trees = [("this tree", ROOT)] + ([(f"baseline {args.baseline}", baseline_tree(args.baseline))]
+                                     if args.baseline else [])
+    print(f"{'file type':<24} {'rows':>10} {'wall s':>8} {'CPU s':>7} {'rows/s':>9} {'peak RSS MB':>12} "
+          f"{'size MB':>9}")
     for filetype in args.filetypes:
-        child = subprocess.run([*command, "--run", filetype], capture_output=True, text=True, check=True)
-        result = json.loads(child.stdout.strip().splitlines()[-1])
-        if result["status"] != "done":
-            raise SystemExit(f"{filetype}: {result['error']}")
-        print(f"{filetype:<10} {result['rows']:>10,} {result['wall_s']:>8} {result['rows_per_s']:>9,} "
-              f"{result['peak_rss_mb']:>12} {result['bytes'] / 1e6:>9,.0f}")
-        if not args.keep_files:
-            shutil.rmtree(result["directory"], ignore_errors=True)
+        for label, tree in trees:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            child = subprocess.run([*command, "--run", filetype], capture_output=True, text=True, check=True,
+                                   cwd=tree, env={**os.environ, "CONCORD_DATA_DIR": str(DATA_DIR)})
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            result = json.loads(child.stdout.strip().splitlines()[-1])
+            # CPU time next to wall time: on a shared machine the wall clock also counts waiting for a core
+            result["cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)
+            result.setdefault("stages", {})
+            result.setdefault("judgments", args.judgments)
+            if result["status"] != "done":
+                raise SystemExit(f"{filetype}: {result['error']}")
+            report(f"{filetype}, {label}", result)
+            if not args.keep_files:
+                shutil.rmtree(result["directory"], ignore_errors=True)
 
 
 if __name__ == "__main__":

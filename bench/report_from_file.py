@@ -6,7 +6,10 @@ of two responses, absolute ratings of one response, and rankings of all three, e
 sixty annotators. Then runs the command in a child process, so its peak RSS is the command's alone.
 
     .venv/bin/python -m bench.report_from_file [--lines 1000000] [--style-control] [--properties] [--rebuild]
-        [--profile]
+        [--profile] [--baseline REV]
+
+The same command then runs from the code of another commit (`--baseline`, default the code before the scale
+work; extracted with `git archive` under var/), on the same file.
 
 `--profile` runs the command under cProfile in this process instead and prints where the time goes.
 """
@@ -23,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import BASELINE, ROOT, baseline_tree
+
 MODELS = [f"model-{index}" for index in range(8)]
 ANNOTATORS = [f"annotator{index:02d}" for index in range(60)]
 OVERLAP = 3
@@ -82,6 +86,8 @@ def main() -> None:
     parser.add_argument("--properties", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--baseline", default=BASELINE, help="a commit whose code runs the same command after this "
+                                                              "tree's ('' for none)")
     options = parser.parse_args()
     path = ROOT / "var" / "bench" / f"exchange-{options.lines}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,15 +111,21 @@ def main() -> None:
             profile.runcall(call_command, *command, stdout=devnull)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
         return
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU time next to wall time: on a shared machine the wall clock also counts waiting for a core
+    # The baseline's code has no property profile: with --properties only this tree runs.
+    trees = [("this tree", ROOT)] + ([(f"baseline {options.baseline}", baseline_tree(options.baseline))]
+                                     if options.baseline and not options.properties else [])
     added = [name for name, on in (("style control", options.style_control), ("properties", options.properties)) if on]
-    print(f"report --from, {options.lines} lines{' with ' + ' and '.join(added) if added else ''}: "
-          f"{seconds:.1f} s wall, {usage.ru_utime + usage.ru_stime:.1f} s CPU, "
-          f"peak RSS {usage.ru_maxrss / 1024:.0f} MiB")
+    for label, tree in trees:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "manage.py", *command], cwd=tree, check=True, stdout=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+        # CPU time next to wall time: on a shared machine the wall clock also counts waiting for a core. The peak
+        # RSS is the largest child's so far: the baseline runs second, so its figure is at least this tree's.
+        print(f"report --from, {options.lines} lines{' with ' + ' and '.join(added) if added else ''}, {label}: "
+              f"{seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {usage.ru_maxrss / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,14 @@ refuses them), no integer beyond 64 bits (databases and Arrow cannot hold it) an
 
 import json
 import math
+import re
 
+import orjson
 from django.core.exceptions import ValidationError
 
 MAX_DEPTH = 64
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_LONG_INTEGER = re.compile(r"[0-9]{19}")
 
 
 def text_check(value, name: str) -> str:
@@ -59,7 +62,19 @@ def _no_constant(constant: str):
 
 
 def json_parse(text: str, name: str = ""):
-    """`text` as JSON held to json_check's rules (NaN and Infinity refused too), or a ValidationError."""
+    """`text` as JSON held to json_check's rules (NaN and Infinity refused too), or a ValidationError.
+
+    orjson reads well-formed text about four times as fast as json.loads, and refuses NaN, infinities and lone
+    surrogates itself; text it refuses, or that might break a rule it does not check (a NUL, deep nesting, an
+    integer of 19 digits or more, which it would turn into a float), goes the strict way, which words the error."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if ("\\u0000" not in text and text.count("[") + text.count("{") < MAX_DEPTH
+                and not _LONG_INTEGER.search(text)):
+            return value
     prefix = f"{name}: " if name else ""
     try:
         value = json.loads(text, parse_constant=_no_constant)

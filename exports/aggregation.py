@@ -98,21 +98,20 @@ def strategy_pairs(scores: dict[int, float], strategy: str, min_margin: float) -
             for b in at[high] for w in at[low]]
 
 
-def _vote(gap: float, min_margin: float) -> int:
-    return 1 if decided(gap, min_margin) else -1 if decided(-gap, min_margin) else 0
-
-
 def _pair_majorities(vectors: list[list[float]], positions: list[int], min_margin: float):
     """(i, j) -> (majority vote of i over j, or None without a strict majority; its share; mean |gap| of the
-    majority). Runs once per item of every export, hence plain lists rather than Counter."""
+    majority). Runs once per item of every export, hence plain lists and `decided` written out."""
     result = {}
+    least = min_margin - EPSILON  # decided(gap), written out
     for i, j in combinations(positions, 2):
         gaps = [vector[i] - vector[j] for vector in vectors]
-        votes = [_vote(gap, min_margin) for gap in gaps]
-        (count, top), *rest = sorted(((votes.count(vote), vote) for vote in set(votes)), reverse=True)
+        votes = [1 if gap >= least and gap > EPSILON else -1 if -gap >= least and -gap > EPSILON else 0
+                 for gap in gaps]
+        # the most frequent vote, a tie between counts going to the larger vote; no majority if two share the top
+        (count, top), (second, _), _ = sorted([(votes.count(1), 1), (votes.count(0), 0), (votes.count(-1), -1)],
+                                              reverse=True)
         agreeing = [abs(gap) for gap, vote in zip(gaps, votes, strict=True) if vote == top]
-        result[i, j] = (top if not rest or rest[0][0] < count else None, count / len(gaps),
-                        sum(agreeing) / len(agreeing))
+        result[i, j] = (top if second < count else None, count / len(gaps), sum(agreeing) / len(agreeing))
     return result
 
 
@@ -133,7 +132,11 @@ def _most_agreeing(vectors: list[list[float]], positions: list[int]) -> list[int
 
 
 def _spread(vectors: list[list[float]], positions: list[int]) -> float:
-    return max((max(v[p] for v in vectors) - min(v[p] for v in vectors) for p in positions), default=0.0)
+    spread = 0.0
+    for p in positions:
+        column = [v[p] for v in vectors]
+        spread = max(spread, max(column) - min(column))
+    return spread
 
 
 def item_verdicts(item: ItemRecord, spec: dict, *, attributes: tuple[str, ...] = ()) -> ItemVerdicts:

@@ -45,6 +45,7 @@ class Format(ABC):
         self.conversational = spec["style"] == "conversational"
         self.provenance = spec["provenance"]
         self.rationales = spec["include_rationale"]
+        self._item = self._head = self._tail = None  # see shared()
 
     # --- the parts of a row -----------------------------------------------------------------------------------
     def text_type(self) -> pa.DataType:
@@ -80,13 +81,19 @@ class Format(ABC):
     def shared(self, item: ItemRecord, result: ItemVerdicts, verdict: Verdict) -> dict:
         if not self.provenance:
             return {}
+        if item is not self._item:  # the item's part once per item: with one verdict per judgment, it repeats
+            self._item = item
+            self._head = {"campaign_id": item.campaign_id, "item": item.external_id, "prompt_id": item.prompt_id,
+                          "prompt_metadata": json.dumps(item.metadata, sort_keys=True, ensure_ascii=False)
+                          if item.metadata else None}
+            self._tail = {"agreement": _rounded(result.agreement), "n_judgments": len(item.judgments)}
         judgments = verdict.judgments
         row = {
-            "campaign_id": item.campaign_id, "item": item.external_id, "prompt_id": item.prompt_id,
-            "prompt_metadata": json.dumps(item.metadata, sort_keys=True, ensure_ascii=False) if item.metadata else None,
-            "protocol": ",".join(sorted({j.protocol for j in judgments})),
+            **self._head,
+            "protocol": judgments[0].protocol if len(judgments) == 1 else ",".join(sorted({j.protocol
+                                                                                         for j in judgments})),
             "judgment_ids": [j.pk for j in judgments], "annotators": [self.pseudonym(j.annotator) for j in judgments],
-            "agreement": _rounded(result.agreement), "n_judgments": len(item.judgments),
+            **self._tail,
         }
         if self.rationales:
             row["rationales"] = [j.rationale for j in judgments]

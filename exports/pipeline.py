@@ -7,11 +7,13 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 
@@ -28,6 +30,7 @@ from annotate.selectors.snapshot import (
 from core.values import json_check
 from exports.aggregation import item_verdicts, judgment_scores
 from exports.card import card_write
+from exports.clock import StageClock
 from exports.formats import FORMAT_CLASSES, Format
 from exports.read_ahead import read_ahead
 from exports.spec import canonical_json
@@ -68,6 +71,7 @@ class ExportResult:
     rows: int
     files: list[dict]
     content_hash: str
+    stages: StageClock
 
 
 def pseudonymizer(salt: str) -> Callable[[int], str]:
@@ -85,16 +89,17 @@ def pseudonymizer(salt: str) -> Callable[[int], str]:
 
 def prompt_split(messages: list[dict], *, seed: str, test_size: float) -> tuple[str, int]:
     """The split of a prompt, from a hash of its text: the same prompt is in the same split in every campaign."""
-    text = canonical_json([{"role": m["role"], "content": m["content"]} for m in messages])
-    value = int.from_bytes(hashlib.sha256(f"{seed}\0{text}".encode()).digest()[:8], "big")
+    # orjson's sorted compact bytes are canonical_json's, encoded (checked on every code point to U+3000)
+    text = orjson.dumps([{"role": m["role"], "content": m["content"]} for m in messages], option=orjson.OPT_SORT_KEYS)
+    value = int.from_bytes(hashlib.sha256(seed.encode() + b"\0" + text).digest()[:8], "big")
     return ("test" if value / 2 ** 64 < test_size else "train"), value
 
 
 class SplitFiles:
     """Writers per split, opened on the first row (an empty split leaves no file), fed in batches."""
 
-    def __init__(self, spec: dict, directory: Path, scratch: Path, schema):
-        self.spec, self.directory, self.scratch, self.schema = spec, directory, scratch, schema
+    def __init__(self, spec: dict, directory: Path, scratch: Path, schema, clock: StageClock):
+        self.spec, self.directory, self.scratch, self.schema, self.clock = spec, directory, scratch, schema, clock
         self.writers: dict[str, SplitWriter] = {}
         self.pending: dict[str, list] = {}
 
@@ -109,7 +114,8 @@ class SplitFiles:
         if not batch:
             return
         if split not in self.writers:
-            self.writers[split] = writer_open(self.spec["filetype"], self.directory, split, self.schema, self.scratch)
+            self.writers[split] = writer_open(self.spec["filetype"], self.directory, split, self.schema, self.scratch,
+                                              self.clock)
         writer = self.writers[split]
         if isinstance(batch[0], str):
             writer.write_lines(batch)
@@ -127,16 +133,23 @@ class SplitFiles:
 def _structured(spec: dict, snapshot_id: int, excluded: set[int], layout: Format, stats: ExportStats,
                 files: SplitFiles, progress: Callable[[int], None]) -> None:
     attributes = layout.value_names() if spec["format"] == "attributes" else ()
-    for chunk in read_ahead(items_read(spec=spec, snapshot_id=snapshot_id, excluded=excluded)):
-        for item in chunk:
-            _item_write(item, spec, layout, attributes, stats, files)
+    clock = files.clock
+    chunks = read_ahead(clock.iterate("read", items_read(spec=spec, snapshot_id=snapshot_id, excluded=excluded)))
+    for chunk in clock.iterate("waiting", chunks):
+        with clock.stage("aggregate"):
+            results = [item_verdicts(item, spec, attributes=attributes) for item in chunk]
+        counted, started = clock.seconds["format"] + clock.seconds["waiting"], time.perf_counter()
+        for item, result in zip(chunk, results, strict=True):
+            _item_write(item, result, spec, layout, stats, files)
+        # the writers count their own format and waiting time, spent inside this loop
+        counted = clock.seconds["format"] + clock.seconds["waiting"] - counted
+        clock.add("format", time.perf_counter() - started - counted)
         progress(sum(len(item.judgments) for item in chunk))
 
 
-def _item_write(item: ItemRecord, spec: dict, layout: Format, attributes, stats: ExportStats,
+def _item_write(item: ItemRecord, result, spec: dict, layout: Format, stats: ExportStats,
                 files: SplitFiles) -> None:
     stats.items_judged += 1
-    result = item_verdicts(item, spec, attributes=attributes)
     if spec["min_agreement"] is not None and (result.agreement is None or result.agreement < spec["min_agreement"]):
         stats.dropped["min_agreement"] += 1
         return
@@ -226,6 +239,7 @@ def dataset_write(*, spec: dict, snapshot_id: int, directory: Path,
     exist yet)."""
     directory.mkdir(parents=True)
     stats = ExportStats()
+    clock = StageClock()
     excluded = gold_failing_annotators(spec=spec, snapshot_id=snapshot_id) if spec["exclude_gold_failures"] else set()
     stats.gold_failing_annotators = len(excluded)
     selected = judgments_count(spec=spec, snapshot_id=snapshot_id, excluded=excluded)
@@ -246,7 +260,7 @@ def dataset_write(*, spec: dict, snapshot_id: int, directory: Path,
     scratch = directory.with_name(directory.name + "-scratch")  # a sibling, so a rerun's clean-up finds it
     scratch.mkdir()
     try:
-        files = SplitFiles(spec, directory, scratch, None if raw else layout.schema())
+        files = SplitFiles(spec, directory, scratch, None if raw else layout.schema(), clock)
         if raw:
             _raw(spec, snapshot_id, excluded, pseudonym, stats, files, progress)
         else:
@@ -264,4 +278,4 @@ def dataset_write(*, spec: dict, snapshot_id: int, directory: Path,
     card_write(card, spec=spec, layout=layout, stats=stats, files=data_files, content_hash=digest,
                snapshot_id=snapshot_id)
     manifest = sorted([*data_files, file_entry(directory, card)], key=lambda entry: entry["path"])
-    return ExportResult(rows=sum(stats.rows.values()), files=manifest, content_hash=digest)
+    return ExportResult(rows=sum(stats.rows.values()), files=manifest, content_hash=digest, stages=clock)

@@ -115,3 +115,5 @@ def export_run(*, export_id: int, worker: str = "", on_progress: Progress | None
         raise
     os.replace(partial, export.directory)
     run_finish(run=export, rows=result.rows, files=result.files, content_hash=result.content_hash)
+    logger.info("export %s: %s rows; %s", export.pk, result.rows, result.stages.summary(),
+                extra={"stages": result.stages.seconds})

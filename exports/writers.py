@@ -7,14 +7,17 @@ directory with a fingerprint derived from its content.
 
 import gzip
 import hashlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import accumulate
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from exports.clock import StageClock
 
 PARQUET_COMPRESSION = "zstd"
 READ_BLOCK = 1 << 20
@@ -24,12 +27,10 @@ MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])
 def _messages_array(values: list[list[dict]]) -> pa.Array:
     """A list<struct<role, content>> column from flat string columns: several times faster than pyarrow's
     conversion of the nested Python objects, which dominated the time of a conversational export."""
-    offsets, roles, contents = [0], [], []
-    for messages in values:
-        for message in messages:
-            roles.append(message["role"])
-            contents.append(message["content"])
-        offsets.append(len(roles))
+    flat = [message for messages in values for message in messages]
+    roles = [message["role"] for message in flat]
+    contents = [message["content"] for message in flat]
+    offsets = [0, *accumulate(len(messages) for messages in values)]
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.StructArray.from_arrays(
         [pa.array(roles, pa.string()), pa.array(contents, pa.string())], names=["role", "content"]))
 
@@ -49,23 +50,33 @@ class SplitWriter(ABC):
     they overlap with making the next batch; one at a time, which keeps the order and at most two batches in
     memory."""
 
-    def __init__(self, path: Path, schema: pa.Schema | None):
+    def __init__(self, path: Path, schema: pa.Schema | None, clock: StageClock | None = None):
         self.path = path
         self.schema = schema
+        self.clock = clock or StageClock()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer")
         self._pending: Future | None = None
 
     def _in_background(self, work: Callable, *args) -> None:
-        self._wait()
-        self._pending = self._io.submit(work, *args)
+        with self.clock.stage("waiting"):
+            self._wait()
+        self._pending = self._io.submit(self.clock.timed("write", work), *args)
 
     def _wait(self) -> None:
         if self._pending is not None:
             self._pending.result()  # raises what the write raised
             self._pending = None
 
+    def write(self, rows: list[dict]) -> None:
+        with self.clock.stage("format"):
+            data = self.encode(rows)
+        self._in_background(self.put, data)
+
     @abstractmethod
-    def write(self, rows: list[dict]) -> None: ...
+    def encode(self, rows: list[dict]): ...
+
+    @abstractmethod
+    def put(self, data) -> None: ...
 
     def close(self) -> None:
         self._wait()
@@ -73,17 +84,22 @@ class SplitWriter(ABC):
 
 
 class JsonlWriter(SplitWriter):
-    def __init__(self, path: Path, schema: pa.Schema | None, *, compress: bool = False):
-        super().__init__(path, schema)
+    def __init__(self, path: Path, schema: pa.Schema | None, *, compress: bool = False,
+                 clock: StageClock | None = None):
+        super().__init__(path, schema, clock)
         self.raw = open(path, "wb")
         # mtime 0 and no name in the gzip header: the same rows give the same bytes.
         self.file = gzip.GzipFile(fileobj=self.raw, mode="wb", filename="", mtime=0) if compress else self.raw
 
-    def write(self, rows: list[dict]) -> None:
-        self.write_lines([json.dumps(row, ensure_ascii=False) + "\n" for row in rows])
+    def encode(self, rows: list[dict]) -> bytes:
+        # orjson: compact UTF-8 lines, keys in the row's order, about 10x json.dumps on these rows
+        return b"".join([orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows])
+
+    def put(self, data: bytes) -> None:
+        self.file.write(data)
 
     def write_lines(self, lines: list[str]) -> None:
-        self._in_background(self.file.write, "".join(lines).encode())
+        self._in_background(self.put, "".join(lines).encode())
 
     def close(self) -> None:
         super().close()
@@ -92,12 +108,15 @@ class JsonlWriter(SplitWriter):
 
 
 class ParquetWriter(SplitWriter):
-    def __init__(self, path: Path, schema: pa.Schema):
-        super().__init__(path, schema)
+    def __init__(self, path: Path, schema: pa.Schema, clock: StageClock | None = None):
+        super().__init__(path, schema, clock)
         self.writer = pq.ParquetWriter(path, schema, compression=PARQUET_COMPRESSION)
 
-    def write(self, rows: list[dict]) -> None:
-        self._in_background(self.writer.write_table, table_from_rows(rows, self.schema))
+    def encode(self, rows: list[dict]) -> pa.Table:
+        return table_from_rows(rows, self.schema)
+
+    def put(self, table: pa.Table) -> None:
+        self.writer.write_table(table)
 
     def close(self) -> None:
         super().close()
@@ -107,13 +126,16 @@ class ParquetWriter(SplitWriter):
 class ArrowStreamWriter(SplitWriter):
     """The Arrow IPC stream a Hugging Face split is made from (see `hf_save`)."""
 
-    def __init__(self, path: Path, schema: pa.Schema):
-        super().__init__(path, schema)
+    def __init__(self, path: Path, schema: pa.Schema, clock: StageClock | None = None):
+        super().__init__(path, schema, clock)
         self.sink = pa.OSFile(str(path), "wb")
         self.writer = pa.ipc.new_stream(self.sink, schema)
 
-    def write(self, rows: list[dict]) -> None:
-        self._in_background(self.writer.write_table, table_from_rows(rows, self.schema))
+    def encode(self, rows: list[dict]) -> pa.Table:
+        return table_from_rows(rows, self.schema)
+
+    def put(self, table: pa.Table) -> None:
+        self.writer.write_table(table)
 
     def close(self) -> None:
         super().close()
@@ -121,12 +143,13 @@ class ArrowStreamWriter(SplitWriter):
         self.sink.close()
 
 
-def writer_open(filetype: str, directory: Path, split: str, schema: pa.Schema | None, scratch: Path) -> SplitWriter:
+def writer_open(filetype: str, directory: Path, split: str, schema: pa.Schema | None, scratch: Path,
+                clock: StageClock | None = None) -> SplitWriter:
     if filetype == "parquet":
-        return ParquetWriter(directory / f"{split}.parquet", schema)
+        return ParquetWriter(directory / f"{split}.parquet", schema, clock)
     if filetype == "hf":
-        return ArrowStreamWriter(scratch / f"{split}.arrow", schema)
-    return JsonlWriter(directory / f"{split}.{filetype}", schema, compress=filetype == "jsonl.gz")
+        return ArrowStreamWriter(scratch / f"{split}.arrow", schema, clock)
+    return JsonlWriter(directory / f"{split}.{filetype}", schema, compress=filetype == "jsonl.gz", clock=clock)
 
 
 def hf_save(writers: dict[str, SplitWriter], directory: Path, fingerprint: str) -> None:

@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +12,7 @@ from annotate.services.candidates import campaign_source, prompt_key
 from core.services.audit import audit_record
 from modelhost.selectors import generation_outputs_for
 
+PROMPTS_PER_CHUNK = 2000  # of an items build: a chunk's prompts, candidates and items in memory at once
 TRANSITIONS = {
     Campaign.Status.DRAFT: {Campaign.Status.LIVE, Campaign.Status.CLOSED},
     Campaign.Status.LIVE: {Campaign.Status.PAUSED, Campaign.Status.CLOSED},
@@ -170,25 +171,39 @@ def _groups(campaign: Campaign, candidates: list[Candidate]):
 
 
 @transaction.atomic
-def campaign_items_build(*, campaign: Campaign, by: User | None = None) -> int:
+def campaign_items_build(*, campaign: Campaign, by: User | None = None,
+                         on_progress: Callable[[int, int], None] | None = None) -> int:
     """Turn the campaign's candidates into items: every pair of a prompt's candidates when items hold 2, else
     consecutive groups of `responses_per_item`; when ratings are absolute, one item per candidate as well (the
-    only items of a rating or attributes campaign). Safe to run again: existing items stay as they are."""
+    only items of a rating or attributes campaign). Safe to run again: existing items stay as they are.
+
+    Prompts are read in chunks (keyset) and their items written with bulk inserts, a few queries per chunk
+    whatever the campaign's size; `on_progress(prompts done, prompts)` follows it."""
     if by is not None:
         campaign_check_manager(campaign=campaign, user=by)
     _attach_generated(campaign)
     existing = set(campaign.items.values_list("external_id", flat=True))
-    created = 0
-    for prompt in Prompt.objects.filter(campaign=campaign).prefetch_related("candidates"):
-        for group in _groups(campaign, list(prompt.candidates.all())):
-            external_id = f"{prompt.external_id}:" + "+".join(c.external_id for c in group)
-            if external_id in existing:
-                continue
-            item = Item.objects.create(campaign=campaign, prompt=prompt, external_id=external_id)
-            ItemCandidate.objects.bulk_create(
-                ItemCandidate(item=item, candidate=c, position=i) for i, c in enumerate(group))
-            existing.add(external_id)
-            created += 1
+    prompts = Prompt.objects.filter(campaign=campaign).order_by("pk")
+    total, done, created, after = prompts.count(), 0, 0, 0
+    while chunk := list(prompts.filter(pk__gt=after).prefetch_related("candidates")[:PROMPTS_PER_CHUNK]):
+        after = chunk[-1].pk
+        items, groups = [], []
+        for prompt in chunk:
+            for group in _groups(campaign, list(prompt.candidates.all())):
+                external_id = f"{prompt.external_id}:" + "+".join(c.external_id for c in group)
+                if external_id in existing:
+                    continue
+                existing.add(external_id)
+                items.append(Item(campaign=campaign, prompt=prompt, external_id=external_id))
+                groups.append(group)
+        Item.objects.bulk_create(items)  # sets the pks (PostgreSQL and SQLite 3.35+ return them)
+        ItemCandidate.objects.bulk_create(
+            [ItemCandidate(item=item, candidate=c, position=i) for item, group in zip(items, groups, strict=True)
+             for i, c in enumerate(group)], batch_size=5000)
+        created += len(items)
+        done += len(chunk)
+        if on_progress:
+            on_progress(done, total)
     if created:
         items_added()
     return created

@@ -217,3 +217,40 @@ def test_its_managers_change_a_campaigns_settings_through_the_api_and_the_change
                             **auth(annotator)).status_code == 403
     campaign.refresh_from_db()
     assert campaign.overlap == 4
+
+
+# --- building items -----------------------------------------------------------------------------------------------
+
+def _draft_with_prompts(manager, name: str, prompts: int):
+    from annotate.models import Candidate, Prompt
+    from annotate.services.campaigns import campaign_create
+
+    campaign = campaign_create(creator=manager, name=name, responses_per_item=2)
+    made = Prompt.objects.bulk_create([Prompt(campaign=campaign, external_id=f"p{p}",
+                                              messages=[{"role": "user", "content": f"Q{p}?"}])
+                                       for p in range(prompts)])
+    Candidate.objects.bulk_create([Candidate(prompt=prompt, external_id=f"{prompt.external_id}-r{r}", text=f"A{r}",
+                                             model=f"model-{r}") for prompt in made for r in range(3)])
+    return campaign
+
+
+def test_building_items_takes_no_query_per_item_and_reports_its_progress(manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotate.services.campaigns import campaign_items_build
+
+    counts, seen = [], []
+    for prompts in (10, 300):  # 30 and 900 items
+        campaign = _draft_with_prompts(manager, f"Bulk {prompts}", prompts)
+        with CaptureQueriesContext(connection) as queries:
+            created = campaign_items_build(campaign=campaign, on_progress=lambda done, total: seen.append(
+                (done, total)))
+        counts.append(len(queries))
+        assert created == 3 * prompts  # three pairs of three responses
+        assert sorted(campaign.items.get(external_id="p7:p7-r0+p7-r2").slots.values_list(
+            "candidate__external_id", "position")) == [("p7-r0", 0), ("p7-r2", 1)]
+        assert campaign_items_build(campaign=campaign) == 0  # again: nothing new
+    assert counts[1] < 900 / 20  # bulk inserts (SQLite's are cut into batches by its parameter limit)
+    assert counts[0] < 15
+    assert seen == [(10, 10), (300, 300)]

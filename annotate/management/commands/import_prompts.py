@@ -7,6 +7,8 @@ from annotate.models import Campaign
 from annotate.services.campaigns import campaign_items_build
 from annotate.services.imports import prompts_import
 
+BAR = 30  # characters of the items build's progress bar
+
 
 class Command(BaseCommand):
     help = "Add prompts (and their responses) from a JSONL or CSV file to a campaign; safe to run again."
@@ -30,4 +32,10 @@ class Command(BaseCommand):
             raise CommandError(f"{file} was not imported:\n" + "\n".join(error.messages)) from None
         self.stdout.write(f"{created} new prompts; the campaign has {found.prompts.count()}.")
         if build_items:
-            self.stdout.write(f"{campaign_items_build(campaign=found)} new items.")
+            def progress(done: int, total: int) -> None:
+                filled = BAR * done // total
+                self.stdout.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total} prompts", ending="")
+                self.stdout.flush()
+
+            created = campaign_items_build(campaign=found, on_progress=progress)
+            self.stdout.write(f"\n{created} new items.")
