@@ -121,7 +121,9 @@ class Client:
     campaign_id: int
     next_ms: list[float] = field(default_factory=list)
     submit_ms: list[float] = field(default_factory=list)
+    submit_at: list[float] = field(default_factory=list)  # perf_counter() when each submit answered
     judged: int = 0
+    acknowledged: list[int] = field(default_factory=list)  # assignments whose submit answered 201
     duplicates: int = 0
     reconnects: int = 0
     errors: list[str] = field(default_factory=list)
@@ -173,8 +175,10 @@ class Client:
         status, body, elapsed = self.post(f"/api/v1/assignments/{task['assignment']}/submit",
                                           {"choice": choice, "strength": strength, "client_key": uuid.uuid4().hex})
         self.submit_ms.append(elapsed)
+        self.submit_at.append(time.perf_counter())
         if status == 201:
             self.judged += 1
+            self.acknowledged.append(task["assignment"])
         elif status == 200:
             self.duplicates += 1
         else:

@@ -290,6 +290,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # A worker writes a heartbeat row this often; /healthz calls it dead after 3 missed beats.
 WORKER_HEARTBEAT_SECONDS = env_int("CONCORD_WORKER_HEARTBEAT_SECONDS", 10)
+# A run queued this long is sent again (its message may be gone with a broker restarted without persistence).
+RUN_REQUEUE_SECONDS = env_int("CONCORD_RUN_REQUEUE_SECONDS", 600)
 # /healthz shows its details and runs probes for staff, or for a monitor sending this in X-Healthz-Token.
 HEALTHZ_TOKEN = env_str("CONCORD_HEALTHZ_TOKEN", "")
 HEALTHZ_PROBE_INTERVAL_SECONDS = env_int("CONCORD_HEALTHZ_PROBE_INTERVAL_SECONDS", 10)

@@ -101,6 +101,7 @@ class GenerationRequest(models.Model):
     job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="requests")
     key = models.CharField(max_length=200)
     messages = models.JSONField()
+    error = models.TextField(blank=True, help_text="Why the model refused this conversation alone (the job went on).")
 
     class Meta:
         ordering = ["id"]

@@ -1,8 +1,8 @@
-"""Worker start-up for model work: load the default model once per process, pick up orphaned jobs."""
+"""Worker start-up for model work: load the default model once per process (core.heartbeat picks up orphaned jobs)."""
 
 import logging
 
-from celery.signals import worker_init, worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
 from core.queues import Queue
@@ -37,13 +37,3 @@ def _load_in_child(**kwargs) -> None:
 def _load_in_solo_worker(sender, **kwargs) -> None:
     if settings.MODELHOST_PRELOAD and "solo" in str(sender.pool_cls).lower() and _consumes_gpu():
         _preload()
-
-
-@worker_ready.connect
-def _recover_jobs(sender, **kwargs) -> None:
-    from modelhost.services.jobs import generation_jobs_recover
-
-    if Queue.GPU in [queue.name for queue in sender.task_consumer.queues]:
-        recovered = generation_jobs_recover(hostname=sender.hostname)
-        if recovered:
-            logger.info("requeued generation jobs left running: %s", recovered)

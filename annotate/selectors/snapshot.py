@@ -6,6 +6,11 @@ ordinary items and judgments and leaves through the same door.
 The snapshot is "every judgment of the campaigns with an id up to N", N taken when the export was asked for.
 Judgments are never edited, only added, so that is the state at that moment however long the export runs, and a
 rerun of the same export reads the same rows. Nothing holds a long transaction, so annotators go on meanwhile.
+
+On PostgreSQL ids are taken before commit, so a judgment with an id under N could still be in flight when N is read
+and appear later: the first run of an export would leave it out and a rerun take it in. So each transaction that adds
+judgments shares a lock (`judgment_writes_hold`) that taking N holds alone for a moment: N is read once every write
+in flight has committed, and later writes take ids above N. (SQLite has one writer at a time: ids follow commits.)
 """
 
 import json
@@ -22,6 +27,7 @@ from accounts.models import User
 from annotate.models import Campaign, Item, ItemCandidate, Judgment
 from annotate.protocols import AI_PREFIX, GOLD_MIN_JUDGMENTS, GOLD_THRESHOLD, gold_is_flagged
 from annotate.services.exchange import judgments_export_jsonl
+from annotate.services.judging import JUDGMENT_WRITES_LOCK
 from core.values import json_check
 
 logger = logging.getLogger(__name__)
@@ -64,7 +70,11 @@ class ItemRecord:
 
 
 def snapshot_judgment_id(*, campaign_ids: list[int]) -> int:
-    """The newest judgment of these campaigns now: the export reads judgments up to it (0 when there are none)."""
+    """The newest judgment of these campaigns once the writes in flight have committed: the export reads judgments
+    up to it (0 when there are none). Call in a transaction (the lock lasts until it ends)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [JUDGMENT_WRITES_LOCK])
     return Judgment.objects.filter(item__campaign_id__in=campaign_ids).aggregate(last=Max("pk"))["last"] or 0
 
 

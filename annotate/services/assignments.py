@@ -20,7 +20,7 @@ from accounts.models import User
 from annotate.access import MEMBER, campaign_check_member
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
 from annotate.protocols import RATIONALE_MAX_LENGTH, Protocol
-from annotate.services.judging import answer_clean, gold_check
+from annotate.services.judging import answer_clean, gold_check, judgment_writes_hold
 from core.errors import Conflict
 from core.sql import sql_id_possible, sql_instance, sql_rows, sql_run
 
@@ -290,6 +290,7 @@ def _judgment_record(
             raise LeaseLost("Your lease expired and this item got its judgments from others meanwhile.")
     if not isinstance(time_on_task_ms, int) or time_on_task_ms <= 0:
         time_on_task_ms = int((now - assignment.leased_at).total_seconds() * 1000)
+    judgment_writes_hold()
     judgment = Judgment.objects.create(
         assignment=assignment, item=item, annotator=annotator, protocol=assignment.protocol,
         presented_order=assignment.presented_order, time_on_task_ms=time_on_task_ms, client_key=client_key,

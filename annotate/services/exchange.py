@@ -65,7 +65,7 @@ from annotate.services.imports import (
     text_clean,
 )
 from annotate.services.judges import judge_user_ensure
-from annotate.services.judging import answer_clean
+from annotate.services.judging import answer_clean, judgment_writes_hold
 from core.values import json_parse
 
 # What an answer is compared on when the same judgment is met twice.
@@ -445,6 +445,7 @@ def _write(campaign: Campaign, plan: _Plan, users: dict[str, int]) -> dict:
         batch_size=BATCH,
     )
     now = timezone.now()
+    judgment_writes_hold()
     Judgment.objects.bulk_create(
         (Judgment(item_id=item_pks[line.item], annotator_id=users[line.annotator], created_at=line.created_at or now,
                   **line.fields) for line in plan.lines),

@@ -1,10 +1,12 @@
 """Validation of answers, shared by the UI, the API and the judgment importer.
 
 Answers are checked against the item's candidates and the protocol; a bad answer raises a
-ValidationError naming the field, and nothing is written.
+ValidationError naming the field, and nothing is written. Every writer of judgments also calls `judgment_writes_hold`
+(see annotate.selectors.snapshot).
 """
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from annotate.protocols import (
     ATTRIBUTE_RANGE,
@@ -84,3 +86,13 @@ def gold_check(*, protocol: str, gold: dict, fields: dict) -> bool | None:
     if protocol == Protocol.RANKING and gold.get("ranking"):
         return set(fields["ranking"][0]) == set(gold["ranking"][0])
     return None
+
+
+JUDGMENT_WRITES_LOCK = 0x4A554447  # the advisory lock key ("JUDG")
+
+
+def judgment_writes_hold() -> None:
+    """Call in a transaction that adds judgments, before it adds them: a snapshot waits for it to commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [JUDGMENT_WRITES_LOCK])

@@ -38,7 +38,7 @@ from annotate.models import Campaign, Item
 from annotate.services.campaigns import campaign_ensure, campaign_items_build
 from annotate.services.imports import prompts_import
 from core.queues import Queue
-from core.runs import Run, run_cancel, run_fail, run_finish, run_progress, run_requeue, run_start, runs_recover
+from core.runs import Run, run_cancel, run_fail, run_finish, run_progress, run_requeue, run_start
 from feedback.models import Conversation, Message, MinedPair, MiningRun, TurnSignal
 from feedback.selectors import conversation_list_for
 from feedback.signals import pairs as pairing
@@ -104,11 +104,6 @@ def mining_run_enqueue(*, run: MiningRun) -> None:
 
 def mining_run_cancel(*, run: MiningRun) -> bool:
     return run_cancel(run=run)
-
-
-def mining_runs_recover(*, hostname: str) -> list[int]:
-    """Requeue runs a dead worker left running (called when a worker starts)."""
-    return runs_recover(model=MiningRun, hostname=hostname, enqueue=lambda run: mining_run_enqueue(run=run))
 
 
 def _advance(run: MiningRun, stage: str) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, TypeVar
 
+import httpcore2
+import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
@@ -26,10 +28,29 @@ from .base import (
     SamplingParams,
     TransientBackendError,
 )
-from .destinations import destination_check
+from .destinations import DestinationRefused, destination_addresses, destination_allowed, destination_check
 
 T = TypeVar("T")
 _TRANSIENT = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)  # incl. timeouts
+
+
+class _CheckedNetwork(httpcore2.SyncBackend):
+    """Connections that resolve the host once, check every address, and connect to a checked one, so a DNS answer
+    that changes after destination_check (rebinding) cannot lead inwards."""
+
+    def __init__(self, allowed_hosts: Collection[str]) -> None:
+        self.allowed_hosts = allowed_hosts
+
+    def connect_tcp(self, host: str, port: int, timeout=None, local_address=None, socket_options=None):
+        if not destination_allowed(host, allowed_hosts=self.allowed_hosts):
+            host = destination_addresses(host, port)[0]
+        return super().connect_tcp(host, port, timeout, local_address, socket_options)
+
+
+def _http_client(allowed_hosts: Collection[str]) -> httpx2.Client:
+    transport = httpx2.HTTPTransport()
+    transport._pool._network_backend = _CheckedNetwork(allowed_hosts)  # httpx takes no network backend argument
+    return openai.DefaultHttpxClient(follow_redirects=False, transport=transport)
 
 
 class OpenAIBackend:
@@ -56,9 +77,10 @@ class OpenAIBackend:
         # The client's own retries are off so that ours are the only ones. Without a key, send a placeholder rather
         # than let the client read OPENAI_API_KEY, which must not go to an arbitrary server. Redirects are not
         # followed: a checked public URL could otherwise answer 302 to the metadata service (a 3xx is an error).
+        # Each connection checks its address again (DNS rebinding).
         self._client = openai.OpenAI(
             base_url=self.base_url, api_key=api_key or "no-key", timeout=timeout, max_retries=0,
-            http_client=openai.DefaultHttpxClient(follow_redirects=False),
+            http_client=_http_client(allowed_hosts),
         )
 
     def generate(self, requests: list[Request], on_output: Callable[[Output], None] | None = None,
@@ -208,6 +230,9 @@ class OpenAIBackend:
             try:
                 return send()
             except _TRANSIENT as exc:
+                refused = _refusal(exc)
+                if refused is not None:  # the connection-time check, wrapped by the client as a connection error
+                    raise refused from exc
                 if attempt >= self.max_retries:
                     raise TransientBackendError(
                         f"{self.base_url}: {_describe(exc)} (gave up after {attempt + 1} attempts)"
@@ -216,6 +241,14 @@ class OpenAIBackend:
                 attempt += 1
             except openai.APIStatusError as exc:
                 raise BackendError(f"{self.base_url} refused the request: {_describe(exc)}") from exc
+
+
+def _refusal(exc: BaseException) -> DestinationRefused | None:
+    while exc is not None:
+        if isinstance(exc, DestinationRefused):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _describe(exc: openai.APIError) -> str:

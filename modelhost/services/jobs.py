@@ -2,6 +2,8 @@
 
 Each output is committed on its own as it arrives, keyed by (request, endpoint, sample), so a job
 whose worker died resumes where it stopped and a redelivered task never duplicates a row.
+A conversation the model refuses (an HTTP 400 for that request alone) fails alone: it is recorded on its request
+and the job finishes the others; an endpoint that cannot serve at all fails the job.
 """
 
 import hashlib
@@ -14,9 +16,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from core.runs import Run, run_cancel, run_fail, run_finish, run_requeue, run_start, runs_recover
-from modelhost.backends.base import BackendError, Output, Request
+from core.runs import Run, run_cancel, run_fail, run_finish, run_requeue, run_start
+from modelhost.backends.base import BackendError, ModelLoadError, NotSupported, Output, Request, TransientBackendError
+from modelhost.backends.destinations import DestinationRefused
 from modelhost.messages import messages_validate, storable
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
 from modelhost.services.endpoints import endpoint_params
@@ -95,8 +99,9 @@ def generation_job_resume(*, job: GenerationJob) -> None:
     if job.done >= job.total and job.status == GenerationJob.Status.DONE:
         return
     GenerationJob.objects.filter(pk=job.pk).update(
-        status=GenerationJob.Status.QUEUED, attempts=0, error="", finished_at=None
+        status=GenerationJob.Status.QUEUED, attempts=0, error="", finished_at=None, queued_at=timezone.now()
     )
+    job.requests.exclude(error="").update(error="")  # a resume tries the refused conversations again
     generation_job_enqueue(job=job)
 
 
@@ -107,7 +112,7 @@ def _pending(job: GenerationJob, endpoint: ModelEndpoint) -> list[tuple[Generati
     ):
         done.setdefault(request_id, set()).add(sample)
     pending = []
-    for request in job.requests.all():
+    for request in job.requests.filter(error=""):
         missing = [i for i in range(job.n) if i not in done.get(request.pk, set())]
         if missing:
             pending.append((request, missing))
@@ -137,25 +142,35 @@ def _store(job: GenerationJob, endpoint: ModelEndpoint, request: GenerationReque
         )
 
 
-def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> None:
-    """Generate this endpoint's missing outputs of the job, storing each as it arrives."""
-    from modelhost.registry import backend_for
+# Failures of the endpoint or the job as a whole, never of one conversation.
+JOB_WIDE_ERRORS = (ModelLoadError, NotSupported, TransientBackendError, DestinationRefused)
 
-    params = endpoint_params(endpoint=endpoint, values=job.params)
-    pending = _pending(job, endpoint)
-    if not pending:
-        return
-    backend = backend_for(endpoint)
-    # Whole conversations sample n at once; gaps left by a dead worker are filled sample by sample
-    # with the seed that sample had, so a resumed job holds the same texts as an uninterrupted one.
+
+def _requests(job: GenerationJob, endpoint: ModelEndpoint, params) -> tuple[list[Request], dict]:
+    """The backend requests for the missing outputs, and what each key stands for: (request row, first sample).
+    Whole conversations sample n at once; gaps left by a dead worker are filled sample by sample with the seed
+    that sample had, so a resumed job holds the same texts as an uninterrupted one."""
     requests, targets = [], {}
-    for request, missing in pending:
+    for request, missing in _pending(job, endpoint):
         seed = request_seed(job.seed, request.key, endpoint.pk)
         groups = [(0, job.n)] if len(missing) == job.n else [(i, 1) for i in missing]
         for first, count in groups:
             key = f"{request.pk}:{first}"
             requests.append(Request(key=key, messages=request.messages, n=count, params=params, seed=seed + first))
             targets[key] = (request, first)
+    return requests, targets
+
+
+def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> int:
+    """Generate this endpoint's missing outputs of the job, storing each as it arrives; the number of
+    conversations the model refused alone."""
+    from modelhost.registry import backend_for
+
+    params = endpoint_params(endpoint=endpoint, values=job.params)
+    requests, targets = _requests(job, endpoint, params)
+    if not requests:
+        return 0
+    backend = backend_for(endpoint)
     stored_params = {**params.__dict__, "stop": list(params.stop)}
     job.refresh_from_db(fields=["generation_seconds"])
     seconds_before, active_since = job.generation_seconds, time.monotonic()
@@ -180,21 +195,51 @@ def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> None:
                 generation_seconds=seconds_before + (now - active_since))
 
     try:
-        backend.generate(requests, on_output=store, on_step=step)
+        return _generate_all(job, endpoint, params, backend, requests, targets, store, step)
     finally:
         GenerationJob.objects.filter(pk=job.pk).update(tokens_in_flight=0)
 
 
-def run_execute(*, model: type[Run], run_id: int, hostname: str, work: Callable[[Run], None],
+def _generate_all(job, endpoint, params, backend, requests, targets, store, step) -> int:
+    """All requests in one batch; if the backend refuses the batch, what is still missing one request at a time, so
+    that a conversation the model refuses fails alone (recorded on its request). The number refused."""
+    try:
+        backend.generate(requests, on_output=store, on_step=step)
+        return 0
+    except JOB_WIDE_ERRORS:
+        raise
+    except BackendError:
+        pass  # one conversation may have sunk the batch: go again one at a time (what was stored stays)
+    requests, missing = _requests(job, endpoint, params)
+    targets.update(missing)  # `store` looks outputs up here
+    refused: dict[int, str] = {}
+    for request in requests:
+        row, _ = targets[request.key]
+        if row.pk in refused:
+            continue
+        try:
+            backend.generate([request], on_output=store, on_step=step)
+        except JOB_WIDE_ERRORS:
+            raise
+        except BackendError as error:
+            refused[row.pk] = f"{endpoint.name}: {error}"
+    if refused and len(refused) == len({row.pk for row, _ in targets.values()}):
+        raise BackendError(f"The model refused every conversation, e.g. {next(iter(refused.values()))}")
+    for pk, error in refused.items():
+        GenerationRequest.objects.filter(pk=pk).update(error=error[:2000])
+    return len(refused)
+
+
+def run_execute(*, model: type[Run], run_id: int, hostname: str, work: Callable[[Run], str | None],
                 enqueue: Callable[[Run], None]) -> None:
-    """The lifecycle every gpu-queue run shares: start it (or do nothing), do `work`, end it. A run cancelled
-    meanwhile stops quietly (work raises JobCancelled); one past its soft time limit goes back to the queue through
-    `enqueue`; a backend or validation error fails it with the reason."""
+    """The lifecycle every gpu-queue run shares: start it (or do nothing), do `work` (which may return a note on
+    what it left out), end it. A run cancelled meanwhile stops quietly (work raises JobCancelled); one past its soft
+    time limit goes back to the queue through `enqueue`; a backend or validation error fails it with the reason."""
     run = run_start(model=model, run_id=run_id, worker=hostname)
     if run is None:
         return
     try:
-        work(run)
+        note = work(run)
     except JobCancelled:
         return
     except SoftTimeLimitExceeded:
@@ -209,20 +254,15 @@ def run_execute(*, model: type[Run], run_id: int, hostname: str, work: Callable[
         logger.exception("%s %s failed", model.__name__, run.pk)
         run_fail(run=run, error=f"{type(error).__name__}: {error}")
         raise
-    run_finish(run=run)
+    run_finish(run=run, error=note or "")
 
 
 def generation_job_run(*, job_id: int, hostname: str = "") -> None:
     """Generate every missing output of a job. Safe to call again at any time."""
 
-    def work(job: GenerationJob) -> None:
-        for endpoint in job.endpoints.all():
-            _generate(job, endpoint)
+    def work(job: GenerationJob) -> str:
+        refused = sum(_generate(job, endpoint) for endpoint in job.endpoints.all())
+        return f"{refused} conversation(s) refused by the model alone; see their requests." if refused else ""
 
     run_execute(model=GenerationJob, run_id=job_id, hostname=hostname, work=work,
                 enqueue=lambda job: generation_job_enqueue(job=job))
-
-
-def generation_jobs_recover(*, hostname: str) -> list[int]:
-    """Requeue jobs left running by this worker's previous life or by a worker that is no longer alive."""
-    return runs_recover(model=GenerationJob, hostname=hostname, enqueue=lambda job: generation_job_enqueue(job=job))

@@ -156,7 +156,12 @@ def reply_events(*, reply: StreamedReply) -> Iterator[tuple[str, str]]:
             yield "error", row["error"]
             return
         if row["status"] == StreamedReply.Status.QUEUED and time.monotonic() > pickup_deadline:
-            yield "error", f"No gpu worker started this reply within {pickup_s:g} s; is one running?"
-            return
+            error = f"No gpu worker started this reply within {pickup_s:g} s; is one running?"
+            # Given up for good, so a worker that comes back skips it instead of running it before the retry.
+            if StreamedReply.objects.filter(pk=reply.pk, status=StreamedReply.Status.QUEUED).update(
+                    status=StreamedReply.Status.FAILED, error=error):
+                yield "error", error
+                return
+            continue  # a worker took it just now
         time.sleep(POLL_EVERY_S)
     yield "error", "No worker answered in time."

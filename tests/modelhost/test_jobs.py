@@ -1,14 +1,19 @@
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from core.runs import MAX_STARTS
-from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest
+from core.models import WorkerHeartbeat
+from core.runs import MAX_STARTS, runs_reconcile
+from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
 from modelhost.services.jobs import (
     generation_job_cancel,
     generation_job_create,
+    generation_job_resume,
     generation_job_run,
-    generation_jobs_recover,
 )
+from tests.modelhost.test_openai_backend import MODEL, server  # noqa: F401  (the scripted OpenAI-compatible server)
 
 CONVERSATIONS = [("a", "Say something."), ("b", [{"role": "system", "content": "Be brief."},
                                                  {"role": "user", "content": "Hello?"}]), ("c", "Why?")]
@@ -106,7 +111,7 @@ def test_jobs_left_running_by_a_dead_worker_are_requeued(tiny_endpoint, django_c
     job = create(tiny_endpoint)
     GenerationJob.objects.filter(pk=job.pk).update(status="running", worker="gone@box")
     with django_capture_on_commit_callbacks() as callbacks:
-        assert generation_jobs_recover(hostname="new@box") == [job.pk]
+        assert runs_reconcile(exclude_worker="new@box") == [job]
     assert len(callbacks) == 1
     job.refresh_from_db()
     assert job.status == "queued"
@@ -134,3 +139,65 @@ def test_a_cut_prompt_is_explained_in_words(tiny_endpoint):
         f"once with 8 left for the reply: its oldest {output.truncated_prompt_tokens:,} tokens (earlier turns first) "
         f"were cut, and the reply was written from the last {output.prompt_tokens:,}.")
     assert output.request.excerpt.startswith("word word")
+
+
+def test_a_job_held_by_a_live_worker_is_neither_requeued_nor_started_twice(tiny_endpoint,
+                                                                            django_capture_on_commit_callbacks):
+    job = create(tiny_endpoint)
+    WorkerHeartbeat.objects.create(hostname="busy@box", queues=["gpu"], pid=1, started_at=timezone.now(),
+                                   last_seen=timezone.now())
+    GenerationJob.objects.filter(pk=job.pk).update(status="running", worker="busy@box", attempts=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert runs_reconcile() == []
+    assert callbacks == []
+    generation_job_run(job_id=job.pk, hostname="other@box")  # a second message of the same job
+    job.refresh_from_db()
+    assert (job.status, job.worker, job.attempts, job.done) == ("running", "busy@box", 1, 0)
+
+
+def test_a_job_whose_message_was_lost_is_sent_again_once_it_waited_too_long(tiny_endpoint, settings,
+                                                                            django_capture_on_commit_callbacks):
+    settings.RUN_REQUEUE_SECONDS = 60
+    job = create(tiny_endpoint)
+    assert runs_reconcile() == []
+    GenerationJob.objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(seconds=61))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert runs_reconcile() == [job]
+    assert len(callbacks) == 1
+    assert runs_reconcile() == []  # sent again just now: not again at the next beat
+
+
+@pytest.fixture
+def served_endpoint(db, server, settings):  # noqa: F811
+    settings.MODELHOST_ALLOWED_HOSTS = ["127.0.0.1"]
+    return ModelEndpoint.objects.create(name="served", backend="openai", base_url=server.url, model=MODEL)
+
+
+def test_a_conversation_the_model_refuses_fails_alone_and_is_recorded(server, served_endpoint):  # noqa: F811
+    server.script.refuse = "poison"
+    job = generation_job_create(label="one bad row", endpoints=[served_endpoint], n=2,
+                                conversations=[("a", "Say something."), ("bad", "poison " * 3), ("c", "Why?")])
+    generation_job_run(job_id=job.pk, hostname="here")
+
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total) == ("done", 4, 6)
+    assert "1 conversation(s) refused" in job.error
+    assert set(texts(job)) == {("a", 0), ("a", 1), ("c", 0), ("c", 1)}
+    refused = GenerationRequest.objects.get(job=job, key="bad")
+    assert "HTTP 400" in refused.error and "too long" in refused.error
+    assert not GenerationRequest.objects.filter(job=job).exclude(key="bad").exclude(error="").exists()
+
+    server.script.refuse = ""  # the server was fixed: a resume generates only what is missing
+    generation_job_resume(job=job)
+    generation_job_run(job_id=job.pk, hostname="here")
+    job.refresh_from_db()
+    assert (job.status, job.done, job.error) == ("done", 6, "")
+
+
+def test_a_job_whose_every_conversation_is_refused_fails(server, served_endpoint):  # noqa: F811
+    server.script.refuse = "poison"
+    job = generation_job_create(label="all bad", endpoints=[served_endpoint],
+                                conversations=[("a", "poison"), ("b", "more poison")])
+    generation_job_run(job_id=job.pk, hostname="here")
+    job.refresh_from_db()
+    assert job.status == "failed" and "refused every conversation" in job.error

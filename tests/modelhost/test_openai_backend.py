@@ -42,6 +42,7 @@ class Script:
     scoring: bool = True
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     redirect_to: str = ""  # answer every request with a 302 to this URL
+    refuse: str = ""  # answer 400 to a chat whose last message holds this text
 
 
 def token_logprob(token: int) -> float:
@@ -75,6 +76,9 @@ class Handler(BaseHTTPRequestHandler):
         elif self.script.failures:
             status = self.script.failures.pop(0)
             self.send_json({"error": {"message": f"scripted failure {status}"}}, status=status)
+        elif self.path == "/v1/chat/completions" and self.script.refuse and \
+                self.script.refuse in body["messages"][-1]["content"]:
+            self.send_json({"error": {"message": "This prompt is too long for the model."}}, status=400)
         elif self.path == "/v1/chat/completions":
             self.chat(body)
         elif self.path == "/tokenize" and self.script.scoring:
@@ -314,3 +318,21 @@ def test_a_redirect_is_not_followed(server: Server) -> None:
         make(server).generate([Request("a", user("q"))])
 
     assert len(server.script.received) == 1  # the redirect went nowhere
+
+
+def test_a_name_that_turns_internal_after_the_check_is_refused_when_connecting(server: Server, monkeypatch) -> None:
+    """DNS rebinding: the name is public when the endpoint is checked and 127.0.0.1 when the client connects."""
+    port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+    resolve, answers = socket.getaddrinfo, iter(["93.184.215.14"])
+
+    def rebinding_dns(host, *args, **kwargs):  # the attacker's name server, not our code
+        if host == "rebind.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "127.0.0.1"), port))]
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    backend = OpenAIBackend(f"http://rebind.example:{port}/v1", MODEL, backoff_s=0.01)  # checked: public
+
+    with pytest.raises(DestinationRefused, match="127.0.0.1"):
+        backend.generate([Request("a", user("q"))])
+    assert server.script.received == []  # nothing reached the internal server

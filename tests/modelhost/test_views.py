@@ -63,6 +63,8 @@ def test_a_reply_no_worker_picks_up_ends_with_a_clear_error(client, manager, tin
     client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "hi"})
     body = b"".join(client.get(f"/models/replies/{StreamedReply.objects.get().pk}/stream/").streaming_content)
     assert "event: error\ndata: No gpu worker started this reply" in body.decode()
+    # Given up for good: a worker that starts later skips it rather than run it before a retry.
+    assert StreamedReply.objects.get().status == StreamedReply.Status.FAILED
 
 
 def test_someone_elses_reply_stream_is_not_found(client, manager, outsider, tiny_endpoint):
