@@ -80,3 +80,9 @@ def start_worker(tmp_path):
     yield start
     for worker in started:
         worker.kill()
+
+
+@pytest.fixture
+def model_env(tiny_model_dir):
+    """A worker's environment for the tiny model, in small batches: a job long enough to kill the worker half way."""
+    return {"MODELHOST_MODEL_DIRS": str(tiny_model_dir.parent), "MODELHOST_TOKEN_BUDGET": "600"}

@@ -72,3 +72,13 @@ class WorkerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
         self.log.close()
+
+
+def wait_for(condition, timeout: float = 20, worker: "WorkerProcess | None" = None) -> None:
+    """Poll until `condition()` holds; else fail, with the worker's log when one is named."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out" + (f"; worker log:\n{worker.log_text()[-3000:]}" if worker else ""))

@@ -1,7 +1,6 @@
 """Workers killed mid-job and a broker that forgets: every job still completes once, with nothing duplicated."""
 
 import json
-import time
 
 import pytest
 import redis
@@ -11,23 +10,11 @@ from exports.models import Export
 from exports.services import export_create, export_run
 from modelhost.models import GenerationJob, GenerationOutput
 from modelhost.services.jobs import generation_job_create
+from tests.workers import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def wait_for(condition, timeout: float, worker=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out" + (f"; worker log:\n{worker.log_text()[-3000:]}" if worker else ""))
-
-
-@pytest.fixture
-def model_env(tiny_model_dir):
-    # Small batches make the job long enough to kill the worker half way.
-    return {"MODELHOST_MODEL_DIRS": str(tiny_model_dir.parent), "MODELHOST_TOKEN_BUDGET": "600"}
 
 
 def test_a_generation_job_whose_worker_is_killed_is_finished_by_another_worker_without_duplicates(

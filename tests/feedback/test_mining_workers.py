@@ -2,26 +2,18 @@
 picked up by its restart without losing or duplicating a label."""
 
 import json
-import time
 
 import pytest
 
 from feedback.models import MiningRun, TurnSignal
 from feedback.services.imports import conversations_import
 from feedback.services.mining import mining_run_create
+from tests.workers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 REPLIES = ["No, that's wrong, try again.", "Thanks, that's perfect!", "Can you make it shorter?",
            "What about the weather tomorrow?"]
 
-
-def wait_for(condition, timeout: float, worker):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; worker log:\n{worker.log_text()[-3000:]}")
 
 
 def test_a_worker_killed_while_labelling_resumes_and_labels_every_turn_once(tmp_path, manager, tiny_endpoint,

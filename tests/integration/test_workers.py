@@ -1,7 +1,6 @@
 """A real worker process on a real broker: the settings' broker, plus any in CONCORD_TEST_EXTRA_BROKERS."""
 
 import os
-import time
 
 import pytest
 from django.conf import settings
@@ -11,6 +10,7 @@ from core.models import HealthProbe
 from core.queues import Queue
 from core.services.workers import health_probe_create
 from core.tasks import health_probe_answer
+from tests.workers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -18,14 +18,6 @@ BROKERS = [settings.CELERY_BROKER_URL] + [
     url for url in os.environ.get("CONCORD_TEST_EXTRA_BROKERS", "").split(",") if url
 ]
 
-
-def wait_for(condition, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.parametrize("broker_url", BROKERS, ids=lambda url: url.split(":")[0])
@@ -36,7 +28,7 @@ def test_a_real_worker_takes_a_task_from_each_queue(start_worker, broker_url):
         for probe in probes:
             health_probe_answer.apply_async(args=[str(probe.pk)], queue=probe.queue, connection=connection)
     answered = HealthProbe.objects.filter(pk__in=[p.pk for p in probes], answered_by=worker.hostname)
-    assert wait_for(lambda: answered.count() == len(probes)), worker.log_text()[-3000:]
+    wait_for(lambda: answered.count() == len(probes), worker=worker)
 
 
 def test_healthz_follows_the_worker_as_it_starts_and_stops(client, admin_user, start_worker):
@@ -60,4 +52,4 @@ def test_a_killed_worker_is_reported_dead_once_its_heartbeat_goes_stale(client, 
     assert client.get("/healthz").status_code == 200
     worker.kill()
     stale_after = 3 * settings.WORKER_HEARTBEAT_SECONDS
-    assert wait_for(lambda: client.get("/healthz").status_code == 503, timeout=stale_after + 5)
+    wait_for(lambda: client.get("/healthz").status_code == 503, timeout=stale_after + 5)

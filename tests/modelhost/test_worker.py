@@ -1,6 +1,5 @@
 """The model host on real worker processes: generation, a worker killed mid-job, streaming through a worker."""
 
-import time
 
 import pytest
 from django.core.management import call_command
@@ -8,23 +7,11 @@ from django.core.management import call_command
 from modelhost.models import GenerationJob, GenerationOutput, StreamedReply
 from modelhost.services.jobs import generation_job_create
 from modelhost.services.replies import reply_create, reply_events
+from tests.workers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def wait_for(condition, timeout: float, worker=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out" + (f"; worker log:\n{worker.log_text()[-3000:]}" if worker else ""))
-
-
-@pytest.fixture
-def model_env(tiny_model_dir):
-    # Small batches make the job long enough to kill the worker half way.
-    return {"MODELHOST_MODEL_DIRS": str(tiny_model_dir.parent), "MODELHOST_TOKEN_BUDGET": "600"}
 
 
 def test_a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(start_worker, tiny_endpoint, model_env):
