@@ -93,8 +93,10 @@ def test_an_expired_api_key_is_shown_expired_and_refused(page, sign_in, live_ser
 @pytest.mark.integration
 def test_generation_progress_moves_while_a_real_worker_runs(page, sign_in, live_server, manager, tiny_endpoint,
                                                             start_worker):
-    job = generation_job_create(label="Slow candidates", conversations=[(f"q{i}", f"Question {i}?") for i in range(6)],
-                                endpoints=[tiny_endpoint], n=2, params={"max_new_tokens": 60}, created_by=manager)
+    # Long enough (40 outputs of 100 tokens, one row a batch) for the page's one-second poll to see it move on a
+    # quiet machine too.
+    job = generation_job_create(label="Slow candidates", conversations=[(f"q{i}", f"Question {i}?") for i in range(20)],
+                                endpoints=[tiny_endpoint], n=2, params={"max_new_tokens": 100}, created_by=manager)
     sign_in("maria", PASSWORD)
     page.goto(f"{live_server.url}/models/jobs/{job.pk}/")
     # A budget of one row per batch: outputs arrive one after another.
@@ -108,7 +110,7 @@ def test_generation_progress_moves_while_a_real_worker_runs(page, sign_in, live_
     counts = {int(text.split(" / ")[0].split()[-1]) for text in running}
     assert len(counts - {0}) >= 2, seen  # the count moved more than once before the end
     assert any("tokens/s" in text and "left" in text for text in running), seen
-    assert "12 / 12 outputs (100%)" in seen[-1] and "Done" in seen[-1], seen[-1]
+    assert "40 / 40 outputs (100%)" in seen[-1] and "Done" in seen[-1], seen[-1]
 
 
 def test_a_manager_stops_a_reply_in_the_playground(page, sign_in, live_server, manager, tiny_endpoint, settings):

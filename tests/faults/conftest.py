@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from kombu import pools
 
 from config.celery import app
 from exports.models import Export
@@ -43,8 +44,9 @@ def _broker(url: str):
     saved = app.conf.broker_write_url if "broker_write_url" in app.conf.changes else None
 
     def reset(to: str | None) -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # app.pool is kombu's process-wide pool for the URL: closing only it would leave a closed pool registered
+        # for the settings' broker ("Acquire on closed pool" in every later test). Empty the registry instead.
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
         app.conf.broker_write_url = to
