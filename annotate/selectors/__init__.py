@@ -98,8 +98,9 @@ def campaign_history(*, campaign: Campaign) -> list[str]:
     for event in AuditEvent.objects.filter(target=f"campaign {campaign.pk}")[:50]:
         who, when = event.actor_name or "system", f"{event.at:%Y-%m-%d %H:%M}"
         if event.action == "campaign.edit":
+            # By field name: PostgreSQL's jsonb keeps keys in its own order, not the order they were written in.
             what = "; ".join(f"{field.replace('_', ' ')} {change['from']!r} → {change['to']!r}"
-                             for field, change in event.details.items())
+                             for field, change in sorted(event.details.items()))
         elif event.action == "campaign.status":
             what = f"status {event.details.get('from')} → {event.details.get('to')}"
         elif event.action in ("campaign.members_add", "campaign.members_remove"):
