@@ -97,7 +97,7 @@ def reply_stream(*, reply: StreamedReply) -> Iterator[str]:
         return
     pieces, checked = [], time.monotonic()
     try:
-        for piece in _tokens(reply):
+        for piece in map(storable, _tokens(reply)):  # what the page shows is what is saved
             pieces.append(piece)
             yield piece
             if time.monotonic() - checked >= FLUSH_EVERY_S:
