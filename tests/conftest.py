@@ -1,5 +1,7 @@
 """Personas shared by the whole suite: a manager, two annotators on different campaigns, an outsider."""
 
+import shutil
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -86,3 +88,13 @@ def start_worker(tmp_path):
 def model_env(tiny_model_dir):
     """A worker's environment for the tiny model, in small batches: a job long enough to kill the worker half way."""
     return {"MODELHOST_MODEL_DIRS": str(tiny_model_dir.parent), "MODELHOST_TOKEN_BUDGET": "600"}
+
+@pytest.fixture
+def shared_media(settings):
+    """Worker processes read the settings' MEDIA_ROOT, so the test does too; the export files go after the test."""
+    from exports.models import Export
+
+    settings.MEDIA_ROOT = settings.DATA_DIR / "media"
+    yield
+    for export in Export.objects.all():
+        shutil.rmtree(export.directory, ignore_errors=True)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from annotate.access import campaign_check_manager
 from annotate.models import Campaign
 from annotate.report import plots as report_plots
-from annotate.report.human_vs_ai_view import annotators_chosen, human_vs_ai_plots
+from annotate.report.human_vs_ai_view import _row, annotators_chosen, human_vs_ai_plots
 from annotate.report.metrics.report import RATINGS_EACH, RATINGS_MEAN, campaign_report
 
 PAIRS_SHOWN = 10
@@ -66,10 +66,6 @@ def _pair_summary(pairs: dict[str, dict], shown: int = PAIRS_SHOWN) -> dict:
     values = [value for value, _, _ in defined]
     return {"pairs": len(pairs), "median": statistics.median(values) if values else None,
             "lowest": [(pair, estimate) for _, pair, estimate in defined[:shown]]}
-
-
-def _row(label: str, estimate: dict) -> dict:
-    return {"label": label, "value": estimate["value"], "ci_low": estimate["ci_low"], "ci_high": estimate["ci_high"]}
 
 
 def _plots(report: dict, blocks: list[tuple[str, dict]]) -> dict:

@@ -25,7 +25,7 @@ def annotator_progress(*, campaign: Campaign, annotator: User) -> dict:
     """What this annotator has done and what is still open to them."""
     done = Judgment.objects.filter(item__campaign=campaign, annotator=annotator).count()
     open_items = (
-        Item.objects.filter(campaign=campaign, is_gold=False, judgment_count__lt=campaign.overlap)
+        Item.objects.filter(campaign=campaign, is_gold=False, to_people=True, judgment_count__lt=campaign.overlap)
         .exclude(assignments__annotator=annotator).exclude(judgments__annotator=annotator)
     )
     arm = ArmMembership.objects.filter(campaign=campaign, annotator=annotator).values_list("arm", flat=True).first()

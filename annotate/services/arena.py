@@ -10,11 +10,9 @@ from django.db import transaction
 from accounts.models import User
 from annotate.access import campaign_check_manager
 from annotate.models import Campaign
-from annotate.protocols import Protocol
+from annotate.protocols import CHOICES, Protocol
 from annotate.services.exchange import judgments_import
 from modelhost.models import StreamedReply
-
-CHOICES = {"a": "a", "b": "b", "tie": "tie"}
 
 
 @transaction.atomic
@@ -33,7 +31,7 @@ def arena_vote_save(*, campaign: Campaign, by: User, reply_a: StreamedReply, rep
         raise ValidationError("Wait until both replies are finished (a stopped or failed reply is not judged).")
     line = {
         "item": f"arena-{reply_a.pk}-{reply_b.pk}", "prompt": reply_a.messages, "annotator": by.username,
-        "protocol": Protocol.PAIRWISE, "choice": CHOICES[choice],
+        "protocol": Protocol.PAIRWISE, "choice": choice,
         "responses": [{"id": f"reply-{reply.pk}", "text": reply.text, "model": reply.endpoint.name}
                       for reply in (reply_a, reply_b)],
         "presented_order": [f"reply-{reply_a.pk}", f"reply-{reply_b.pk}"],  # A on the left

@@ -29,6 +29,7 @@ from annotate.judges import (
 )
 from annotate.models import Campaign, Item, ItemCandidate, JudgeRun, Judgment
 from annotate.protocols import AI_PREFIX, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol, is_ai_judge
+from annotate.services.judging import judgment_writes_hold
 from annotate.services.routing import items_route
 from core.runs import run_progress
 from modelhost.messages import storable
@@ -219,6 +220,7 @@ def _judge(run: JudgeRun) -> None:
         with transaction.atomic():
             if not JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.RUNNING).exists():
                 raise JobCancelled
+            judgment_writes_hold()  # like every writer of judgments: an export snapshot waits for this batch
             now = timezone.now()
             for judgment in judgments:
                 judgment.created_at = now

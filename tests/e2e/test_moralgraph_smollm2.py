@@ -3,7 +3,6 @@ consents, is interviewed (the reply streams in), writes the card, votes; when th
 Retry, loses nothing, and a retry once a worker is back gets the reply. Asserts what is saved, not the wording."""
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from modelhost.models import ModelEndpoint
 from tests.annotate.moralgraph.conftest import card_fields
 from tests.conftest import PASSWORD
 from tests.e2e.test_moralgraph import deliberation  # noqa: F401  (the deliberation, its stories, other's cards)
+from tests.workers import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow_model, pytest.mark.integration,
               pytest.mark.django_db(transaction=True)]
@@ -25,10 +25,7 @@ def replies_kept(user, count: int, timeout: float = 180) -> None:
     """Wait until `count` interviewer turns are in the transcript (the page copies a reply once it has streamed
     to its end)."""
     kept = Message.objects.filter(interview__participant__user=user, role="assistant").exclude(content="")
-    deadline = time.monotonic() + timeout
-    while kept.count() < count:
-        assert time.monotonic() < deadline, f"{kept.count()} of {count} replies kept"
-        time.sleep(0.2)
+    wait_for(lambda: kept.count() >= count, timeout)
 
 
 @pytest.fixture

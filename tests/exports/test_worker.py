@@ -1,23 +1,13 @@
 """A real worker on the default queue runs an export that a manager queued."""
 
-import shutil
 import time
 
 import pytest
 
-from exports.models import Export
 from exports.services import export_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-
-@pytest.fixture
-def shared_media(settings):
-    """The worker process reads the settings' MEDIA_ROOT, so the test does too; its folder is removed after."""
-    settings.MEDIA_ROOT = settings.DATA_DIR / "media"
-    yield
-    for export in Export.objects.all():
-        shutil.rmtree(export.directory, ignore_errors=True)
 
 
 def test_a_queued_export_is_written_by_a_worker_on_the_default_queue(shared_media, pairwise_campaign, manager,

@@ -12,7 +12,6 @@ import pytest
 from kombu import pools
 
 from config.celery import app
-from exports.models import Export
 from tests.faults.services import PrivatePostgres, PrivateRedis
 
 
@@ -62,11 +61,3 @@ def _broker(url: str):
 def tasks_to():
     return _broker
 
-
-@pytest.fixture
-def shared_media(settings):
-    """Worker processes read the settings' MEDIA_ROOT, so the test does too; the files go after the test."""
-    settings.MEDIA_ROOT = settings.DATA_DIR / "media"
-    yield
-    for export in Export.objects.all():
-        shutil.rmtree(export.directory, ignore_errors=True)
