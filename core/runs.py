@@ -143,8 +143,9 @@ def runs_reconcile(*, exclude_worker: str = "") -> list[Run]:
         with transaction.atomic():
             orphans = (model.objects.filter(status=Run.Status.RUNNING).exclude(worker__in=[*alive, ""])
                        | model.objects.filter(status=Run.Status.QUEUED, queued_at__lt=lost))
-            for run in orphans.select_for_update(skip_locked=skip_locked).order_by("pk"):
-                model.objects.filter(pk=run.pk).update(status=Run.Status.QUEUED, queued_at=now)
+            runs = list(orphans.select_for_update(skip_locked=skip_locked).order_by("pk"))
+            model.objects.filter(pk__in=[run.pk for run in runs]).update(status=Run.Status.QUEUED, queued_at=now)
+            for run in runs:
                 enqueue(run)
-                sent.append(run)
+            sent += runs
     return sent

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
+from core.runs import run_cancel
 from feedback.forms import ConversationFilterForm, ImportForm, MiningForm
 from feedback.plots import signal_plots
 from feedback.selectors import (
@@ -25,7 +26,7 @@ from feedback.selectors import (
     signals_dashboard,
 )
 from feedback.services.imports import conversation_import_create, conversations_import
-from feedback.services.mining import mining_run_cancel, mining_run_create
+from feedback.services.mining import mining_run_create
 
 
 def _day(value, *, end: bool = False) -> datetime | None:
@@ -132,5 +133,5 @@ def mining_start(request):
 @require_POST
 def mining_cancel(request, run_id: int):
     """Stop a run; the labels and pairs it made so far stay, and the next run carries on from them."""
-    mining_run_cancel(run=get_object_or_404(mining_run_list_for(user=request.user), pk=run_id))
+    run_cancel(run=get_object_or_404(mining_run_list_for(user=request.user), pk=run_id))
     return redirect("feedback:signals")

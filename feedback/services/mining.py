@@ -38,7 +38,7 @@ from annotate.models import Campaign, Item
 from annotate.services.campaigns import campaign_ensure, campaign_items_build
 from annotate.services.imports import prompts_import
 from core.queues import Queue
-from core.runs import Run, run_cancel, run_fail, run_finish, run_progress, run_requeue, run_start
+from core.runs import Run, run_fail, run_finish, run_progress, run_requeue, run_start
 from feedback.models import Conversation, Message, MinedPair, MiningRun, TurnSignal
 from feedback.selectors import conversation_list_for
 from feedback.signals import pairs as pairing
@@ -100,10 +100,6 @@ def mining_run_enqueue(*, run: MiningRun) -> None:
             MiningRun.Stage.VERIFY: tasks.mining_verify}[run.stage]
     queue = Queue.GPU if run.stage == MiningRun.Stage.JUDGE else Queue.DEFAULT
     transaction.on_commit(lambda: task.apply_async(args=[run.pk], queue=queue))
-
-
-def mining_run_cancel(*, run: MiningRun) -> bool:
-    return run_cancel(run=run)
 
 
 def _advance(run: MiningRun, stage: str) -> None:

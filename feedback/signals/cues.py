@@ -144,11 +144,6 @@ def cue_vector(messages: list[Message]) -> list[float]:
     return [fn(messages) for fn in CUES.values()]
 
 
-def fired(messages: list[Message]) -> list[str]:
-    """Names of the cues that fire (repeat from half overlap), for a human-readable rationale."""
-    return fired_in(cue_vector(messages))
-
-
 def fired_in(vector) -> list[str]:
     """Names of the cues that fire in a vector already computed by `cue_vector` (a feature row's tail, say)."""
     return [name for name, value in zip(CUES, vector, strict=True) if value >= 0.5]

@@ -79,4 +79,4 @@ def test_sentiment_question_and_length():
 def test_vector_and_rationale_names():
     messages = turn("capital of Italy?", ANSWER, "No, that's wrong, it's Rome")
     assert len(cues.cue_vector(messages)) == len(cues.CUES)
-    assert {"negation", "rejects_answer", "negative"} <= set(cues.fired(messages))
+    assert {"negation", "rejects_answer", "negative"} <= set(cues.fired_in(cues.cue_vector(messages)))
