@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -128,6 +128,7 @@ class Client:
     reconnects: int = 0
     errors: list[str] = field(default_factory=list)
     finished: bool = False  # nothing left for this annotator
+    sent: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))  # when each kind was sent, last 60 s
 
     def __post_init__(self):
         self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -135,18 +136,35 @@ class Client:
 
     def post(self, path: str, body: dict) -> tuple[int, bytes, float]:
         payload = json.dumps(body).encode()
+        kind = path.rsplit("/", 1)[1]
         for attempt in (1, 2):
             started = time.perf_counter()
             try:
                 self.connection.request("POST", path, body=payload, headers=self.headers)
                 response = self.connection.getresponse()
-                return response.status, response.read(), (time.perf_counter() - started) * 1000
+                answer = response.status, response.read(), (time.perf_counter() - started) * 1000
+                self.pace(kind, response, started)
+                return answer
             except RETRIED:
                 self.connection.close()
                 self.reconnects += 1
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def pace(self, kind: str, response, started: float) -> None:
+        """Keep a minute of send times per kind (a 429 names how many, so an over-counting throttle shows), and
+        wait as Retry-After asks instead of spinning."""
+        sent = self.sent[kind]
+        sent.append(started)
+        while sent[0] < started - 60:
+            sent.popleft()
+        if response.status == 429:
+            time.sleep(min(60.0, float(response.getheader("Retry-After") or 1)))
+
+    def failure(self, kind: str, status: int, body: bytes) -> None:
+        sent = f" ({len(self.sent[kind])} {kind} requests in the minute before)" if status == 429 else ""
+        self.errors.append(f"{kind} {status}: {body[:200]!r}{sent}")
 
     def warm_up(self) -> None:
         self.connection.request("GET", "/api/v1/me", headers=self.headers)
@@ -167,7 +185,7 @@ class Client:
             self.finished = True
             return
         if status != 200:
-            self.errors.append(f"next {status}: {body[:200]!r}")
+            self.failure("next", status, body)
             return
         task = json.loads(body)
         choice = random.choice(["a", "b", "tie"])
@@ -182,7 +200,7 @@ class Client:
         elif status == 200:
             self.duplicates += 1
         else:
-            self.errors.append(f"submit {status}: {body[:200]!r}")
+            self.failure("submit", status, body)
 
 
 def percentiles(values: list[float]) -> str:

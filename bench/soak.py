@@ -9,6 +9,7 @@ for half way. Prints throughput, p95 latencies, errors, and the audit (all must 
 
     .venv/bin/python -m bench.soak [--minutes 10] [--annotators 50] [--api-clients 5] [--items 20000]
                                    [--model tiny|smollm2] [--jobs-prompts 200] [--redis-url redis://127.0.0.1:6379/9]
+                                   [--cache-url redis://127.0.0.1:6379/10]
 
 PostgreSQL from DATABASE_URL (default a database of its own on 127.0.0.1), created and migrated when missing. The
 clients run on the same machine as the server, so their CPU is part of the figures. The baseline of the same run is
@@ -43,6 +44,7 @@ from bench.common import django_setup, postgres_create
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/concord_soak"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/10"
 
 
 class ApiClient(threading.Thread):
@@ -114,7 +116,8 @@ def audit(campaign, clients: list[Client], job_id: int, export_id: int) -> dict[
     from modelhost.models import GenerationJob
 
     acknowledged = [pk for client in clients for pk in client.acknowledged]
-    stored = Counter(Judgment.objects.filter(assignment_id__in=acknowledged).values_list("assignment_id", flat=True))
+    # Counted over the campaign, not by an IN list of the acknowledged ids (PostgreSQL takes 65,535 at most).
+    stored = Counter(Judgment.objects.filter(item__campaign=campaign).values_list("assignment_id", flat=True))
     checks = queue_check(campaign, acknowledged=len(acknowledged))
     checks["submits acknowledged with 201 not stored exactly once"] = sum(stored[pk] != 1 for pk in acknowledged)
     checks["annotators holding more than one lease (orphaned leases)"] = (
@@ -143,6 +146,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn processes")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--redis-url", default=os.environ.get("CELERY_BROKER_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--cache-url", default=os.environ.get("CONCORD_CACHE_URL", DEFAULT_CACHE_URL),
+                        help="the web processes' shared cache (API throttles count across them)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="concord-soak-"))
@@ -166,7 +171,7 @@ def main() -> None:
           f"annotators, {args.api_clients} API clients (set up in {time.perf_counter() - started:.1f} s)")
 
     port = free_port()
-    os.environ["CELERY_BROKER_URL"] = args.redis_url  # gunicorn inherits it
+    os.environ.update(CELERY_BROKER_URL=args.redis_url, CONCORD_CACHE_URL=args.cache_url)  # gunicorn inherits them
     server = gunicorn_start(url=url, port=port, workers=args.workers, threads=args.threads,
                             log=folder / "gunicorn.log")
     workers = [worker_start(queue=queue, url=url, redis_url=args.redis_url, folder=folder, model_dirs=model_dirs)
