@@ -28,6 +28,9 @@ from modelhost.services.endpoints import endpoint_params
 logger = logging.getLogger(__name__)
 MAX_SAMPLES = 64  # per conversation and endpoint
 PROGRESS_EVERY_S = 1.0
+# Conversations per backend call: enough for full batches (the backend sorts a call's rows by length), few enough
+# that what a call keeps (rows, random generators, outputs) stays small whatever the job's size.
+REQUESTS_PER_CALL = 256
 
 
 class JobCancelled(Exception):
@@ -174,7 +177,7 @@ def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> int:
     stored_params = {**params.__dict__, "stop": list(params.stop)}
     job.refresh_from_db(fields=["generation_seconds"])
     seconds_before, active_since = job.generation_seconds, time.monotonic()
-    stored_tokens, reported_at = 0, active_since
+    stored_tokens, reported_at = 0, active_since  # stored_tokens: of the backend call in progress
 
     def store(output: Output) -> None:
         nonlocal stored_tokens
@@ -194,35 +197,44 @@ def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> int:
                 tokens_in_flight=max(0, sampled - stored_tokens),
                 generation_seconds=seconds_before + (now - active_since))
 
+    def generate(part: list[Request]) -> None:
+        nonlocal stored_tokens
+        stored_tokens = 0
+        backend.generate(part, on_output=store, on_step=step)
+
     try:
-        return _generate_all(job, endpoint, params, backend, requests, targets, store, step)
+        return _generate_all(job, endpoint, params, generate, requests, targets)
     finally:
         GenerationJob.objects.filter(pk=job.pk).update(tokens_in_flight=0)
 
 
-def _generate_all(job, endpoint, params, backend, requests, targets, store, step) -> int:
-    """All requests in one batch; if the backend refuses the batch, what is still missing one request at a time, so
-    that a conversation the model refuses fails alone (recorded on its request). The number refused."""
-    try:
-        backend.generate(requests, on_output=store, on_step=step)
-        return 0
-    except JOB_WIDE_ERRORS:
-        raise
-    except BackendError:
-        pass  # one conversation may have sunk the batch: go again one at a time (what was stored stays)
-    requests, missing = _requests(job, endpoint, params)
-    targets.update(missing)  # `store` looks outputs up here
+def _generate_all(job, endpoint, params, generate, requests, targets) -> int:
+    """The requests a slice at a time (a backend keeps what it makes until the call returns, so a job of any size
+    holds one slice); if the backend refuses a slice, what is still missing of it one request at a time, so that a
+    conversation the model refuses fails alone (recorded on its request). The number refused."""
     refused: dict[int, str] = {}
-    for request in requests:
-        row, _ = targets[request.key]
-        if row.pk in refused:
-            continue
+    for start in range(0, len(requests), REQUESTS_PER_CALL):
+        part = requests[start:start + REQUESTS_PER_CALL]
         try:
-            backend.generate([request], on_output=store, on_step=step)
+            generate(part)
+            continue
         except JOB_WIDE_ERRORS:
             raise
-        except BackendError as error:
-            refused[row.pk] = f"{endpoint.name}: {error}"
+        except BackendError:
+            pass  # one conversation may have sunk the slice: go again one at a time (what was stored stays)
+        rows = {targets[request.key][0].pk for request in part}
+        missing, missing_targets = _requests(job, endpoint, params)
+        targets.update(missing_targets)  # `store` looks outputs up here
+        for request in missing:
+            row, _ = missing_targets[request.key]
+            if row.pk not in rows or row.pk in refused:
+                continue
+            try:
+                generate([request])
+            except JOB_WIDE_ERRORS:
+                raise
+            except BackendError as error:
+                refused[row.pk] = f"{endpoint.name}: {error}"
     if refused and len(refused) == len({row.pk for row, _ in targets.values()}):
         raise BackendError(f"The model refused every conversation, e.g. {next(iter(refused.values()))}")
     for pk, error in refused.items():

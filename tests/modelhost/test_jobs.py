@@ -2,11 +2,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from core.models import WorkerHeartbeat
 from core.runs import MAX_STARTS, runs_reconcile
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
+from modelhost.services import jobs
 from modelhost.services.jobs import (
     generation_job_cancel,
     generation_job_create,
@@ -63,6 +65,34 @@ def test_running_a_job_again_fills_only_the_gaps(tiny_endpoint):
     assert texts(job) == before  # the refilled sample is the same draw
     job.refresh_from_db()
     assert (job.status, job.done) == ("done", 6)
+
+
+def test_a_job_cancelled_midway_and_resumed_holds_every_output_once_as_an_uninterrupted_job_would(
+        tiny_endpoint, monkeypatch):
+    monkeypatch.setattr(jobs, "REQUESTS_PER_CALL", 2)  # several backend calls, cancelled in the second
+    conversations = [(f"q{i}", f"Question number {i}?") for i in range(6)]
+    whole = create(tiny_endpoint, conversations=conversations, seed=9)
+    generation_job_run(job_id=whole.pk)
+    job = create(tiny_endpoint, conversations=conversations, seed=9)
+
+    def cancel_after_five(instance, created, **kwargs):
+        if created and GenerationOutput.objects.filter(request__job=job).count() == 5:
+            generation_job_cancel(job=job)
+
+    post_save.connect(cancel_after_five, sender=GenerationOutput, weak=False)
+    try:
+        generation_job_run(job_id=job.pk)
+    finally:
+        post_save.disconnect(cancel_after_five, sender=GenerationOutput)
+    job.refresh_from_db()
+    assert (job.status, job.done) == ("cancelled", 5)
+
+    generation_job_resume(job=job)
+    generation_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    keys = list(GenerationOutput.objects.filter(request__job=job).values_list("request__key", "sample_index"))
+    assert len(keys) == len(set(keys)) == job.done == 12 and job.status == "done"
+    assert texts(job) == texts(whole)  # the same draws, none lost, none twice
 
 
 def test_a_finished_or_cancelled_job_is_not_run_again(tiny_endpoint):
