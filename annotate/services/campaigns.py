@@ -189,10 +189,11 @@ def campaign_items_build(*, campaign: Campaign, by: User | None = None,
     total, done, created, after = prompts.count(), 0, 0, 0
     while chunk := list(prompts.filter(pk__gt=after)[:PROMPTS_PER_CHUNK]):
         first, after = chunk[0][0], chunk[-1][0]
+        # by the range of prompt ids alone (an index range scan whatever the statistics, which a transaction
+        # that has just written a million rows does not have); another campaign's prompts in it are passed over
         candidates: dict[int, list[tuple[int, str]]] = {}
-        for prompt_id, pk, external_id in Candidate.objects.filter(
-                prompt_id__gte=first, prompt_id__lte=after, prompt__campaign=campaign).order_by(
-                "prompt_id", "pk").values_list("prompt_id", "pk", "external_id"):
+        for prompt_id, pk, external_id in Candidate.objects.filter(prompt_id__gte=first, prompt_id__lte=after) \
+                .order_by("prompt_id", "pk").values_list("prompt_id", "pk", "external_id"):
             candidates.setdefault(prompt_id, []).append((pk, external_id))
         groups: dict[str, tuple[int, tuple]] = {}  # item id -> (prompt pk, its candidates in order)
         for prompt_id, prompt_external_id in chunk:
@@ -202,15 +203,16 @@ def campaign_items_build(*, campaign: Campaign, by: User | None = None,
                     existing.add(external_id)
                     groups[external_id] = (prompt_id, group)
         if groups:
-            before = campaign.items.order_by("-pk").values_list("pk", flat=True).first() or 0
+            before = Item.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             now = sql_now()
             sql_insert(Item, ["campaign_id", "prompt_id", "external_id", "is_gold", "judgment_count", "to_people",
                               "created_at"],
                        ((campaign.pk, prompt_id, external_id, False, 0, True, now)
                         for external_id, (prompt_id, _) in groups.items()))
-            # ours are the new rows with these ids (the ids were drawn after `before`)
-            item_pks = {external_id: pk for external_id, pk in campaign.items.filter(pk__gt=before).values_list(
-                "external_id", "pk") if external_id in groups}
+            # ours are this campaign's rows with these ids among those after `before` (our ids were drawn later)
+            item_pks = {external_id: pk for campaign_id, external_id, pk in Item.objects.filter(pk__gt=before)
+                        .values_list("campaign_id", "external_id", "pk")
+                        if campaign_id == campaign.pk and external_id in groups}
             sql_insert(ItemCandidate, ["item_id", "candidate_id", "position"],
                        ((item_pks[external_id], pk, position) for external_id, (_, group) in groups.items()
                         for position, (pk, _) in enumerate(group)))
