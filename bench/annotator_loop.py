@@ -22,6 +22,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -71,13 +72,28 @@ def campaign_prepare(*, items: int, overlap: int, annotators: int):
                                   {"id": f"q{n}-b", "text": f"A short answer to {n}."}]}) + "\n"
         for n in range(items)
     )
+    started, cpu = time.perf_counter(), time.process_time()
     prompts_import(campaign=campaign, content=prompts, filename="bench.jsonl")
-    campaign_items_build(campaign=campaign, by=manager)
+    imported, cpu_imported = time.perf_counter(), time.process_time()
+    print(f"set-up    prompt import {imported - started:.1f} s (CPU {cpu_imported - cpu:.1f} s)", file=sys.stderr)
+    campaign_items_build(campaign=campaign, by=manager, on_progress=progress_bar("item build"))
+    print(f"set-up    item build {time.perf_counter() - imported:.1f} s "
+          f"(CPU {time.process_time() - cpu_imported:.1f} s)", file=sys.stderr)
     names = [f"bench-annotator-{n}" for n in range(1, annotators + 1)]
     tokens = [token_create(user=user(name, User.Role.ANNOTATOR), name="bench")[1] for name in names]
     campaign_members_add(campaign=campaign, usernames=names, by=manager)
     campaign_status_set(campaign=campaign, status=Campaign.Status.LIVE, by=manager)
     return campaign, tokens
+
+
+def progress_bar(label: str):
+    """An on_progress(done, total) that draws a bar on stderr."""
+    def draw(done: int, total: int) -> None:
+        filled = 40 * done // max(total, 1)
+        print(f"\r{label:<10}[{'#' * filled}{'.' * (40 - filled)}] {done:,}/{total:,}",
+              end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    return draw
 
 
 def free_port() -> int:
@@ -304,6 +320,7 @@ def main() -> None:
                         help="sync: one request per process at a time, no keep-alive")
     parser.add_argument("--sqlite", action="store_true", help="the embedded default: SQLite in a temporary folder")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument("--setup-only", action="store_true", help="time the campaign's set-up, then stop")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="concord-bench-"))
@@ -321,7 +338,10 @@ def main() -> None:
     database = connection.settings_dict
     print(f"database  {connection.vendor} {database['HOST'] or ''} {database['NAME']}")
     print(f"campaign  #{campaign.pk}: {args.items} pairwise items, overlap {args.overlap}, {args.annotators} "
-          f"annotators (set up in {time.perf_counter() - started:.1f} s)")
+          f"annotators (set up in {time.perf_counter() - started:.1f} s, CPU of this process "
+          f"{sum(os.times()[:2]):.1f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)")
+    if args.setup_only:
+        return
 
     port = free_port()
     log = folder / "gunicorn.log"

@@ -94,8 +94,9 @@ def load(judgments: int) -> None:
     _copy(Candidate._meta.db_table, ["prompt_id", "external_id", "text", "model", "metadata", "created_at"],
           ((i // 2 + 1, f"p{i // 2}-r{i % 2}", text, f"model-{i % 2}", "{}", now) for i, text in enumerate(responses)))
     del responses
-    _copy(Item._meta.db_table, ["campaign_id", "prompt_id", "external_id", "is_gold", "judgment_count", "created_at"],
-          ((campaign.pk, i + 1, f"i{i}", False, judged(i), now) for i in range(items)))
+    _copy(Item._meta.db_table, ["campaign_id", "prompt_id", "external_id", "is_gold", "judgment_count", "to_people",
+                                "created_at"],
+          ((campaign.pk, i + 1, f"i{i}", False, judged(i), True, now) for i in range(items)))
     _copy(ItemCandidate._meta.db_table, ["item_id", "candidate_id", "position"],
           ((i // 2 + 1, i + 1, i % 2) for i in range(2 * items)))
     judges = rng.integers(0, ANNOTATORS, size=(items, JUDGES_PER_ITEM))
@@ -111,10 +112,10 @@ def load(judgments: int) -> None:
                 chosen.add(judge)
                 strength = int(strengths[item, k])
                 choice = "a" if strength < 0 else "b" if strength > 0 else "tie"
-                yield (item + 1, annotators[judge], "pairwise", choice, strength, "", "", now)
+                yield (item + 1, annotators[judge], "pairwise", choice, strength, "", "", "{}", now)
 
     _copy(Judgment._meta.db_table, ["item_id", "annotator_id", "protocol", "choice", "strength", "rationale",
-                                    "client_key", "created_at"], judgment_rows())
+                                    "client_key", "metadata", "created_at"], judgment_rows())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"Loaded {judgments:,} judgments on {items:,} items in {time.perf_counter() - started:.0f} s.")

@@ -151,11 +151,14 @@ class PreferenceFormat(Format):
 
     def rows(self, item: ItemRecord, result: ItemVerdicts) -> Iterator[dict]:
         prompt, completions = self.prompt(item), self.completions(item)
+        positions = range(len(item.candidates))  # each candidate's provenance made once per item, not per row
+        chosen = [self.candidate(item, position, "chosen") for position in positions]
+        rejected = [self.candidate(item, position, "rejected") for position in positions]
         for verdict in result.verdicts:
             shared = self.shared(item, result, verdict)
             for better, worse, margin in verdict.pairs:
-                yield {**self.pair_row(prompt, completions, better, worse, margin),
-                       **self.candidate(item, better, "chosen"), **self.candidate(item, worse, "rejected"), **shared}
+                yield {**self.pair_row(prompt, completions, better, worse, margin), **chosen[better],
+                       **rejected[worse], **shared}
 
 
 class RewardFormat(PreferenceFormat):

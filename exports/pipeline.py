@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import orjson
 from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 
@@ -27,13 +26,12 @@ from annotate.selectors.snapshot import (
     snapshot_exchange_lines,
     snapshot_judgments_total,
 )
-from core.values import json_check
+from core.values import canonical_json, json_check
 from exports.aggregation import item_verdicts, judgment_scores
 from exports.card import card_write
 from exports.clock import StageClock
 from exports.formats import FORMAT_CLASSES, Format
 from exports.read_ahead import read_ahead
-from exports.spec import canonical_json
 from exports.writers import SplitWriter, content_hash, file_entry, files_manifest, hf_save, writer_open
 
 logger = logging.getLogger(__name__)
@@ -89,8 +87,7 @@ def pseudonymizer(salt: str) -> Callable[[int], str]:
 
 def prompt_split(messages: list[dict], *, seed: str, test_size: float) -> tuple[str, int]:
     """The split of a prompt, from a hash of its text: the same prompt is in the same split in every campaign."""
-    # orjson's sorted compact bytes are canonical_json's, encoded (checked on every code point to U+3000)
-    text = orjson.dumps([{"role": m["role"], "content": m["content"]} for m in messages], option=orjson.OPT_SORT_KEYS)
+    text = canonical_json([{"role": m["role"], "content": m["content"]} for m in messages]).encode()
     value = int.from_bytes(hashlib.sha256(seed.encode() + b"\0" + text).digest()[:8], "big")
     return ("test" if value / 2 ** 64 < test_size else "train"), value
 

@@ -4,7 +4,6 @@ The checked spec holds every key with its value or default, so that the stored s
 made, and running it again on the same data gives the same bytes.
 """
 
-import json
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
@@ -12,7 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from annotate.protocols import ATTRIBUTES, RANK_VS_RATE, Protocol
-from core.values import json_check
+from core.values import canonical_json, json_check
 
 FORMATS = {
     "dpo": "TRL preference (prompt, chosen, rejected): DPO, ORPO, CPO, reward training",
@@ -74,10 +73,6 @@ DEFAULTS = {
     "name": "",
 }
 KEYS = ("campaigns", "format", *DEFAULTS)
-
-
-def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 class _Errors(dict):

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
@@ -120,12 +121,21 @@ def _rows(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
+def json_load_stored(text: str):
+    """JSON text the database holds: orjson reads it about four times as fast as json; what it refuses (a lone
+    surrogate stored before the doors refused them, an integer beyond 64 bits) json reads as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _prompt(item_id: int, messages: str) -> list[dict] | None:
     """The item's prompt, or None (the item is left out alone, and logged) when it holds text no dataset file can:
     a lone surrogate stored before the doors refused them. Stored JSON text can only hold one as a \\u escape, so
     text without escapes skips the check (most prompts: it took a tenth of an export's reading)."""
     try:
-        value = json.loads(messages)
+        value = json_load_stored(messages)
         return json_check(value) if "\\u" in messages else value
     except ValidationError as error:
         logger.warning("item %s left out of a dataset: its prompt %s", item_id, error.messages[0])
@@ -163,8 +173,8 @@ def items_read(*, spec: dict, snapshot_id: int, excluded: set[int]) -> Iterator[
                 .values_list("pk", "item_id", "annotator_id", "protocol", "choice", "strength", "ranking",
                              "ratings", "attributes", "rationale")):
             by_item.setdefault(item_id, []).append(JudgmentRecord(
-                pk, annotator, protocol, choice, strength, ranking and json.loads(ranking),
-                ratings and json.loads(ratings), attributes and json.loads(attributes), rationale))
+                pk, annotator, protocol, choice, strength, ranking and json_load_stored(ranking),
+                ratings and json_load_stored(ratings), attributes and json_load_stored(attributes), rationale))
         slots: dict[int, list[CandidateRecord]] = {}
         for item_id, external_id, text, model, endpoint, params, seed in _rows(
                 ItemCandidate.objects.filter(chunk).order_by("item_id", "position").values_list(
@@ -174,7 +184,7 @@ def items_read(*, spec: dict, snapshot_id: int, excluded: set[int]) -> Iterator[
             slots.setdefault(item_id, []).append(CandidateRecord(
                 external_id, text, model, _generation(endpoint, params, seed), not models or model in models))
         yield [ItemRecord(pk, campaign_id, external_id, prompt_id, prompt, slots[pk], by_item[pk],
-                          json.loads(metadata) if metadata else {})
+                          json_load_stored(metadata) if metadata and metadata != "{}" else {})
                for pk, campaign_id, external_id, prompt_id, messages, metadata in rows
                if pk in by_item and (prompt := _prompt(pk, messages)) is not None]
 

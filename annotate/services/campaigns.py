@@ -10,6 +10,7 @@ from annotate.models import Campaign, Candidate, Item, ItemCandidate, Prompt
 from annotate.services.assignments import items_added
 from annotate.services.candidates import campaign_source, prompt_key
 from core.services.audit import audit_record
+from core.sql import sql_insert, sql_now
 from modelhost.selectors import generation_outputs_for
 
 PROMPTS_PER_CHUNK = 2000  # of an items build: a chunk's prompts, candidates and items in memory at once
@@ -157,8 +158,8 @@ def _attach_generated(campaign: Campaign) -> int:
     return len(new)
 
 
-def _groups(campaign: Campaign, candidates: list[Candidate]):
-    """The candidate groups that become a prompt's items."""
+def _groups(campaign: Campaign, candidates: list[tuple[int, str]]):
+    """The groups of (pk, external id) of a prompt's candidates that become its items."""
     size = campaign.responses_per_item
     if campaign.rates_alone:
         yield from ([candidate] for candidate in candidates)  # absolute ratings: one response an item
@@ -177,30 +178,45 @@ def campaign_items_build(*, campaign: Campaign, by: User | None = None,
     consecutive groups of `responses_per_item`; when ratings are absolute, one item per candidate as well (the
     only items of a rating or attributes campaign). Safe to run again: existing items stay as they are.
 
-    Prompts are read in chunks (keyset) and their items written with bulk inserts, a few queries per chunk
-    whatever the campaign's size; `on_progress(prompts done, prompts)` follows it."""
+    Prompts are read in chunks (keyset), their candidates by the chunk's range of prompt ids, and their items
+    written with plain bulk inserts (COPY on PostgreSQL, no model per row): a few queries per chunk whatever the
+    campaign's size; `on_progress(prompts done, prompts)` follows it."""
     if by is not None:
         campaign_check_manager(campaign=campaign, user=by)
     _attach_generated(campaign)
     existing = set(campaign.items.values_list("external_id", flat=True))
-    prompts = Prompt.objects.filter(campaign=campaign).order_by("pk")
+    prompts = Prompt.objects.filter(campaign=campaign).order_by("pk").values_list("pk", "external_id")
     total, done, created, after = prompts.count(), 0, 0, 0
-    while chunk := list(prompts.filter(pk__gt=after).prefetch_related("candidates")[:PROMPTS_PER_CHUNK]):
-        after = chunk[-1].pk
-        items, groups = [], []
-        for prompt in chunk:
-            for group in _groups(campaign, list(prompt.candidates.all())):
-                external_id = f"{prompt.external_id}:" + "+".join(c.external_id for c in group)
-                if external_id in existing:
-                    continue
-                existing.add(external_id)
-                items.append(Item(campaign=campaign, prompt=prompt, external_id=external_id))
-                groups.append(group)
-        Item.objects.bulk_create(items)  # sets the pks (PostgreSQL and SQLite 3.35+ return them)
-        ItemCandidate.objects.bulk_create(
-            [ItemCandidate(item=item, candidate=c, position=i) for item, group in zip(items, groups, strict=True)
-             for i, c in enumerate(group)], batch_size=5000)
-        created += len(items)
+    while chunk := list(prompts.filter(pk__gt=after)[:PROMPTS_PER_CHUNK]):
+        first, after = chunk[0][0], chunk[-1][0]
+        # by the range of prompt ids alone (an index range scan whatever the statistics, which a transaction
+        # that has just written a million rows does not have); another campaign's prompts in it are passed over
+        candidates: dict[int, list[tuple[int, str]]] = {}
+        for prompt_id, pk, external_id in Candidate.objects.filter(prompt_id__gte=first, prompt_id__lte=after) \
+                .order_by("prompt_id", "pk").values_list("prompt_id", "pk", "external_id"):
+            candidates.setdefault(prompt_id, []).append((pk, external_id))
+        groups: dict[str, tuple[int, tuple]] = {}  # item id -> (prompt pk, its candidates in order)
+        for prompt_id, prompt_external_id in chunk:
+            for group in _groups(campaign, candidates.get(prompt_id, [])):
+                external_id = f"{prompt_external_id}:" + "+".join(candidate_id for _, candidate_id in group)
+                if external_id not in existing:
+                    existing.add(external_id)
+                    groups[external_id] = (prompt_id, group)
+        if groups:
+            before = Item.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            now = sql_now()
+            sql_insert(Item, ["campaign_id", "prompt_id", "external_id", "is_gold", "judgment_count", "to_people",
+                              "created_at"],
+                       ((campaign.pk, prompt_id, external_id, False, 0, True, now)
+                        for external_id, (prompt_id, _) in groups.items()))
+            # ours are this campaign's rows with these ids among those after `before` (our ids were drawn later)
+            item_pks = {external_id: pk for campaign_id, external_id, pk in Item.objects.filter(pk__gt=before)
+                        .values_list("campaign_id", "external_id", "pk")
+                        if campaign_id == campaign.pk and external_id in groups}
+            sql_insert(ItemCandidate, ["item_id", "candidate_id", "position"],
+                       ((item_pks[external_id], pk, position) for external_id, (_, group) in groups.items()
+                        for position, (pk, _) in enumerate(group)))
+        created += len(groups)
         done += len(chunk)
         if on_progress:
             on_progress(done, total)

@@ -16,6 +16,7 @@ already exists with a different text is an error, never an overwrite.
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotate.models import Campaign, Candidate, Prompt
+from core.sql import sql_insert, sql_now
 from core.values import json_check, json_parse
 from modelhost.messages import messages_validate, text_check
 
@@ -208,6 +210,8 @@ def chunks(values, size: int = 500):
 def _existing_check(campaign: Campaign, prompts: list[_Prompt], errors: LineErrors) -> tuple[dict, set]:
     """Existing rows may be met again, but only as they are. Returns their prompt pks by id and their response ids."""
     prompt_pks, prompt_messages = {}, {}
+    if not campaign.prompts.exists():
+        return prompt_pks, set()  # a first import: nothing to look up, chunk by chunk
     for ids in chunks(prompt.id for prompt in prompts):
         for external_id, pk, messages in campaign.prompts.filter(external_id__in=ids).values_list(
                 "external_id", "pk", "messages"):
@@ -265,14 +269,14 @@ def prompts_import(*, campaign: Campaign, content: str, filename: str) -> int:
     prompt_pks, known_responses = _existing_check(campaign, prompts, errors)
     errors.raise_if_any()
 
-    new = [Prompt(campaign=campaign, external_id=p.id, messages=p.messages, metadata=p.metadata)
-           for p in prompts if p.id not in prompt_pks]
-    Prompt.objects.bulk_create(new, batch_size=500)
-    prompt_pks.update((prompt.external_id, prompt.pk) for prompt in new)
-    Candidate.objects.bulk_create(
-        [Candidate(prompt_id=prompt_pks[prompt.id], external_id=response.id, text=response.text, model=response.model,
-                   metadata=response.metadata)
-         for prompt in prompts for response in prompt.responses if response.id not in known_responses],
-        batch_size=500,
-    )
+    new = [prompt for prompt in prompts if prompt.id not in prompt_pks]
+    now = sql_now()
+    sql_insert(Prompt, ["campaign_id", "external_id", "messages", "metadata", "created_at"],
+               ((campaign.pk, prompt.id, json.dumps(prompt.messages), json.dumps(prompt.metadata), now)
+                for prompt in new))
+    if new:
+        prompt_pks = dict(campaign.prompts.values_list("external_id", "pk"))
+    sql_insert(Candidate, ["prompt_id", "external_id", "text", "model", "metadata", "created_at"],
+               ((prompt_pks[prompt.id], response.id, response.text, response.model, json.dumps(response.metadata), now)
+                for prompt in prompts for response in prompt.responses if response.id not in known_responses))
     return len(new)

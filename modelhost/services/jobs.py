@@ -1,7 +1,8 @@
 """Generation jobs: many conversations x endpoints x n samples, run on the gpu queue, resumable.
 
-Each output is committed on its own as it arrives, keyed by (request, endpoint, sample), so a job
-whose worker died resumes where it stopped and a redelivered task never duplicates a row.
+Outputs are committed as they arrive, a group at a time (at most a second's worth or STORE_GROUP), keyed by
+(request, endpoint, sample), so a job whose worker died resumes where it stopped and a redelivered task never
+duplicates a row; what a dead worker had not committed yet is drawn again with the same seeds, so it is not lost.
 A conversation the model refuses (an HTTP 400 for that request alone) fails alone: it is recorded on its request
 and the job finishes the others; an endpoint that cannot serve at all fails the job.
 """
@@ -27,7 +28,11 @@ from modelhost.services.endpoints import endpoint_params
 
 logger = logging.getLogger(__name__)
 MAX_SAMPLES = 64  # per conversation and endpoint
-PROGRESS_EVERY_S = 1.0
+PROGRESS_EVERY_S = 1.0  # also the longest an output waits to be committed
+STORE_GROUP = 64  # outputs per commit at most: one commit each made a job wait for the disk once per output
+# Conversations per backend call: enough for full batches (the backend sorts a call's rows by length), few enough
+# that what a call keeps (rows, random generators, outputs) stays small whatever the job's size.
+REQUESTS_PER_CALL = 256
 
 
 class JobCancelled(Exception):
@@ -119,27 +124,30 @@ def _pending(job: GenerationJob, endpoint: ModelEndpoint) -> list[tuple[Generati
     return pending
 
 
-def _store(job: GenerationJob, endpoint: ModelEndpoint, request: GenerationRequest, sample: int,
-           output: Output, params: dict, active_since: float, seconds_before: float) -> None:
+def _store(job: GenerationJob, outputs: list[GenerationOutput], seconds: float) -> None:
+    """Commit a group of outputs and count them to the job, unless it was cancelled meanwhile."""
     with transaction.atomic():
         if not GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).exists():
             raise JobCancelled
         try:
             with transaction.atomic():
-                GenerationOutput.objects.create(
-                    request=request, endpoint=endpoint, sample_index=sample, text=storable(output.text), params=params,
-                    seed=output.seed, prompt_tokens=output.prompt_tokens,
-                    completion_tokens=output.completion_tokens,
-                    truncated_prompt_tokens=output.truncated_prompt_tokens,
-                    finish_reason=output.finish_reason, latency_ms=round(output.latency_s * 1000),
-                )
-        except IntegrityError:
-            return  # another run stored this sample first
+                GenerationOutput.objects.bulk_create(outputs)
+        except IntegrityError:  # another run stored some of them first: the others one by one
+            outputs = [output for output in outputs if _stored_alone(output)]
         GenerationJob.objects.filter(pk=job.pk).update(
-            done=F("done") + 1,
-            completion_tokens=F("completion_tokens") + output.completion_tokens,
-            generation_seconds=seconds_before + (time.monotonic() - active_since),
+            done=F("done") + len(outputs),
+            completion_tokens=F("completion_tokens") + sum(output.completion_tokens for output in outputs),
+            generation_seconds=seconds,
         )
+
+
+def _stored_alone(output: GenerationOutput) -> bool:
+    try:
+        with transaction.atomic():
+            output.save(force_insert=True)
+        return True
+    except IntegrityError:
+        return False
 
 
 # Failures of the endpoint or the job as a whole, never of one conversation.
@@ -162,7 +170,7 @@ def _requests(job: GenerationJob, endpoint: ModelEndpoint, params) -> tuple[list
 
 
 def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> int:
-    """Generate this endpoint's missing outputs of the job, storing each as it arrives; the number of
+    """Generate this endpoint's missing outputs of the job, storing them as they arrive; the number of
     conversations the model refused alone."""
     from modelhost.registry import backend_for
 
@@ -174,55 +182,84 @@ def _generate(job: GenerationJob, endpoint: ModelEndpoint) -> int:
     stored_params = {**params.__dict__, "stop": list(params.stop)}
     job.refresh_from_db(fields=["generation_seconds"])
     seconds_before, active_since = job.generation_seconds, time.monotonic()
-    stored_tokens, reported_at = 0, active_since
+    stored_tokens, reported_at = 0, active_since  # stored_tokens: of the backend call in progress
+    pending: list[GenerationOutput] = []
+
+    def commit() -> None:
+        nonlocal reported_at
+        if pending:
+            group, reported_at = pending.copy(), time.monotonic()
+            pending.clear()
+            _store(job, group, seconds_before + (reported_at - active_since))
 
     def store(output: Output) -> None:
         nonlocal stored_tokens
         request, first = targets[output.key]
-        _store(job, endpoint, request, first + output.sample_index, output, stored_params, active_since,
-               seconds_before)
+        pending.append(GenerationOutput(
+            request=request, endpoint=endpoint, sample_index=first + output.sample_index,
+            text=storable(output.text), params=stored_params, seed=output.seed, prompt_tokens=output.prompt_tokens,
+            completion_tokens=output.completion_tokens, truncated_prompt_tokens=output.truncated_prompt_tokens,
+            finish_reason=output.finish_reason, latency_ms=round(output.latency_s * 1000)))
         stored_tokens += output.completion_tokens
+        if len(pending) >= STORE_GROUP:
+            commit()
 
     def step(sampled: int) -> None:
         # The speed and the estimate move while long replies are still being written (at most once a second:
         # a decoding step takes milliseconds).
         nonlocal reported_at
         now = time.monotonic()
-        if now - reported_at >= PROGRESS_EVERY_S:
+        if now - reported_at < PROGRESS_EVERY_S:
+            return
+        if pending:
+            commit()
+        else:
             reported_at = now
             GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(
                 tokens_in_flight=max(0, sampled - stored_tokens),
                 generation_seconds=seconds_before + (now - active_since))
 
+    def generate(part: list[Request]) -> None:
+        nonlocal stored_tokens
+        stored_tokens = 0
+        try:
+            backend.generate(part, on_output=store, on_step=step)
+        finally:
+            commit()  # what was made stays, whatever stopped the call
+
     try:
-        return _generate_all(job, endpoint, params, backend, requests, targets, store, step)
+        return _generate_all(job, endpoint, params, generate, requests, targets)
     finally:
         GenerationJob.objects.filter(pk=job.pk).update(tokens_in_flight=0)
 
 
-def _generate_all(job, endpoint, params, backend, requests, targets, store, step) -> int:
-    """All requests in one batch; if the backend refuses the batch, what is still missing one request at a time, so
-    that a conversation the model refuses fails alone (recorded on its request). The number refused."""
-    try:
-        backend.generate(requests, on_output=store, on_step=step)
-        return 0
-    except JOB_WIDE_ERRORS:
-        raise
-    except BackendError:
-        pass  # one conversation may have sunk the batch: go again one at a time (what was stored stays)
-    requests, missing = _requests(job, endpoint, params)
-    targets.update(missing)  # `store` looks outputs up here
+def _generate_all(job, endpoint, params, generate, requests, targets) -> int:
+    """The requests a slice at a time (a backend keeps what it makes until the call returns, so a job of any size
+    holds one slice); if the backend refuses a slice, what is still missing of it one request at a time, so that a
+    conversation the model refuses fails alone (recorded on its request). The number refused."""
     refused: dict[int, str] = {}
-    for request in requests:
-        row, _ = targets[request.key]
-        if row.pk in refused:
-            continue
+    for start in range(0, len(requests), REQUESTS_PER_CALL):
+        part = requests[start:start + REQUESTS_PER_CALL]
         try:
-            backend.generate([request], on_output=store, on_step=step)
+            generate(part)
+            continue
         except JOB_WIDE_ERRORS:
             raise
-        except BackendError as error:
-            refused[row.pk] = f"{endpoint.name}: {error}"
+        except BackendError:
+            pass  # one conversation may have sunk the slice: go again one at a time (what was stored stays)
+        rows = {targets[request.key][0].pk for request in part}
+        missing, missing_targets = _requests(job, endpoint, params)
+        targets.update(missing_targets)  # `store` looks outputs up here
+        for request in missing:
+            row, _ = missing_targets[request.key]
+            if row.pk not in rows or row.pk in refused:
+                continue
+            try:
+                generate([request])
+            except JOB_WIDE_ERRORS:
+                raise
+            except BackendError as error:
+                refused[row.pk] = f"{endpoint.name}: {error}"
     if refused and len(refused) == len({row.pk for row, _ in targets.values()}):
         raise BackendError(f"The model refused every conversation, e.g. {next(iter(refused.values()))}")
     for pk, error in refused.items():

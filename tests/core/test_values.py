@@ -1,10 +1,13 @@
 """JSON the app keeps: every rule holds whether a line takes the quick path (nothing suspicious in its text) or
 the full walk."""
 
+import json
+from datetime import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 
-from core.values import MAX_DEPTH, json_parse
+from core.values import MAX_DEPTH, canonical_json, json_parse
 
 
 def test_a_plain_line_parses_as_it_is():
@@ -28,3 +31,24 @@ def test_ordinary_escapes_and_numbers_still_pass():
 def test_what_the_app_cannot_keep_is_refused_with_its_reason(text, message):
     with pytest.raises(ValidationError, match=message):
         json_parse(text)
+
+
+def _json_canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("value", [
+    [{"role": "user", "content": "".join(chr(c) for c in range(0x3001) if not 0xD800 <= c < 0xE000)}],
+    {"b": [1.5e-5, 1e-05, 2.5e-7, 1e16, 0.1, -0.0, 5e-324], "a": {"z": None, "Z": True, "é": 2**63 - 1}},
+    {"text": "write 1e-5 as a number", "n": 1},  # looks like a short exponent: the json path, same text
+    {"big": 2**64, "keys": {2: "a", 1: "b"}},  # orjson refuses both
+    ["lone \ud800 surrogate"],
+    ("a tuple", ["of", "lists"]),
+])
+def test_canonical_json_writes_what_json_writes_byte_for_byte(value):
+    assert canonical_json(value) == _json_canonical(value)
+
+
+def test_canonical_json_refuses_what_json_refuses():
+    with pytest.raises(TypeError):
+        canonical_json({"when": datetime(2026, 1, 1)})

@@ -2,11 +2,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from core.models import WorkerHeartbeat
 from core.runs import MAX_STARTS, runs_reconcile
 from modelhost.models import GenerationJob, GenerationOutput, GenerationRequest, ModelEndpoint
+from modelhost.services import jobs
 from modelhost.services.jobs import (
     generation_job_cancel,
     generation_job_create,
@@ -63,6 +65,56 @@ def test_running_a_job_again_fills_only_the_gaps(tiny_endpoint):
     assert texts(job) == before  # the refilled sample is the same draw
     job.refresh_from_db()
     assert (job.status, job.done) == ("done", 6)
+
+
+def test_a_job_cancelled_midway_and_resumed_holds_every_output_once_as_an_uninterrupted_job_would(
+        tiny_endpoint, monkeypatch):
+    monkeypatch.setattr(jobs, "REQUESTS_PER_CALL", 2)  # several backend calls; cancelled in the first commit
+    conversations = [(f"q{i}", f"Question number {i}?") for i in range(6)]
+    whole = create(tiny_endpoint, conversations=conversations, seed=9)
+    generation_job_run(job_id=whole.pk)
+    job = create(tiny_endpoint, conversations=conversations, seed=9)
+
+    def cancel_once_some_are_stored(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('INSERT INTO "modelhost_generationoutput"') and not cancelled:
+            cancelled.append(generation_job_cancel(job=job))
+        return result
+
+    cancelled = []
+    with connection.execute_wrapper(cancel_once_some_are_stored):
+        generation_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    stored = GenerationOutput.objects.filter(request__job=job).count()
+    assert job.status == "cancelled" and 0 < job.done == stored < 12
+
+    generation_job_resume(job=job)
+    generation_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    keys = list(GenerationOutput.objects.filter(request__job=job).values_list("request__key", "sample_index"))
+    assert len(keys) == len(set(keys)) == job.done == 12 and job.status == "done"
+    assert texts(job) == texts(whole)  # the same draws, none lost, none twice
+
+
+def test_outputs_another_run_stored_first_are_left_to_it_and_the_rest_of_the_group_is_stored(tiny_endpoint):
+    job = create(tiny_endpoint, seed=4)
+    request = job.requests.get(key="a")
+
+    def another_run_stores_one_first(execute, sql, params, many, context):
+        # at the first commit's check that the job still runs, before its outputs are written
+        if 'AS "a" FROM "modelhost_generationjob"' in sql and not raced:
+            raced.append(True)
+            GenerationOutput.objects.create(request=request, endpoint=tiny_endpoint, sample_index=1, text="theirs",
+                                            params={}, seed=0, prompt_tokens=1, completion_tokens=1, latency_ms=1)
+        return execute(sql, params, many, context)
+
+    raced = []
+    with connection.execute_wrapper(another_run_stores_one_first):
+        generation_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    keys = list(GenerationOutput.objects.filter(request__job=job).values_list("request__key", "sample_index"))
+    assert len(keys) == len(set(keys)) == 6 and job.done == 5  # the other run counts its own
+    assert GenerationOutput.objects.get(request=request, sample_index=1).text == "theirs"
 
 
 def test_a_finished_or_cancelled_job_is_not_run_again(tiny_endpoint):
