@@ -7,6 +7,7 @@ annotators see the live or paused campaigns they are members of. Lists and singl
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
+from accounts.access import PersonRule
 from accounts.models import User
 from annotate.models import Campaign
 from core.sql import sql_rows
@@ -47,8 +48,11 @@ def campaign_check_member(*, campaign: Campaign, user: User) -> None:
         raise PermissionDenied("You are not a member of this campaign.")
 
 
-def person_check_manageable(manager: User, person: User) -> None:
-    """A manager deactivates or resets only annotators who work on no campaign of another manager's (else one
-    manager could lock out another's team): a rule added to `accounts.access.person_manage_rules`."""
-    if person.campaigns_joined.exclude(pk__in=campaigns_managed_by(user=manager)).exists():
-        raise PermissionDenied(f"{person.username} also works on campaigns you do not manage; ask an admin.")
+def _in_campaigns_of_others(manager: User) -> Q:
+    return Q(campaigns_joined__in=Campaign.objects.exclude(pk__in=campaigns_managed_by(user=manager).values("pk")))
+
+
+# A manager deactivates or resets only annotators who work on no campaign of another manager's (else one manager
+# could lock out another's team): added to `accounts.access.person_manage_rules`.
+PEOPLE_OF_OTHER_CAMPAIGNS = PersonRule(refused=_in_campaigns_of_others,
+                                       reason="{username} also works on campaigns you do not manage; ask an admin.")
