@@ -6,6 +6,8 @@ annotators see the live or paused campaigns they are members of. Lists and singl
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from accounts.access import PersonRule
 from accounts.models import User
@@ -35,6 +37,16 @@ def campaigns_managed_by(*, user: User) -> QuerySet[Campaign]:
     if user.is_admin:
         return campaigns
     return campaigns.filter(_managing(user)).distinct()
+
+
+def campaign_to_manage(*, user: User, campaign_id: int | str | None,
+                       campaigns: QuerySet[Campaign] | None = None) -> Campaign:
+    """The campaign a manager's page or form acts on (its id from the URL or a posted field): 404 unless this user
+    manages it, as one they may not manage is none of theirs. `campaigns` narrows or annotates the rows."""
+    if not str(campaign_id).isdigit():
+        raise Http404("No such campaign.")
+    campaigns = Campaign.objects.all() if campaigns is None else campaigns
+    return get_object_or_404(campaigns.filter(pk__in=campaigns_managed_by(user=user).values("pk")), pk=campaign_id)
 
 
 def campaign_check_manager(*, campaign: Campaign, user: User) -> None:
