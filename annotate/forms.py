@@ -188,6 +188,10 @@ class _BoundedCampaignForm(forms.ModelForm):
             if name == "gold_rate":
                 field.widget.attrs["step"] = "0.01"
 
+    def clean_guidelines(self) -> str:
+        # Browsers send a textarea's line breaks as CRLF: kept as LF, so saving untouched guidelines changes nothing.
+        return self.cleaned_data["guidelines"].replace("\r\n", "\n")
+
 
 class CampaignCreateForm(_BoundedCampaignForm):
     class Meta:
