@@ -187,9 +187,11 @@ class _BoundedCampaignForm(forms.ModelForm):
             field.error_messages.update(invalid=message, required=message)
             if name == "gold_rate":
                 field.widget.attrs["step"] = "0.01"
+        # Guidelines come back as they were shown, so saving them untouched changes nothing: their trailing line
+        # breaks kept (not stripped) and a textarea's CRLF line breaks read as LF.
+        self.fields["guidelines"].strip = False
 
     def clean_guidelines(self) -> str:
-        # Browsers send a textarea's line breaks as CRLF: kept as LF, so saving untouched guidelines changes nothing.
         return self.cleaned_data["guidelines"].replace("\r\n", "\n")
 
 
