@@ -6,7 +6,10 @@ annotators see the live or paused campaigns they are members of. Lists and singl
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
+from accounts.access import PersonRule
 from accounts.models import User
 from annotate.models import Campaign
 from core.sql import sql_rows
@@ -36,6 +39,16 @@ def campaigns_managed_by(*, user: User) -> QuerySet[Campaign]:
     return campaigns.filter(_managing(user)).distinct()
 
 
+def campaign_to_manage(*, user: User, campaign_id: int | str | None,
+                       campaigns: QuerySet[Campaign] | None = None) -> Campaign:
+    """The campaign a manager's page or form acts on (its id from the URL or a posted field): 404 unless this user
+    manages it, as one they may not manage is none of theirs. `campaigns` narrows or annotates the rows."""
+    if not str(campaign_id).isdigit():
+        raise Http404("No such campaign.")
+    campaigns = Campaign.objects.all() if campaigns is None else campaigns
+    return get_object_or_404(campaigns.filter(pk__in=campaigns_managed_by(user=user).values("pk")), pk=campaign_id)
+
+
 def campaign_check_manager(*, campaign: Campaign, user: User) -> None:
     if not campaigns_managed_by(user=user).filter(pk=campaign.pk).exists():
         raise PermissionDenied("You do not manage this campaign.")
@@ -47,8 +60,11 @@ def campaign_check_member(*, campaign: Campaign, user: User) -> None:
         raise PermissionDenied("You are not a member of this campaign.")
 
 
-def person_check_manageable(manager: User, person: User) -> None:
-    """A manager deactivates or resets only annotators who work on no campaign of another manager's (else one
-    manager could lock out another's team): a rule added to `accounts.access.person_manage_rules`."""
-    if person.campaigns_joined.exclude(pk__in=campaigns_managed_by(user=manager)).exists():
-        raise PermissionDenied(f"{person.username} also works on campaigns you do not manage; ask an admin.")
+def _in_campaigns_of_others(manager: User) -> Q:
+    return Q(campaigns_joined__in=Campaign.objects.exclude(pk__in=campaigns_managed_by(user=manager).values("pk")))
+
+
+# A manager deactivates or resets only annotators who work on no campaign of another manager's (else one manager
+# could lock out another's team): added to `accounts.access.person_manage_rules`.
+PEOPLE_OF_OTHER_CAMPAIGNS = PersonRule(refused=_in_campaigns_of_others,
+                                       reason="{username} also works on campaigns you do not manage; ask an admin.")

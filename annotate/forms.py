@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from annotate.models import MAX_LEASE_MINUTES, MAX_OVERLAP, MAX_RESPONSES_PER_ITEM, Campaign, Candidate, Flag
 from annotate.protocols import ATTRIBUTE_RANGE, ATTRIBUTES, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol
+from core.forms import ErrorListMixin
 from modelhost.selectors import endpoint_list
 
 RESPONSE_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -60,7 +61,7 @@ def _scale_field(low: int, high: int, what: str) -> forms.IntegerField:
         "required": message, "invalid": message, "min_value": message, "max_value": message})
 
 
-class TaskForm(forms.Form):
+class TaskForm(ErrorListMixin, forms.Form):
     """One task's answer as the annotator gave it, field names by presented position (A = shown first).
 
     `answer()` returns it in the item's canonical terms for `judgment_submit`: the browser never needs
@@ -153,20 +154,14 @@ class TaskForm(forms.Form):
                 for index in range(len(ids))}
         return answer
 
-    def error_list(self) -> list[str]:
-        return [message for errors in self.errors.values() for message in errors]
-
 
 class SkipForm(forms.Form):
     reason = forms.ChoiceField(choices=SKIP_REASONS, error_messages={"required": "Pick a reason to skip."})
 
 
-class FlagForm(forms.Form):
+class FlagForm(ErrorListMixin, forms.Form):
     kind = forms.ChoiceField(choices=Flag.Kind.choices, error_messages={"required": "Pick what is wrong."})
     comment = forms.CharField(required=False, max_length=Flag.COMMENT_MAX_LENGTH)
-
-    def error_list(self) -> list[str]:
-        return [message for errors in self.errors.values() for message in errors]
 
 
 # Each number's bounds, given to the browser (min/max on the input) and checked with a message in words, so that a
@@ -192,6 +187,12 @@ class _BoundedCampaignForm(forms.ModelForm):
             field.error_messages.update(invalid=message, required=message)
             if name == "gold_rate":
                 field.widget.attrs["step"] = "0.01"
+        # Guidelines come back as they were shown, so saving them untouched changes nothing: their trailing line
+        # breaks kept (not stripped) and a textarea's CRLF line breaks read as LF.
+        self.fields["guidelines"].strip = False
+
+    def clean_guidelines(self) -> str:
+        return self.cleaned_data["guidelines"].replace("\r\n", "\n")
 
 
 class CampaignCreateForm(_BoundedCampaignForm):
@@ -247,13 +248,13 @@ class CandidatesGenerateForm(forms.Form):
             self.fields["max_new_tokens"].initial = endpoint.default_params["max_new_tokens"]
 
 
-class JudgeRunForm(forms.Form):
+class JudgeRunForm(ErrorListMixin, forms.Form):
     endpoint = forms.ModelChoiceField(queryset=endpoint_list(), label="Model endpoint",
                                       empty_label=None)
     evidence = forms.BooleanField(required=False, label="Reasons first (multiple-evidence calibration)")
     samples = forms.IntegerField(min_value=1, max_value=8, initial=1, label="Samples per order (with reasons)")
 
 
-class RoutingForm(forms.Form):
+class RoutingForm(ErrorListMixin, forms.Form):
     routing = forms.ChoiceField(choices=Campaign.Routing.choices, label="Send to people")
     routing_threshold = forms.FloatField(min_value=0, label="Threshold (entropy in bits, or share 0-1)")

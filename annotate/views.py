@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import manager_required
-from annotate.access import campaigns_managed_by, campaigns_visible_to
+from annotate.access import campaign_to_manage, campaigns_managed_by, campaigns_visible_to
 from annotate.forms import (
     RATING_LABELS,
     SKIP_REASONS,
@@ -108,7 +108,7 @@ def _render_task(request, campaign: Campaign, *, form: TaskForm | None = None, a
         except ValidationError as error:  # paused, closed or not yet live
             blocked = " ".join(error.messages)
         form = _task_form(assignment) if assignment else None
-    progress = annotator_progress(campaign=campaign, annotator=request.user)
+    progress = annotator_progress(campaigns=[campaign], annotator=request.user)[campaign.pk]
     # The lease is made when the task is first shown and served again on a reload: the page counts on from it.
     elapsed_ms = int((timezone.now() - assignment.leased_at).total_seconds() * 1000) if assignment else 0
     to_go = progress["remaining"] + (1 if assignment else 0)  # the current task is no longer "open"
@@ -224,18 +224,15 @@ def task_withdraw(request, campaign_id: int, assignment_id: int):
 
 # --- manager -----------------------------------------------------------------------------------------------------
 
-def _managed_campaigns(request):
-    """The campaigns this manager manages, with their prompt and item counts."""
-    return campaign_list_for(user=request.user).filter(pk__in=campaigns_managed_by(user=request.user))
-
-
 def _campaign_to_manage(request, campaign_id: int) -> Campaign:
-    return get_object_or_404(_managed_campaigns(request), pk=campaign_id)
+    """With the prompt and item counts that the campaign page shows."""
+    return campaign_to_manage(user=request.user, campaign_id=campaign_id,
+                              campaigns=campaign_list_for(user=request.user))
 
 
 @manager_required
 def manage_list(request):
-    campaigns = _managed_campaigns(request)
+    campaigns = campaign_list_for(user=request.user).filter(pk__in=campaigns_managed_by(user=request.user))
     form = CampaignCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -416,8 +413,7 @@ def arena(request):
     chosen = [get_object_or_404(endpoints, pk=request.POST.get(side)) for side in ("endpoint_a", "endpoint_b")]
     prompt = request.POST.get("prompt", "").strip()
     if not form.is_valid():
-        return render(request, "annotate/_arena.html", {"error": " ".join(
-            message for errors in form.errors.values() for message in errors)})
+        return render(request, "annotate/_arena.html", {"error": " ".join(form.error_list())})
     try:
         replies = [reply_create(endpoint=endpoint, messages=prompt, params=form.params(), created_by=request.user)
                    for endpoint in chosen]
@@ -434,7 +430,8 @@ def arena_vote(request):
     replies = reply_list_for(user=request.user)
     reply_a = get_object_or_404(replies, pk=request.POST.get("reply_a"))
     reply_b = get_object_or_404(replies, pk=request.POST.get("reply_b"))
-    campaign = get_object_or_404(_arena_campaigns(request), pk=request.POST.get("campaign") or 0)
+    campaign = campaign_to_manage(user=request.user, campaign_id=request.POST.get("campaign"),
+                                  campaigns=_arena_campaigns(request))
     try:
         arena_vote_save(campaign=campaign, by=request.user, reply_a=reply_a, reply_b=reply_b,
                         choice=request.POST.get("choice", ""))

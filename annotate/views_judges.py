@@ -3,12 +3,12 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
-from annotate.access import campaigns_managed_by
+from annotate.access import campaign_to_manage
 from annotate.forms import JudgeRunForm, RoutingForm
 from annotate.models import Campaign, JudgeRun
 from annotate.selectors.judges import judge_run_get, judge_runs_for
@@ -29,10 +29,6 @@ def judges_context(*, campaign: Campaign, user) -> dict:
     }
 
 
-def _campaign_to_manage(request, campaign_id: int) -> Campaign:
-    return get_object_or_404(campaigns_managed_by(user=request.user), pk=campaign_id)
-
-
 def _back(campaign: Campaign):
     return redirect(reverse("annotate:manage_campaign", args=[campaign.pk]) + "#judges")
 
@@ -40,10 +36,10 @@ def _back(campaign: Campaign):
 @manager_required
 @require_POST
 def manage_judge_start(request, campaign_id: int):
-    campaign = _campaign_to_manage(request, campaign_id)
+    campaign = campaign_to_manage(user=request.user, campaign_id=campaign_id)
     form = JudgeRunForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, " ".join(form.error_list()))
         return _back(campaign)
     try:
         run = judge_run_create(campaign=campaign, by=request.user, **form.cleaned_data)
@@ -67,7 +63,7 @@ def manage_judge_run(request, run_id: int):
 @manager_required
 @require_POST
 def manage_routing(request, campaign_id: int):
-    campaign = _campaign_to_manage(request, campaign_id)
+    campaign = campaign_to_manage(user=request.user, campaign_id=campaign_id)
     form = RoutingForm(request.POST)
     if form.is_valid():
         try:
@@ -78,5 +74,5 @@ def manage_routing(request, campaign_id: int):
         else:
             messages.success(request, f"Routing saved: {kept} item{'s' if kept != 1 else ''} kept from people.")
     else:
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, " ".join(form.error_list()))
     return _back(campaign)

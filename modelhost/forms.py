@@ -1,7 +1,9 @@
 from django import forms
 
+from core.forms import ErrorListMixin
 
-class SamplingForm(forms.Form):
+
+class SamplingForm(ErrorListMixin, forms.Form):
     """Sampling values a person may set for one reply; empty fields keep the endpoint's defaults."""
 
     temperature = forms.FloatField(min_value=0, max_value=5, required=False, help_text="0 = greedy",
@@ -23,6 +25,3 @@ class PlaygroundForm(SamplingForm):
     prompt = forms.CharField(strip=True, error_messages={"required": "The prompt is empty: write something."})
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput,
                                 help_text="The reply this turn follows (multi-turn chat).")
-
-    def error_list(self) -> list[str]:
-        return [message for errors in self.errors.values() for message in errors]

@@ -83,16 +83,29 @@ class GenerationJob(Run):
         tokens = self.completion_tokens + self.tokens_in_flight
         return tokens / self.generation_seconds if self.generation_seconds else 0.0
 
+    def _tokens_per_output(self) -> float:
+        """What an output takes: as many tokens as those stored took, before the first at most max_new_tokens."""
+        return (self.completion_tokens / self.done if self.done
+                else self.params.get("max_new_tokens") or SamplingParams.max_new_tokens)
+
+    def _tokens_to_go(self) -> float:
+        return max(0.0, (self.total - self.done) * self._tokens_per_output() - self.tokens_in_flight)
+
+    @property
+    def percent(self) -> int:
+        """While it runs, the share of the tokens sampled so far: a batch stores all its outputs at once at its end,
+        so counting stored outputs alone would hold the bar at 0 until then."""
+        if self.status != self.Status.RUNNING or not self.total:
+            return super().percent
+        return min(99, int(100 * (1 - self._tokens_to_go() / (self.total * self._tokens_per_output()))))
+
     @property
     def seconds_left(self) -> float | None:
-        """A running job's estimated time to finish at its current speed: the outputs still to make, at the
-        tokens an output has taken so far (before the first, at most max_new_tokens), less what is in flight."""
+        """A running job's estimated time to finish at its current speed."""
         speed = self.tokens_per_second
         if self.status != self.Status.RUNNING or not speed:
             return None
-        per_output = (self.completion_tokens / self.done if self.done
-                      else self.params.get("max_new_tokens") or SamplingParams.max_new_tokens)
-        return max(0.0, (self.total - self.done) * per_output - self.tokens_in_flight) / speed
+        return self._tokens_to_go() / speed
 
 
 class GenerationRequest(models.Model):

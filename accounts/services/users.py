@@ -66,7 +66,8 @@ def person_check_manageable(*, by: User, user: User) -> None:
     if not (by.is_manager and user.role == User.Role.ANNOTATOR):
         raise PermissionDenied("Managers manage annotators only.")
     for rule in person_manage_rules:
-        rule(by, user)
+        if User.objects.filter(rule.refused(by), pk=user.pk).exists():
+            raise PermissionDenied(rule.reason.format(username=user.username))
 
 
 @transaction.atomic

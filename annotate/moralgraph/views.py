@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
-from annotate.access import campaigns_managed_by
+from annotate.access import campaign_to_manage, campaigns_managed_by
 from annotate.moralgraph.conf import COMPAT_MODES
 from annotate.moralgraph.models import (
     Answer,
@@ -318,7 +318,7 @@ def _managed(request, deliberation_id: int) -> Deliberation:
 @manager_required
 @require_POST
 def manage_create(request):
-    campaign = get_object_or_404(campaigns_managed_by(user=request.user), pk=request.POST.get("campaign") or 0)
+    campaign = campaign_to_manage(user=request.user, campaign_id=request.POST.get("campaign"))
     deliberation = _flashing(
         request, deliberation_create, campaign=campaign, name=request.POST.get("name", ""),
         question=request.POST.get("question", ""),
@@ -420,7 +420,7 @@ def manage_stories_write(request, deliberation_id: int):
 @require_POST
 def manage_pairs_to_campaign(request, deliberation_id: int):
     deliberation = _managed(request, deliberation_id)
-    campaign = get_object_or_404(campaigns_managed_by(user=request.user), pk=request.POST.get("campaign") or 0)
+    campaign = campaign_to_manage(user=request.user, campaign_id=request.POST.get("campaign"))
     counts = _flashing(request, pairs_to_campaign, deliberation=deliberation, campaign=campaign, by=request.user)
     if counts is not None:
         messages.success(request, f"{counts['judgments']} new judgments in {campaign} "

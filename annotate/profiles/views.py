@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
-from annotate.access import campaigns_managed_by
+from annotate.access import campaign_to_manage
 from annotate.profiles.forms import ProfileFieldForm, ProfileForm
 from annotate.profiles.models import ProfileField
 from annotate.profiles.selectors import campaign_profile_fields, profile_fields_for, profile_of
@@ -42,7 +42,7 @@ def profile_withdraw_view(request):
 
 @manager_required
 def fields_page(request, campaign_id: int):
-    campaign = get_object_or_404(campaigns_managed_by(user=request.user), pk=campaign_id)
+    campaign = campaign_to_manage(user=request.user, campaign_id=campaign_id)
     form = ProfileFieldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,7 +59,7 @@ def fields_page(request, campaign_id: int):
 @manager_required
 @require_POST
 def field_remove(request, campaign_id: int, field_id: int):
-    campaign = get_object_or_404(campaigns_managed_by(user=request.user), pk=campaign_id)
+    campaign = campaign_to_manage(user=request.user, campaign_id=campaign_id)
     field = get_object_or_404(ProfileField.objects.filter(campaign=campaign), pk=field_id)
     profile_field_delete(field=field, by=request.user)
     messages.success(request, f"Removed the question {field.label!r} and its answers.")

@@ -1,11 +1,12 @@
 import json
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Least
 
 from accounts.models import User
 from annotate.access import campaigns_managed_by, campaigns_visible_to
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment, Prompt
+from annotate.protocols import ATTRIBUTE_RANGE, RATING_RANGE, SAFETY
 from core.models import AuditEvent
 from core.sql import sql_id_possible, sql_instance, sql_rows
 
@@ -21,18 +22,24 @@ def campaign_list_for(*, user: User) -> QuerySet[Campaign]:
     return campaigns_visible_to(user=user).annotate(prompt_count=_count_of(Prompt), item_count=_count_of(Item))
 
 
-def annotator_progress(*, campaign: Campaign, annotator: User) -> dict:
-    """What this annotator has done and what is still open to them."""
-    done = Judgment.objects.filter(item__campaign=campaign, annotator=annotator).count()
-    open_items = (
-        Item.objects.filter(campaign=campaign, is_gold=False, to_people=True, judgment_count__lt=campaign.overlap)
-        .exclude(assignments__annotator=annotator).exclude(judgments__annotator=annotator)
-    )
-    arm = ArmMembership.objects.filter(campaign=campaign, annotator=annotator).values_list("arm", flat=True).first()
-    if campaign.rate_alone and arm:  # the queue serves each arm its own items (assignments._arm_items)
-        sized = open_items.annotate(size=Count("slots"))
-        open_items = sized.filter(size=1) if arm == ArmMembership.Arm.RATING else sized.filter(size__gt=1)
-    return {"done": done, "remaining": open_items.count()}
+def annotator_progress(*, campaigns: list[Campaign], annotator: User) -> dict[int, dict]:
+    """What this annotator has done in each campaign and what is still open to them there, by campaign id: the same
+    four queries for one campaign or many (the landing page lists them all)."""
+    ids = [campaign.pk for campaign in campaigns]
+    done = dict(Judgment.objects.filter(item__campaign__in=ids, annotator=annotator).order_by()
+                .values_list("item__campaign").annotate(n=Count("pk")))
+    arms = dict(ArmMembership.objects.filter(campaign__in=ids, annotator=annotator).values_list("campaign", "arm"))
+    several = Exists(ItemCandidate.objects.filter(item=OuterRef("pk"), position=1))  # more than one response
+    scope = Q(pk__in=[])
+    for campaign in campaigns:
+        in_campaign = Q(campaign=campaign.pk, judgment_count__lt=campaign.overlap)
+        if campaign.rate_alone and (arm := arms.get(campaign.pk)):  # each arm its own items (assignments._arm_items)
+            in_campaign &= ~several if arm == ArmMembership.Arm.RATING else several
+        scope |= in_campaign
+    open_items = (Item.objects.filter(scope, is_gold=False, to_people=True)
+                  .exclude(assignments__annotator=annotator).exclude(judgments__annotator=annotator))
+    remaining = dict(open_items.order_by().values_list("campaign").annotate(n=Count("pk")))
+    return {pk: {"done": done.get(pk, 0), "remaining": remaining.get(pk, 0)} for pk in ids}
 
 
 def campaign_progress(*, campaign: Campaign) -> dict:
@@ -145,30 +152,40 @@ def browse_item(*, user: User, item_id: int) -> dict:
     judgment with who gave it, and the skips. Raises Item.DoesNotExist outside the user's campaigns."""
     item = browse_items(user=user).get(pk=item_id)
     slots = list(item.slots.select_related("candidate").order_by("position"))
-    letters = {slot.candidate.external_id: chr(ord("A") + slot.position) for slot in slots}
+    canonical = [slot.candidate.external_id for slot in slots]
     judgments = list(item.judgments.select_related("annotator").order_by("created_at"))
     for judgment in judgments:
-        judgment.summary = _judgment_in_words(judgment, letters)
+        judgment.summary = judgment_in_words(judgment, canonical)
     skips = item.assignments.filter(status=Assignment.Status.SKIPPED).select_related("annotator")
-    return {"item": item, "responses": [(letters[slot.candidate.external_id], slot.candidate) for slot in slots],
+    return {"item": item, "responses": [(chr(ord("A") + index), slot.candidate) for index, slot in enumerate(slots)],
             "judgments": judgments, "skips": skips}
 
 
-def _judgment_in_words(judgment: Judgment, letters: dict[str, str]) -> str:
-    """What the annotator answered, with responses named by their letters."""
+def judgment_in_words(judgment: Judgment, canonical: list[str], *, as_shown: bool = False) -> str:
+    """What the annotator answered, responses named by letters: A = the item's first (`canonical`, the candidate ids
+    in slot order), or with `as_shown` A = the one this annotator was shown first (their own review)."""
+    order = (judgment.presented_order if as_shown else None) or canonical
+    letter = {candidate: chr(ord("A") + index) for index, candidate in enumerate(order)}
+
     def name(candidate_id: str) -> str:
-        return letters.get(candidate_id, candidate_id)
+        return letter.get(candidate_id, candidate_id)
+
+    def by_letter(answers: dict) -> list:
+        return sorted(answers.items(), key=lambda pair: name(pair[0]))
 
     if judgment.choice:
-        said = "tie" if judgment.choice == "tie" else f"{judgment.choice.upper()} is better"
+        said = "Tie" if judgment.choice == "tie" else f"{name(canonical['ab'.index(judgment.choice)])} is better"
         if judgment.strength is not None:
-            said += f" (strength {judgment.strength:+d})"
+            flipped = order[0] != canonical[0]  # strength is stored canonically: negative means a is better
+            said += f" (strength {-judgment.strength if flipped else judgment.strength:+d})"
         return said
     if judgment.ranking:
-        return " > ".join(" = ".join(name(c) for c in tier) for tier in judgment.ranking)
+        return " > ".join(" = ".join(sorted(name(c) for c in tier)) for tier in judgment.ranking)
     if judgment.ratings:
-        return ", ".join(f"{name(c)}: {value}/7" for c, value in judgment.ratings.items())
+        return ", ".join(f"{name(c)}: {value}/{RATING_RANGE[1]}" for c, value in by_letter(judgment.ratings))
     if judgment.attributes:
-        return "; ".join(f"{name(c)}: " + ", ".join(f"{key} {value}" for key, value in values.items())
-                         for c, values in judgment.attributes.items())
+        def scored(key: str, value: int) -> str:
+            return f"{key} {value}" if key == SAFETY else f"{key} {value}/{ATTRIBUTE_RANGE[1]}"  # safety is 0 or 1
+        return "; ".join(f"{name(c)}: " + ", ".join(scored(*score) for score in scores.items())
+                         for c, scores in by_letter(judgment.attributes))
     return ""

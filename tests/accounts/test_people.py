@@ -147,3 +147,19 @@ def test_a_manager_cannot_lock_out_an_annotator_of_another_managers_campaign(cli
     user_active_set(user=annotator, active=False, by=admin_user)  # an admin may
     annotator.refresh_from_db()
     assert not annotator.is_active
+
+
+def test_the_people_page_offers_actions_only_on_accounts_the_viewer_may_change(client, manager, annotator,
+                                                                              other_annotator, admin_user):
+    from tests.factories import CampaignFactory
+
+    CampaignFactory(name="Theirs").members.add(annotator)  # another manager's team: refused to this manager
+    client.force_login(manager)
+    page = client.get("/accounts/people/")
+    offered = {person.username for person in page.context["people"] if person.manageable}
+    assert offered == {other_annotator.username}
+    assert page.content.decode().count('name="action" value="deactivate"') == 1
+    client.force_login(admin_user)
+    offered = {person.username for person in client.get("/accounts/people/").context["people"] if person.manageable}
+    assert {annotator.username, other_annotator.username, manager.username} <= offered
+    assert admin_user.username not in offered  # nobody acts on their own account

@@ -71,6 +71,18 @@ def test_a_manager_edits_settings_and_the_history_says_what_changed(client, mana
     assert "maria: guidelines '0 characters' → '20 characters'; overlap 2 → 3" in history[0]
 
 
+def test_saving_untouched_guidelines_from_the_browser_changes_nothing(client, manager, judged):
+    campaign, _ = judged
+    campaign_settings_update(campaign=campaign, by=manager, guidelines="Be kind.\n\n* Check facts.\n")
+    client.force_login(manager)
+    page = client.post(f"/annotate/manage/{campaign.pk}/settings/", {  # a textarea's lines come back as CRLF
+        "name": "Kindness", "guidelines": "Be kind.\r\n\r\n* Check facts.\r\n", "overlap": 2, "lease_minutes": 45,
+        "gold_rate": 0, "ask_strength": "on"}, follow=True).content.decode()
+    assert "Saved the settings (changed: lease minutes)." in page
+    campaign.refresh_from_db()
+    assert campaign.guidelines == "Be kind.\n\n* Check facts.\n"
+
+
 def test_settings_fixed_at_creation_cannot_be_edited(manager, judged):
     campaign, _ = judged
     with pytest.raises(ValidationError, match="cannot change after creation: design"):

@@ -79,7 +79,7 @@ def test_recent_judgments_read_as_the_annotator_saw_them(manager, annotator):
     assignment = judged(campaign, annotator, {"choice": "a", "strength": -3})
     shown_first_is_a = assignment.presented_order[0] == "p0-r0"
     [row] = judgments_recent_for(campaign=campaign, annotator=annotator)
-    assert row["answer"] == ("A better (strength -3)" if shown_first_is_a else "B better (strength +3)")
+    assert row["answer"] == ("A is better (strength -3)" if shown_first_is_a else "B is better (strength +3)")
     assert row["prompt"] == "Question 0: the capital?" and row["changeable"]
 
 
@@ -116,3 +116,29 @@ def test_the_landing_page_shows_an_annotators_own_share_not_the_prompt_count(cli
     client.force_login(annotator)
     page = client.get("/").content.decode()
     assert "of your 4 done · 3 to go" in page and f"/annotate/campaigns/{campaign.pk}/mine/" in page
+
+
+def test_the_landing_page_counts_every_campaigns_share_in_a_fixed_number_of_queries(
+        manager, annotator, django_assert_max_num_queries):
+    first = live_campaign(manager, [annotator], name="First", prompts=3)
+    judged(first, annotator)
+    second = live_campaign(manager, [annotator], name="Second", prompts=2)
+    assignment_next(campaign=second, annotator=annotator)
+    experiment = live_campaign(manager, [annotator], name="Experiment", design="rank_vs_rate", prompts=2,
+                               responses=["Paris.", "Lyon."], rate_alone=True)
+    arm = "rating" if assignment_next(campaign=experiment, annotator=annotator).protocol == "rating" else "ranking"
+    arm_items = [item for item in experiment.items.all() if (item.slots.count() == 1) == (arm == "rating")]
+    with django_assert_max_num_queries(5):
+        rows = {row["campaign"].name: (row["done"], row["to_go"]) for row in annotator_campaigns(user=annotator)}
+    assert rows == {"First": (1, 2), "Second": (0, 2), "Experiment": (0, len(arm_items))}
+
+
+def test_answers_read_in_words_on_the_protocols_own_scales():
+    from annotate.selectors import judgment_in_words
+
+    shown_b_first = ["r1", "r0"]
+    rating = Judgment(ratings={"r0": 6, "r1": 3}, presented_order=shown_b_first)
+    assert judgment_in_words(rating, ["r0", "r1"]) == "A: 6/7, B: 3/7"
+    assert judgment_in_words(rating, ["r0", "r1"], as_shown=True) == "A: 3/7, B: 6/7"
+    scores = Judgment(attributes={"r0": {"helpfulness": 4, "unsafe": 0}})
+    assert judgment_in_words(scores, ["r0"]) == "A: helpfulness 4/4, unsafe 0"

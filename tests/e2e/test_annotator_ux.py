@@ -102,7 +102,7 @@ def test_an_annotator_takes_a_judgment_back_and_judges_the_item_again(
     page.get_by_role("link", name="Your recent judgments").click()
     rows = page.locator("#my-judgments tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("A better")
+    expect(rows.first).to_contain_text("A is better")
     rows.first.get_by_role("button", name="Change").click()
 
     expect(page.locator(".flash")).to_contain_text("judge the item again")
@@ -164,3 +164,47 @@ def test_a_long_prompt_is_folded_and_unfolds(page, sign_in, live_server, manager
     toggle.click()
     expect(page.get_by_role("button", name="Show less")).to_have_attribute("aria-expanded", "true")
     expect(page.locator(".prompt")).not_to_have_class("prompt collapsible collapsed")
+
+
+def test_the_keyboard_hints_of_side_by_side_ratings_say_what_the_keys_do(
+        page, sign_in, live_server, manager, annotator):
+    campaign = live_campaign(manager, [annotator], design="rating", prompts=1, rate_alone=False)
+    open_task(page, sign_in, live_server, campaign)
+    hint = page.locator(".shortcuts")
+    expect(hint).to_contain_text("1–7 rate the highlighted response, then the next is highlighted")
+    expect(hint).to_contain_text("Shift+Tab back to the one before")
+    focused_scale = page.locator("fieldset:focus-within legend")
+
+    page.keyboard.press("5")
+    expect(page.get_by_role("group", name="Rate A").get_by_label("5")).to_be_checked()
+    expect(focused_scale).to_contain_text("Rate B")  # then the next is highlighted
+    page.keyboard.press("Shift+Tab")
+    expect(focused_scale).to_contain_text("Rate A")  # back to the one before
+    page.keyboard.press("ArrowRight")  # on its buttons: the one after
+    expect(page.get_by_role("group", name="Rate A").get_by_label("6")).to_be_checked()
+    page.keyboard.press("3")
+    expect(page.get_by_role("group", name="Rate A").get_by_label("3")).to_be_checked()
+    expect(focused_scale).to_contain_text("Rate B")
+    page.keyboard.press("Tab")  # to B's buttons, then on past B
+    expect(focused_scale).to_contain_text("Rate B")
+    expect(page.locator("fieldset :focus")).to_have_attribute("name", "rating_1")
+    page.keyboard.press("Tab")
+    expect(page.locator("fieldset:focus-within")).to_have_count(0)
+
+    page.keyboard.press("?")
+    overlay = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(overlay).to_contain_text("To the highlighted response's buttons (← → there: the one before or after), "
+                                    "again to the next")
+    expect(overlay).to_contain_text("Back to the response before")
+
+
+def test_u_marks_the_highlighted_attributes_response_unsafe_and_again_not(
+        page, sign_in, live_server, manager, annotator):
+    campaign = live_campaign(manager, [annotator], design="attributes", prompts=1, rate_alone=False)
+    open_task(page, sign_in, live_server, campaign)
+    expect(page.locator(".shortcuts")).to_contain_text("U mark its response unsafe (again: not unsafe)")
+    unsafe_a = page.locator("input[name=unsafe_0]")
+    page.keyboard.press("u")
+    expect(unsafe_a).to_be_checked()
+    page.keyboard.press("u")
+    expect(unsafe_a).not_to_be_checked()

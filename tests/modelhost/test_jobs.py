@@ -253,3 +253,11 @@ def test_a_job_whose_every_conversation_is_refused_fails(server, served_endpoint
     generation_job_run(job_id=job.pk, hostname="here")
     job.refresh_from_db()
     assert job.status == "failed" and "refused every conversation" in job.error
+
+
+def test_a_running_batch_moves_the_bar_with_the_tokens_it_has_sampled_before_any_output_is_stored():
+    batch = GenerationJob(status="running", done=0, total=4, tokens_in_flight=128, generation_seconds=2,
+                          params={"max_new_tokens": 64})
+    assert batch.percent == 50  # 128 of at most 4 x 64 tokens
+    assert GenerationJob(status="running", done=0, total=4, params={"max_new_tokens": 64}).percent == 0
+    assert GenerationJob(status="done", done=4, total=4, completion_tokens=9).percent == 100
