@@ -253,6 +253,7 @@ class JudgeRunForm(ErrorListMixin, forms.Form):
                                       empty_label=None)
     evidence = forms.BooleanField(required=False, label="Reasons first (multiple-evidence calibration)")
     samples = forms.IntegerField(min_value=1, max_value=8, initial=1, label="Samples per order (with reasons)")
+    checklist = forms.BooleanField(required=False, label="Checklist per prompt (TICK)")
 
 
 class RoutingForm(ErrorListMixin, forms.Form):

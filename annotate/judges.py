@@ -4,10 +4,13 @@ Pairwise items are judged in both orders (FairEval's balanced position calibrati
 from the likelihood of the labels after the judge prompt. With evidence, the judge first writes its reasons
 (k samples per order) and the verdict after each is scored the same way (multiple-evidence calibration). A verdict
 that changes with the order is a tie and a conflict; the entropy of all an item's verdicts (BPDE) says how sure the
-judges are. The services (annotate.services.judges) and bench/ai_judge.py use these alike.
+judges are. Optionally the judge first writes a checklist of yes/no questions per prompt (TICK), answers each
+question for each response by the likelihood of "Yes" against "No", and sees which questions each answer meets
+beside the answers it judges. The services (annotate.services.judges) and bench/ai_judge.py use these alike.
 """
 
 import math
+import re
 
 from annotate.protocols import CHOICES, RATING_RANGE
 
@@ -15,6 +18,10 @@ PROMPT_VERSION = "concord-judge-v1"
 ITEMS_PER_BATCH = 64  # items judged (both orders scored in one call) and committed together
 LABELS = ("A", "B", "tie")  # shown first, shown second, tie
 ORDERS = ((0, 1), (1, 0))  # slots shown first and second
+CHECKLIST_VERSION = "concord-checklist-v1"
+CHECKLIST_MAX_QUESTIONS = 6
+QUESTION_MAX_LENGTH = 300
+YES_NO = ("Yes", "No")
 SYSTEM = ("You are a careful, impartial judge of AI assistants' answers. Judge helpfulness, relevance, accuracy and "
           "level of detail. The order in which the answers are shown must not affect your verdict.")
 
@@ -25,12 +32,16 @@ def _conversation(messages: list[dict]) -> str:
     return "\n".join(f"{message['role'].upper()}: {message['content']}" for message in messages)
 
 
-def judge_messages(*, guidelines: str, messages: list[dict], answers: list[str], evidence: bool) -> list[dict]:
-    """The judge prompt of one comparison, answers in the order shown."""
+def judge_messages(*, guidelines: str, messages: list[dict], answers: list[str], evidence: bool,
+                   checklist: str = "") -> list[dict]:
+    """The judge prompt of one comparison, answers in the order shown (and `checklist` of checklist_evidence
+    written for that order)."""
     parts = [f"[Guidelines]\n{guidelines.strip()}\n"] if guidelines.strip() else []
     parts.append(f"[Conversation]\n{_conversation(messages)}\n")
     for label, answer in zip("AB", answers, strict=True):
         parts.append(f"[Answer {label}]\n{answer}\n[End of answer {label}]\n")
+    if checklist:
+        parts.append(checklist)
     if evidence:
         parts.append("First explain briefly which answer is better and why. Then end with one line: "
                      "'Verdict: A', 'Verdict: B' or 'Verdict: tie'.")
@@ -39,12 +50,56 @@ def judge_messages(*, guidelines: str, messages: list[dict], answers: list[str],
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
 
 
-def rating_messages(*, guidelines: str, messages: list[dict], answer: str) -> list[dict]:
+def rating_messages(*, guidelines: str, messages: list[dict], answer: str, checklist: str = "") -> list[dict]:
     low, high = RATING_RANGE
     parts = [f"[Guidelines]\n{guidelines.strip()}\n"] if guidelines.strip() else []
-    parts += [f"[Conversation]\n{_conversation(messages)}\n", f"[Answer]\n{answer}\n[End of answer]\n",
-              f"Rate the answer from {low} (very poor) to {high} (excellent). Reply with the number only."]
+    parts += [f"[Conversation]\n{_conversation(messages)}\n", f"[Answer]\n{answer}\n[End of answer]\n"]
+    if checklist:
+        parts.append(checklist)
+    parts += [f"Rate the answer from {low} (very poor) to {high} (excellent). Reply with the number only."]
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+
+
+def checklist_messages(*, messages: list[dict]) -> list[dict]:
+    """Ask for the checklist of one prompt (TICK): yes/no questions that a good answer must satisfy."""
+    return [{"role": "system", "content": "You write checklists for judging AI assistants' answers."},
+            {"role": "user", "content": (
+                f"[Conversation]\n{_conversation(messages)}\n\nWrite a checklist of 2 to {CHECKLIST_MAX_QUESTIONS} "
+                "yes/no questions, specific to this request, that a good answer to its last message must satisfy "
+                "(\"Yes\" always meaning better). One question a line, nothing else.")}]
+
+
+def checklist_parse(text: str) -> list[str]:
+    """The questions of a generated checklist: one a line, list marks and numbers dropped, repeats and blank lines
+    left out, the first CHECKLIST_MAX_QUESTIONS kept."""
+    questions: list[str] = []
+    for line in text.splitlines():
+        question = re.sub(r"^\s*(?:[-*\u2022]|\d+[.)])\s*", "", line).strip()[:QUESTION_MAX_LENGTH]
+        if question and question not in questions:
+            questions.append(question)
+    return questions[:CHECKLIST_MAX_QUESTIONS]
+
+
+def question_messages(*, messages: list[dict], answer: str, question: str) -> list[dict]:
+    """Ask whether one answer meets one checklist question; read as the likelihood of YES_NO."""
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": (
+        f"[Conversation]\n{_conversation(messages)}\n\n[Answer]\n{answer}\n[End of answer]\n\n"
+        f"[Question]\n{question}\n\nDoes the answer meet this? Reply with one word: Yes or No.")}]
+
+
+def checklist_evidence(questions: list[str], answers: list[tuple[str, list[float]]]) -> str:
+    """The checklist and the questions each answer meets (P(yes) at least a half), for a judge prompt; `answers`
+    are (name, P(yes) per question) in the order the answers are shown."""
+    lines = ["[Checklist]", *(f"{number}. {question}" for number, question in enumerate(questions, 1))]
+    for name, yes in answers:
+        met = [str(number) for number, p in enumerate(yes, 1) if p >= 0.5]
+        lines.append(f"{name} meets {len(met)} of {len(questions)}" + (f": {', '.join(met)}." if met else "."))
+    return "\n".join(lines) + "\n"
+
+
+def checklist_score(yes: list[float]) -> float:
+    """TICK's pass rate: the share of the questions answered yes."""
+    return round(sum(p >= 0.5 for p in yes) / len(yes), 6)
 
 
 # --- verdicts ----------------------------------------------------------------------------------------------

@@ -268,6 +268,9 @@ class JudgeRun(Run):
     samples = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(8)],
                                                help_text="Evidence samples per order, whose verdicts are averaged.")
     params = models.JSONField(default=dict, blank=True, help_text="Sampling parameters of the evidence.")
+    checklist = models.BooleanField(
+        default=False, help_text="Score each response against a checklist of yes/no questions per prompt (TICK) "
+                                 "and show the judge which questions each answer meets.")
     prompt_version = models.CharField(max_length=50)
     seed = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -277,6 +280,27 @@ class JudgeRun(Run):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.judge} on {self.campaign}"
+
+
+class Checklist(models.Model):
+    """The yes/no questions an endpoint wrote for a prompt (TICK), generated greedily once per prompt, endpoint and
+    checklist prompt version, and reused by every judge run with those settings."""
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="checklists")
+    endpoint = models.ForeignKey("modelhost.ModelEndpoint", on_delete=models.PROTECT, related_name="checklists")
+    version = models.CharField(max_length=50)
+    params = models.JSONField(default=dict, blank=True, help_text="Sampling parameters it was generated with.")
+    questions = models.JSONField(default=list, help_text="Empty when the model wrote none.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["prompt", "endpoint", "version"], name="checklist_once")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} checklist of {self.prompt}"
+
+
 class Flag(models.Model):
     """An annotator's note to the campaign's managers about one item ("broken", "offensive", or their own words).
     One per item and annotator: flagging again replaces it."""

@@ -149,16 +149,21 @@ def browse_items(*, user: User, campaign_id: int | None = None, query: str = "",
 
 def browse_item(*, user: User, item_id: int) -> dict:
     """One item as its managers see it: the prompt, the responses in canonical order (A = the item's first), every
-    judgment with who gave it, and the skips. Raises Item.DoesNotExist outside the user's campaigns."""
+    judgment with who gave it (an AI judge's with its checklist scores by letter), the skips and the checklists
+    AI judges wrote for its prompt. Raises Item.DoesNotExist outside the user's campaigns."""
     item = browse_items(user=user).get(pk=item_id)
     slots = list(item.slots.select_related("candidate").order_by("position"))
     canonical = [slot.candidate.external_id for slot in slots]
+    letters = {candidate: chr(ord("A") + index) for index, candidate in enumerate(canonical)}
     judgments = list(item.judgments.select_related("annotator").order_by("created_at"))
     for judgment in judgments:
         judgment.summary = judgment_in_words(judgment, canonical)
+        judgment.checklist_scores = {letters.get(response, response): score for response, score
+                                     in judgment.metadata.get("checklist", {}).get("scores", {}).items()}
     skips = item.assignments.filter(status=Assignment.Status.SKIPPED).select_related("annotator")
-    return {"item": item, "responses": [(chr(ord("A") + index), slot.candidate) for index, slot in enumerate(slots)],
-            "judgments": judgments, "skips": skips}
+    return {"item": item, "responses": [(letters[candidate], slot.candidate) for candidate, slot in zip(canonical, slots)],
+            "judgments": judgments, "skips": skips,
+            "checklists": item.prompt.checklists.exclude(questions=[]).select_related("endpoint")}
 
 
 def judgment_in_words(judgment: Judgment, canonical: list[str], *, as_shown: bool = False) -> str:

@@ -2,7 +2,9 @@
 
 What it is asked and how verdicts are read is in annotate.judges; here, the users, the runs and the writes. All
 items of a batch are scored in one call (both orders of each); ratings are read as the likelihood of each point of
-the scale. After a run, routing (annotate.services.routing) decides which items people still judge.
+the scale. With checklists (TICK), a batch first gets its prompts' checklists (stored ones, the missing ones
+generated in one call) and every question of every response is answered in one more scoring call. After a run,
+routing (annotate.services.routing) decides which items people still judge.
 
 The run is a `core.runs.Run` on the gpu queue, executed by the model host's run lifecycle: it commits a batch of
 judgments at a time, one per (item, judge), so a worker that dies loses at most a batch and a rerun skips what is done.
@@ -17,17 +19,24 @@ from django.utils import timezone
 from accounts.models import User
 from annotate.access import campaign_check_manager
 from annotate.judges import (
+    CHECKLIST_VERSION,
     ITEMS_PER_BATCH,
     LABELS,
     ORDERS,
     PROMPT_VERSION,
+    YES_NO,
     canonical,
+    checklist_evidence,
+    checklist_messages,
+    checklist_parse,
+    checklist_score,
     judge_messages,
     label_probabilities,
     pairwise_verdict,
+    question_messages,
     rating_messages,
 )
-from annotate.models import Campaign, Item, ItemCandidate, JudgeRun, Judgment
+from annotate.models import Campaign, Checklist, Item, ItemCandidate, JudgeRun, Judgment, Prompt
 from annotate.protocols import AI_PREFIX, RATING_RANGE, RATIONALE_MAX_LENGTH, Protocol, is_ai_judge
 from annotate.services.judging import judgment_writes_hold
 from annotate.services.routing import items_route
@@ -38,6 +47,7 @@ from modelhost.services.jobs import JobCancelled, run_execute
 
 MAX_SAMPLES = 8
 EVIDENCE_PARAMS = {"max_new_tokens": 160, "temperature": 1.0, "top_p": 1.0, "stop": ["Verdict:"]}
+CHECKLIST_PARAMS = {"max_new_tokens": 160, "temperature": 0.0}  # greedy: one checklist per prompt and settings
 
 
 # --- judges as users ----------------------------------------------------------------------------------------------
@@ -64,14 +74,14 @@ def _check_design(campaign: Campaign) -> None:
         raise ValidationError(f"AI judges judge pairwise, ranking and rating campaigns so far, not {campaign.design}.")
 
 
-def _evidence_params(endpoint: ModelEndpoint) -> dict:
-    # The reasons are scored again with the verdict after them: leave most of the context to the prompt.
-    return {**EVIDENCE_PARAMS, "max_new_tokens": min(EVIDENCE_PARAMS["max_new_tokens"], endpoint.max_context // 4)}
+def _short(params: dict, endpoint: ModelEndpoint) -> dict:
+    # What the model writes goes into a later prompt (reasons, checklists): leave most of the context to the rest.
+    return {**params, "max_new_tokens": min(params["max_new_tokens"], endpoint.max_context // 4)}
 
 
 @transaction.atomic
 def judge_run_create(*, campaign: Campaign, endpoint: ModelEndpoint, by: User, evidence: bool = False,
-                     samples: int = 1, seed: int = 0) -> JudgeRun:
+                     samples: int = 1, checklist: bool = False, seed: int = 0) -> JudgeRun:
     """Start an AI judge run of `endpoint` over the campaign's items (its managers only)."""
     campaign_check_manager(campaign=campaign, user=by)
     _check_design(campaign)
@@ -86,8 +96,8 @@ def judge_run_create(*, campaign: Campaign, endpoint: ModelEndpoint, by: User, e
         raise ValidationError(f"{endpoint.name} is already judging {campaign.name}.")
     run = JudgeRun.objects.create(
         campaign=campaign, endpoint=endpoint, judge=judge_user_ensure(name=endpoint.name), evidence=evidence,
-        samples=samples, params=_evidence_params(endpoint) if evidence else {}, prompt_version=PROMPT_VERSION,
-        seed=seed, created_by=by, total=total)
+        samples=samples, params=_short(EVIDENCE_PARAMS, endpoint) if evidence else {}, checklist=checklist,
+        prompt_version=PROMPT_VERSION, seed=seed, created_by=by, total=total)
     judge_run_enqueue(run=run)
     return run
 
@@ -113,13 +123,80 @@ def _items(item_ids: list[int]) -> list[tuple[Item, list[tuple[str, str]]]]:
     return [(item, slots[item.pk]) for item in items]
 
 
-def _compare(run: JudgeRun, comparisons: list[tuple[str, list[dict], list[tuple[str, str]]]]) -> dict[str, dict]:
+def _checklists(run: JudgeRun, prompts: dict[int, Prompt]) -> dict[int, Checklist]:
+    """The run endpoint's checklist of each prompt: the stored one, else written now (every missing prompt in one
+    sampling call) and stored, so that later batches and runs reuse it."""
+    from modelhost.services.scoring import texts_sample
+
+    def stored() -> dict[int, Checklist]:
+        return {checklist.prompt_id: checklist for checklist in Checklist.objects.filter(
+            prompt_id__in=prompts, endpoint=run.endpoint, version=CHECKLIST_VERSION)}
+
+    found = stored()
+    missing = [pk for pk in prompts if pk not in found]
+    if missing:
+        params = _short(CHECKLIST_PARAMS, run.endpoint)
+        texts = texts_sample(endpoint=run.endpoint, n=1, params=params, seed=0, conversations=[
+            (str(pk), checklist_messages(messages=prompts[pk].messages)) for pk in missing])
+        Checklist.objects.bulk_create([  # a run that stored one meanwhile keeps its own
+            Checklist(prompt_id=pk, endpoint=run.endpoint, version=CHECKLIST_VERSION, params=params,
+                      questions=checklist_parse(storable(texts[str(pk)][0]))) for pk in missing],
+            ignore_conflicts=True)
+        found = stored()
+    return found
+
+
+def _checks(run: JudgeRun, batch) -> dict[str, dict]:
+    """How each response of the batch meets its prompt's checklist, every question of every response answered in
+    one scoring call: response id -> {checklist, questions, yes (P(yes) per question), score}. Empty without
+    checklists; the responses of a prompt whose checklist has no question are left out."""
+    if not run.checklist:
+        return {}
+    from modelhost.services.scoring import continuations_score
+
+    checklists = _checklists(run, {item.prompt_id: item.prompt for item, _ in batch})
+    answers = {response: (item.prompt.messages, text, checklists[item.prompt_id])  # each response once
+               for item, responses in batch if checklists[item.prompt_id].questions for response, text in responses}
+    rows = [(response, question_messages(messages=messages, answer=text, question=question))
+            for response, (messages, text, checklist) in answers.items() for question in checklist.questions]
+    scores = continuations_score(endpoint=run.endpoint, requests=[(context, list(YES_NO)) for _, context in rows])
+    yes: dict[str, list[float]] = {response: [] for response in answers}
+    for (response, _), values in zip(rows, scores, strict=True):
+        yes[response].append(round(label_probabilities(values)[0], 6))
+    return {response: {"checklist": checklist.pk, "questions": checklist.questions, "yes": yes[response],
+                       "score": checklist_score(yes[response])} for response, (_, _, checklist) in answers.items()}
+
+
+def _checklist_shown(checks: dict[str, dict], responses: list[str], names: list[str]) -> str:
+    """The checklist evidence of the responses in the order shown; empty when they have none."""
+    if responses[0] not in checks:
+        return ""
+    return checklist_evidence(checks[responses[0]]["questions"],
+                              [(name, checks[response]["yes"]) for name, response in zip(names, responses,
+                                                                                         strict=True)])
+
+
+def _checklist_kept(checks: dict[str, dict], responses: list[tuple[str, str]]) -> dict:
+    """What a judgment's metadata keeps of its responses' checklist scores."""
+    found = [response for response, _ in responses if response in checks]
+    if not found:
+        return {}
+    return {"checklist": {"id": checks[found[0]]["checklist"], "version": CHECKLIST_VERSION,
+                          "scores": {response: checks[response]["score"] for response in found},
+                          "yes": {response: checks[response]["yes"] for response in found}}}
+
+
+def _compare(run: JudgeRun, comparisons: list[tuple[str, list[dict], list[tuple[str, str]]]],
+             checks: dict[str, dict]) -> dict[str, dict]:
     """Judge each comparison (key, conversation, two (response id, text)) in both orders, all in one scoring call
-    (after one sampling call for the reasons, with evidence). Key -> {verdict, orders, reasons}."""
+    (after one sampling call for the reasons, with evidence), each order shown its checklist evidence, if any.
+    Key -> {verdict, orders, reasons}."""
     from modelhost.services.scoring import continuations_score, texts_sample
 
-    contexts = [(key, shown, judge_messages(guidelines=run.campaign.guidelines, messages=messages,
-                                            answers=[pair[slot][1] for slot in shown], evidence=run.evidence))
+    contexts = [(key, shown, judge_messages(
+        guidelines=run.campaign.guidelines, messages=messages, answers=[pair[slot][1] for slot in shown],
+        evidence=run.evidence, checklist=_checklist_shown(checks, [pair[slot][0] for slot in shown],
+                                                          ["Answer A", "Answer B"])))
                 for key, messages, pair in comparisons for shown in ORDERS]
     if run.evidence:
         texts = texts_sample(endpoint=run.endpoint, n=run.samples, params=run.params, seed=run.seed,
@@ -145,8 +222,8 @@ def _compare(run: JudgeRun, comparisons: list[tuple[str, list[dict], list[tuple[
     return found
 
 
-def _pairwise(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
-    found = _compare(run, [(str(item.pk), item.prompt.messages, responses) for item, responses in batch])
+def _pairwise(run: JudgeRun, batch, metadata: dict, checks: dict[str, dict]) -> list[Judgment]:
+    found = _compare(run, [(str(item.pk), item.prompt.messages, responses) for item, responses in batch], checks)
     judgments = []
     for item, responses in batch:
         result = found[str(item.pk)]
@@ -154,16 +231,18 @@ def _pairwise(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
         judgments.append(Judgment(
             item=item, annotator=run.judge, protocol=Protocol.PAIRWISE, choice=verdict["choice"],
             rationale=result["reasons"][:RATIONALE_MAX_LENGTH], presented_order=[response for response, _ in responses],
-            metadata={**metadata, "orders": result["orders"], "verdicts": verdict["verdicts"],
+            metadata={**metadata, **_checklist_kept(checks, responses), "orders": result["orders"],
+                      "verdicts": verdict["verdicts"],
                       "conflict": verdict["conflict"], "entropy": verdict["entropy"]}))
     return judgments
 
 
-def _ranking(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
+def _ranking(run: JudgeRun, batch, metadata: dict, checks: dict[str, dict]) -> list[Judgment]:
     """A ranking from every pair of the item's responses judged in both orders: each response scores its mean
     probability of winning (a tie half), equal scores share a place."""
     found = _compare(run, [(f"{item.pk}:{i}:{j}", item.prompt.messages, [responses[i], responses[j]])
-                           for item, responses in batch for i, j in combinations(range(len(responses)), 2)])
+                           for item, responses in batch for i, j in combinations(range(len(responses)), 2)],
+                     checks)
     judgments = []
     for item, responses in batch:
         wins = [0.0] * len(responses)
@@ -182,17 +261,19 @@ def _ranking(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
         judgments.append(Judgment(
             item=item, annotator=run.judge, protocol=Protocol.RANKING, ranking=ranking,
             presented_order=[response for response, _ in responses],
-            metadata={**metadata, "win_scores": scores, "pair_conflicts": sum(conflicts), "pairs": len(conflicts)}))
+            metadata={**metadata, **_checklist_kept(checks, responses), "win_scores": scores,
+                      "pair_conflicts": sum(conflicts), "pairs": len(conflicts)}))
     return judgments
 
 
-def _rating(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
+def _rating(run: JudgeRun, batch, metadata: dict, checks: dict[str, dict]) -> list[Judgment]:
     from modelhost.services.scoring import continuations_score
 
     low, high = RATING_RANGE
     scale = [str(point) for point in range(low, high + 1)]
     rows = [(index, response, rating_messages(guidelines=run.campaign.guidelines, messages=item.prompt.messages,
-                                              answer=text))
+                                              answer=text, checklist=_checklist_shown(checks, [response],
+                                                                                      ["The answer"])))
             for index, (item, responses) in enumerate(batch) for response, text in responses]
     scores = continuations_score(endpoint=run.endpoint, requests=[(messages, scale) for _, _, messages in rows])
     ratings: dict[int, dict] = {}
@@ -203,8 +284,8 @@ def _rating(run: JudgeRun, batch, metadata: dict) -> list[Judgment]:
     return [Judgment(item=item, annotator=run.judge, protocol=Protocol.RATING,
                      ratings={response: value for response, (value, _) in ratings[index].items()},
                      presented_order=[response for response, _ in responses],
-                     metadata={**metadata, "scale_probs": {response: probs for response, (_, probs)
-                                                           in ratings[index].items()}})
+                     metadata={**metadata, **_checklist_kept(checks, responses),
+                               "scale_probs": {response: probs for response, (_, probs) in ratings[index].items()}})
             for index, (item, responses) in enumerate(batch)]
 
 
@@ -213,10 +294,12 @@ def _judge(run: JudgeRun) -> None:
     done = Judgment.objects.filter(item__campaign=run.campaign, annotator=run.judge).count()
     run_progress(run=run, done=done, total=done + len(pending))  # items added since the run was asked for count
     metadata = {"prompt_version": run.prompt_version, "endpoint": run.endpoint.name, "run": run.pk,
-                "evidence": run.evidence, "samples": run.samples, "params": run.params, "seed": run.seed}
+                "evidence": run.evidence, "samples": run.samples, "params": run.params, "seed": run.seed,
+                "checklist_run": run.checklist}
     judge = {Protocol.PAIRWISE: _pairwise, Protocol.RANKING: _ranking, Protocol.RATING: _rating}[run.campaign.design]
     for start in range(0, len(pending), ITEMS_PER_BATCH):
-        judgments = judge(run, _items(pending[start:start + ITEMS_PER_BATCH]), metadata)
+        batch = _items(pending[start:start + ITEMS_PER_BATCH])
+        judgments = judge(run, batch, metadata, _checks(run, batch))
         with transaction.atomic():
             if not JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.RUNNING).exists():
                 raise JobCancelled

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from annotate.judges import entropy_bits, pairwise_verdict
-from annotate.models import Campaign, Item, JudgeRun, Judgment
+from annotate.judges import checklist_evidence, checklist_parse, checklist_score, entropy_bits, pairwise_verdict
+from annotate.models import Campaign, Checklist, Item, JudgeRun, Judgment
 from annotate.services.assignments import assignment_next
 from annotate.services.judges import judge_run_create, judge_run_run, judge_user_ensure
 from annotate.services.routing import items_route, routed_to_people
@@ -85,6 +85,63 @@ def test_rankings_come_from_every_pair_judged_in_both_orders(manager, tiny_endpo
         assert sorted(ranked) == sorted(judgment.presented_order) and judgment.metadata["pairs"] == 3
         scores = judgment.metadata["win_scores"]
         assert [scores[group[0]] for group in judgment.ranking] == sorted(scores.values(), reverse=True)
+
+
+def test_a_written_checklist_is_read_as_one_question_a_line():
+    text = "1. Does it name the capital?\n\n- Is it short?\n* Is it short?\n2) Is it polite?\n" + "Q?\n" * 9
+    assert checklist_parse(text) == ["Does it name the capital?", "Is it short?", "Is it polite?", "Q?"]
+    assert checklist_parse("  \n") == []
+    assert checklist_score([0.9, 0.2, 0.5, 0.1]) == 0.5
+    assert checklist_evidence(["Is it short?", "Is it polite?"], [("Answer A", [0.9, 0.1]), ("Answer B", [0.2, 0.3])]
+                              ).splitlines()[-2:] == ["Answer A meets 1 of 2: 1.", "Answer B meets 0 of 2."]
+
+
+@pytest.fixture
+def calls(tiny_endpoint, monkeypatch):
+    """The calls the run makes to the tiny endpoint's backend, counted on their way through."""
+    from modelhost.registry import backend_for
+
+    backend, counted = backend_for(tiny_endpoint), {"generate": 0, "score_many": 0}
+
+    def counting(name: str):
+        real = getattr(backend, name)
+
+        def call(*args, **kwargs):
+            counted[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    for name in counted:
+        monkeypatch.setattr(backend, name, counting(name))
+    return counted
+
+
+@pytest.mark.parametrize("design", ["pairwise", "rating"])
+def test_checklists_are_written_once_per_prompt_scored_in_one_call_and_reused(manager, tiny_endpoint, calls,
+                                                                              design):
+    campaign = campaign_with_items(manager=manager, prompts=3, responses=2, design=design)
+    run = run_now(judge_run_create(campaign=campaign, endpoint=tiny_endpoint, by=manager, checklist=True))
+    assert run.status == JudgeRun.Status.DONE, run.error
+    checklists = {checklist.prompt_id: checklist for checklist in Checklist.objects.filter(endpoint=tiny_endpoint)}
+    assert len(checklists) == 3 and all(1 <= len(c.questions) <= 6 for c in checklists.values())
+    # one batch: its checklists written in one sampling call, every question of every response answered in one
+    # scoring call, then the verdicts in one more
+    assert calls == {"generate": 1, "score_many": 2}
+    for judgment in Judgment.objects.filter(annotator=run.judge).select_related("item"):
+        questions = checklists[judgment.item.prompt_id].questions
+        kept = judgment.metadata["checklist"]
+        assert kept["id"] == checklists[judgment.item.prompt_id].pk
+        assert set(kept["scores"]) == set(judgment.presented_order)
+        for response, yes in kept["yes"].items():
+            assert len(yes) == len(questions) and kept["scores"][response] == checklist_score(yes)
+        if design == "pairwise":
+            assert len(judgment.metadata["orders"]) == 2  # still judged in both orders
+
+    Judgment.objects.filter(annotator=run.judge).delete()
+    calls.update(generate=0, score_many=0)
+    run_now(judge_run_create(campaign=campaign, endpoint=tiny_endpoint, by=manager, checklist=True))
+    assert calls["generate"] == 0  # the stored checklists serve the next run
+    assert {c.pk: c.questions for c in Checklist.objects.all()} == {c.pk: c.questions for c in checklists.values()}
 
 
 def test_judge_users_never_log_in(client):

@@ -86,3 +86,21 @@ def test_the_report_page_shows_the_judges_beside_people_and_a_judges_own_leaderb
     assert "<strong>ai:gpt-4</strong>" in own
     client.force_login(outsider)
     assert client.get(f"/annotate/reports/{campaign.pk}/").status_code == 403
+
+
+def test_an_items_page_shows_the_checklist_the_judge_wrote_and_how_each_response_met_it(client, manager, judged,
+                                                                                       tiny_endpoint):
+    from annotate.models import Checklist, Judgment
+    from annotate.services.judges import judge_user_ensure
+
+    item = judged.items.order_by("pk").first()
+    checklist = Checklist.objects.create(prompt=item.prompt, endpoint=tiny_endpoint, version="v",
+                                         questions=["Does it answer the question?", "Is it polite?"])
+    first, second = item.slots.order_by("position").values_list("candidate__external_id", flat=True)
+    Judgment.objects.create(item=item, annotator=judge_user_ensure(name="tiny"), protocol="pairwise", choice="a",
+                            metadata={"checklist": {"id": checklist.pk, "scores": {first: 1.0, second: 0.5}}},
+                            created_at=item.created_at)
+    client.force_login(manager)
+    page = client.get(f"/annotate/manage/items/{item.pk}/").content.decode()
+    assert "<li>Does it answer the question?</li><li>Is it polite?</li>" in page
+    assert "checklist met: A 100% B 50%" in page

@@ -144,7 +144,9 @@ def _routing(data: CampaignData, resampler: ItemResampler, majority: np.ndarray,
                 "work_saved": round(1 - to_people / len(covered), 4), "accuracy": resampler.estimate(statistic)}
 
     found = {"items": int(len(covered)),
-             "curve": [point(math.ceil(share * len(covered) - 1e-9)) for share in ROUTING_SHARES], "setting": None}
+             "curve": [point(to_people) for to_people in  # few items round several shares to one count
+                       sorted({math.ceil(share * len(covered) - 1e-9) for share in ROUTING_SHARES})],
+             "setting": None}
     if setting and setting["mode"] != "off":
         threshold = setting["threshold"]
         to_people = (int(np.count_nonzero(entropy >= threshold - 1e-9)) if setting["mode"] == "entropy"

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
+from annotate.judges import entropy_bits
 from annotate.models import Judgment
 from annotate.report.metrics.report import campaign_report, file_report
 from annotate.services.exchange import judgments_read
@@ -84,6 +85,29 @@ def test_the_campaign_report_keeps_ai_judges_out_of_human_metrics_and_shows_one_
     # Re-importing the same file changes nothing; the judge's lines came in as judgments like any other
     imported(campaign, hand_made_lines())
     assert Judgment.objects.filter(annotator=judge).count() == 5
+
+
+def test_routing_reports_the_accuracy_kept_for_each_share_of_items_sent_to_people(campaign):
+    imported(campaign, hand_made_lines())
+    # As a judge run writes them: the verdict of each order. i2 and i5 flip with the order (a draw, so a tie:
+    # wrong against their majority b); i1 and i3 hold (right). i4 has no human majority.
+    steady = {"i1": ("a", "a"), "i2": ("a", "b"), "i3": ("tie", "tie"), "i4": ("b", "b"), "i5": ("a", "b")}
+    for judgment in Judgment.objects.filter(annotator__username="ai:gpt-4").select_related("item"):
+        first, second = (f"{judgment.item.external_id}-r{n}" for n in (1, 2))
+        verdicts = steady[judgment.item.external_id]
+        judgment.metadata = {"entropy": entropy_bits(list(verdicts)), "orders": [
+            {"shown": shown, "probs": [[0.8 if choice == verdict else 0.1 for choice in ("a", "b", "tie")]]}
+            for shown, verdict in zip(([first, second], [second, first]), verdicts, strict=True)]}
+        judgment.save()
+    campaign.routing, campaign.routing_threshold = "share", 0.5
+    campaign.save()
+    routing = campaign_report(campaign=campaign, min_shared_units=2)["human_vs_ai"]["routing"]
+    assert routing["items"] == 4
+    # most uncertain first (i2, i5), each sent to people counts as right; one point per count of items
+    assert [(point["to_people"], point["accuracy"]["value"]) for point in routing["curve"]] == [
+        (0, 0.5), (1, 0.75), (2, 1.0), (3, 1.0), (4, 1.0)]
+    setting = routing["setting"]
+    assert (setting["to_people"], setting["work_saved"], setting["accuracy"]["value"]) == (2, 0.5, 1.0)
 
 
 def test_an_ai_judges_name_is_checked_like_any_other(campaign):
