@@ -161,7 +161,7 @@ def browse_item(*, user: User, item_id: int) -> dict:
         judgment.checklist_scores = {letters.get(response, response): score for response, score
                                      in judgment.metadata.get("checklist", {}).get("scores", {}).items()}
     skips = item.assignments.filter(status=Assignment.Status.SKIPPED).select_related("annotator")
-    return {"item": item, "responses": [(letters[candidate], slot.candidate) for candidate, slot in zip(canonical, slots)],
+    return {"item": item, "responses": [(letters[slot.candidate.external_id], slot.candidate) for slot in slots],
             "judgments": judgments, "skips": skips,
             "checklists": item.prompt.checklists.exclude(questions=[]).select_related("endpoint")}
 
