@@ -11,10 +11,12 @@ Throughput, each next to its baseline measured in the same run on the same turns
   and per CPU-second of this process; baseline: the previous embedder settings (SDPA attention, batches of 128).
   One torch thread by default: on a small CPU one single-threaded process per core (as Celery workers are) beats
   threads that wait on each other, and the per-CPU-second figure times the free cores is what a box can do.
-- the model stage: candidate turns/s of `refine` (all candidates in one `score_many` call, only the flagged sides);
-  baseline: one `score` call per turn over all 19 options, as before, on the first --baseline-turns candidates.
+- the model stage: candidate turns/s of `refine` (all candidates in one `score_many` call: the judge's instructions
+  once per batch, then one forward pass per turn read as letters), in wall time and per CPU-second; baseline: the
+  judge before, each category's sentence scored as a continuation after every turn (one `score_many` call), on the
+  first --baseline-turns candidates.
 
-    .venv/bin/python -m bench.feedback_eval [--turns 2000] [--stage2-turns 32] [--baseline-turns 4] [--threads N]
+    .venv/bin/python -m bench.feedback_eval [--turns 2000] [--stage2-turns 32] [--baseline-turns 32] [--threads N]
         [--endpoint NAME [--database-url URL]]
 
 --endpoint reads the endpoint from the database (default postgres://postgres@127.0.0.1:5432/signals, migrated).
@@ -32,8 +34,16 @@ import torch
 
 from feedback.signals import stage1
 from feedback.signals.metrics import evaluate, prf
-from feedback.signals.rubric import CATEGORIES
-from feedback.signals.stage2 import LikelihoodJudge, Scorer, follow_up_likelihood, judge_prompt, refine
+from feedback.signals.rubric import CATEGORIES, DSAT, SAT
+from feedback.signals.stage2 import (
+    NONE_DESCRIPTION,
+    SYSTEM,
+    ChoiceJudge,
+    Scorer,
+    follow_up_likelihood,
+    refine,
+    render,
+)
 
 WILDFEEDBACK = "WildFeedback's GPT-4 classifier vs humans (50 conversations): DSAT precision 0.83 at recall 0.48; " \
     "kappa 0.69 (SAT) / 0.50 (DSAT)"
@@ -78,20 +88,31 @@ def throughput(rows: list[dict], model: stage1.Stage1Model, embedder: stage1.Emb
         print(f"  {name:38} {turns / wall:6.0f} user turns/s wall, {turns / cpu:6.0f} per CPU-second")
 
 
+def sentences_score(backend: Scorer, turns: list[list]) -> None:
+    """The model stage before the lettered options: "The user <description>." for every option scored as the
+    judge's answer after each turn, so each turn paid for 19 continuations of about 15 tokens."""
+    texts = [f"The user {text}." for text in {**SAT, **DSAT, "none": NONE_DESCRIPTION}.values()]
+    question = "How does the user's last message react to the assistant's previous reply? Answer in one sentence."
+    backend.score_many([([{"role": "system", "content": SYSTEM},
+                          {"role": "user", "content": f"{render(turn)}\n\n{question}"}], texts) for turn in turns])
+
+
 def stage2_figures(name: str, backend: Scorer, rows: list[dict], first: list, baseline_turns: int) -> None:
-    """Stage 1+2 with this judge on the candidate rows, and its throughput against the unbatched path."""
-    judge = LikelihoodJudge(backend, name)
+    """Stage 1+2 with this judge on the candidate rows, and its throughput against the judge before."""
+    judge = ChoiceJudge(backend, name)
     turns = [r["messages"] for r in rows]
     refined: list = []
-    wall, _ = timed(lambda: refined.extend(refine(turns, first, judge)))
+    wall, cpu = timed(lambda: refined.extend(refine(turns, first, judge)))
     report(f"stage 1+2 ({name}) on the same subset", evaluate(refined, rows))
-    print(f"\nmodel stage throughput ({name}, load average {os.getloadavg()[0]:.1f}):")
+    print(f"\nmodel stage throughput ({name}, torch threads {torch.get_num_threads()}, load average "
+          f"{os.getloadavg()[0]:.1f}):")
     if baseline_turns:
         count = min(baseline_turns, len(turns))
-        base, _ = timed(lambda: [backend.score(judge_prompt(t), judge.texts) for t in turns[:count]])
-        print(f"  baseline: one score call per turn, all options  {count / base:8.3f} candidate turns/s ({count})")
-    print(f"  now: score_many over all, flagged sides only     {len(turns) / wall:8.3f} candidate turns/s "
-          f"({len(turns)})")
+        base, base_cpu = timed(lambda: sentences_score(backend, turns[:count]))
+        print(f"  baseline: 19 option sentences after each turn  {count / base:7.2f} candidate turns/s wall, "
+              f"{count / base_cpu:6.2f} per CPU-second ({count})")
+    print(f"  now: lettered options, one pass per turn       {len(turns) / wall:7.2f} candidate turns/s wall, "
+          f"{len(turns) / cpu:6.2f} per CPU-second ({len(turns)})")
     flr_figures(backend, rows)
 
 
@@ -140,7 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=2000, help="turns for the stage-1 throughput run")
     parser.add_argument("--stage2-turns", type=int, default=32, help="held-out candidates to re-judge (0: skip)")
-    parser.add_argument("--baseline-turns", type=int, default=4, help="candidates for the unbatched model baseline")
+    parser.add_argument("--baseline-turns", type=int, default=32, help="candidates for the baseline judge (0: skip)")
     parser.add_argument("--endpoint", help="also judge with this model-host endpoint (by name)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/signals")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: scale by processes, one per core)")
