@@ -1,9 +1,12 @@
 """JSON the app keeps: every rule holds whether a line takes the quick path (nothing suspicious in its text) or
 the full walk."""
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 
+from core import values
 from core.values import MAX_DEPTH, json_parse
 
 
@@ -28,3 +31,20 @@ def test_ordinary_escapes_and_numbers_still_pass():
 def test_what_the_app_cannot_keep_is_refused_with_its_reason(text, message):
     with pytest.raises(ValidationError, match=message):
         json_parse(text)
+
+
+def test_depth_not_the_number_of_objects_decides_the_quick_path():
+    many = json.dumps([{"id": i, "text": "a [bracket] in {text}", "tags": [i]} for i in range(500)])
+    assert values._depth(many) == 3 and json_parse(many)[499] == {"id": 499, "text": "a [bracket] in {text}",
+                                                                   "tags": [499]}
+    deepest = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert values._depth(deepest) == MAX_DEPTH and json_parse(deepest) is not None
+
+
+def test_brackets_inside_strings_neither_hide_nor_fake_depth():
+    deep = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    hiding = '["' + "]" * 100 + '\\" ]]", ' + deep + "]"  # closing brackets on paper, inside a string
+    with pytest.raises(ValidationError, match="nests deeper"):
+        json_parse(hiding)
+    faking = json.dumps(["[" * 200])
+    assert values._depth(faking) == 1 and json_parse(faking) == ["[" * 200]
