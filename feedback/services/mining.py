@@ -232,7 +232,7 @@ def mining_label(run: MiningRun) -> None:
 # --- stage 2 and pairs ---------------------------------------------------------------------------------------------
 @_stage
 def mining_judge(run: MiningRun) -> None:
-    from feedback.signals.stage2 import ChoiceJudge, refine
+    from feedback.signals.stage2 import LikelihoodJudge, refine
     from modelhost.registry import backend_for
 
     if run.endpoint is None:
@@ -246,7 +246,7 @@ def mining_judge(run: MiningRun) -> None:
     run_progress(run=run, done=0, total=pending.count() + signals_to_pair.count())
     judge, done = None, 0
     for batch in _chunks(pending):
-        judge = judge or ChoiceJudge(backend, name=run.endpoint.name)  # scores its baseline once
+        judge = judge or LikelihoodJudge(backend, name=run.endpoint.name)  # scores its baseline once
         threads = Threads(m.conversation_id for m in batch)
         first = {row.message_id: row for row in TurnSignal.objects.filter(message__in=batch, version=first_version)}
         refined = refine([threads.context(m.pk) for m in batch], [_signal(first[m.pk]) for m in batch], judge)

@@ -1,17 +1,20 @@
-"""Stage 2: a model-host backend re-judges the turns stage 1 flagged, by which rubric option it picks.
+"""Stage 2: a model-host backend re-judges the turns stage 1 flagged, by how likely it finds each rubric option.
 
-The judge's instructions list the 18 categories and a "no reaction" option, each lettered with its description;
-the conversation's last messages follow, and the answer is the next-token distribution over the letters
-(`Backend.score_many` with one-token continuations). The instructions are the same for every turn, so the backend
-runs them once per batch, and a turn costs one forward pass over its own few messages: before, each category's
-sentence was scored as a continuation (19 continuations of about 15 tokens after every turn). Letters carry a prior
-of their own (small models favour "A"), so each is calibrated by its log-probability after a content-free
-conversation (domain-conditional PMI): what the conversation adds to the option is what counts.
+Two judges, each scoring the 18 categories and a "no reaction" option through `Backend.score_many`:
+- `LikelihoodJudge` (the default): "The user <description>." for each option scored as the judge's answer after
+  the turn, 19 continuations of about 15 tokens (run on the turn's cached keys and values);
+- `ChoiceJudge`: the options listed once, lettered, in the instructions, and the answer read as the next-token
+  distribution over the letters: one forward pass per turn over its own messages (the instructions are the same
+  for every turn, and `score_many` runs those shared tokens once per batch). About 3.5 times cheaper on CPU, but
+  SmolLM2-135M cannot read lettered options (below-chance ROC AUC on the train split), so it is for an endpoint
+  that can, measured first (`bench/feedback_eval.py`).
+Raw log-likelihoods favour short, common sentences and small models favour some letters, so each option is
+calibrated by its likelihood after a content-free conversation (domain-conditional PMI): what the conversation
+adds to the option is what counts.
 
 Stage 2 only confirms: a flag stays when its best category beats "no reaction" by `margin`, so stage 1 sets recall
-and stage 2 can only buy precision. Any backend works (the SmolLM2 default, a vLLM endpoint, whose prefix cache
-does for the instructions what the transformers backend does): nothing here knows which, and `ChoiceJudge` can be
-swapped for any object with the same `judge` method (constrained JSON, say).
+and stage 2 can only buy precision. Any backend works (the SmolLM2 default, a vLLM endpoint): nothing here knows
+which, and a judge can be swapped for any object with the same `judge` method (constrained JSON, say).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from feedback.signals.rubric import DSAT, SAT, Message, Signal
 
 NONE = "none"
 NONE_DESCRIPTION = "asks or tells something new without reacting to the previous reply"
-SYSTEM = "You read conversations between a user and an AI assistant and classify the user's reaction."
-QUESTION = ("Which option describes how the user's last message reacts to the assistant's previous reply? "
-            "Answer with its letter only.")
+SYSTEM = "You read conversations between a user and an AI assistant and describe the user's reaction."
+QUESTION = "How does the user's last message react to the assistant's previous reply? Answer in one sentence."
+CHOICE = ("Which option describes how the user's last message reacts to the assistant's previous reply? "
+          "Answer with its letter only.")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CONTENT_FREE = [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."},
                 {"role": "user", "content": "..."}]
@@ -67,35 +71,25 @@ def render(turn: list[Message]) -> str:
     return "\n".join(lines + [f"User (last message): {turn[-1]['content'][:MAX_CHARS]}"])
 
 
-class ChoiceJudge:
-    """Picks a lettered rubric option for each turn from one forward pass; scores calibrated as described above."""
+def judge_prompt(turn: list[Message]) -> list[Message]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{render(turn)}\n\n{QUESTION}"}]
+
+
+class _OptionJudge:
+    """Verdicts from calibrated option scores; a subclass says how the options are scored (`scores_many`)."""
+
+    options = {**SAT, **DSAT, NONE: NONE_DESCRIPTION}
 
     def __init__(self, backend: Scorer, name: str, margin: float = 0.0):
         self.backend, self.name, self.margin = backend, name, margin
-        self.options = {**SAT, **DSAT, NONE: NONE_DESCRIPTION}
-        self.letters = list(LETTERS[: len(self.options)])
-        rubric = "\n".join(f"{letter}. The user {text}." for letter, text in zip(self.letters, self.options.values(),
-                                                                                  strict=True))
-        self.system = f"{SYSTEM}\n\nOptions:\n{rubric}\n\n{QUESTION}"
-        (self.baseline,) = backend.score_many([(self.prompt(CONTENT_FREE), self.letters)])
-
-    def prompt(self, turn: list[Message]) -> list[Message]:
-        """The same instructions for every turn first (the shared tokens), then this turn's messages."""
-        return [{"role": "system", "content": self.system}, {"role": "user", "content": render(turn)}]
-
-    def scores(self, turn: list[Message]) -> dict[str, float]:
-        """Calibrated log-probability of each option (category name or "none") for one turn."""
-        return self.scores_many([turn])[0]
 
     def scores_many(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[dict[str, float]]:
-        """`scores` for many turns in one `score_many` call; with `sides`, only the options of those sides (and
-        "none") are returned for each turn (all letters come from the same pass, so this saves nothing but keeps
-        the other side's categories out of the comparison)."""
-        raws = self.backend.score_many([(self.prompt(turn), self.letters) for turn in turns])
-        names = list(self.options)
-        wanted = [_options(side) for side in sides] if sides else [set(names)] * len(turns)
-        return [{name: r - b for name, r, b in zip(names, raw, self.baseline, strict=True) if name in keep}
-                for raw, keep in zip(raws, wanted, strict=True)]
+        """Calibrated log-likelihood of each option (category name or "none") for each turn, in one `score_many`
+        call; with `sides`, only the options of those sides (and "none")."""
+        raise NotImplementedError
+
+    def scores(self, turn: list[Message]) -> dict[str, float]:
+        return self.scores_many([turn])[0]
 
     def judge(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[Signal]:
         signals = []
@@ -114,6 +108,49 @@ class ChoiceJudge:
                 method=f"stage2:{self.name}", rationale=f"best option {top} ({score[top]:+.2f} vs none)",
             ))
         return signals
+
+
+class LikelihoodJudge(_OptionJudge):
+    """Scores "The user <description>." for every option (only the flagged sides' and "none" with `sides`)."""
+
+    def __init__(self, backend: Scorer, name: str, margin: float = 0.0):
+        super().__init__(backend, name, margin)
+        self.texts = [f"The user {description}." for description in self.options.values()]
+        (self.baseline,) = backend.score_many([(judge_prompt(CONTENT_FREE), self.texts)])
+
+    def scores_many(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[dict[str, float]]:
+        names = list(self.options)
+        chosen = [[i for i, name in enumerate(names) if name in _options(side)] for side in sides] if sides \
+            else [range(len(names))] * len(turns)
+        raws = self.backend.score_many(
+            [(judge_prompt(turn), [self.texts[i] for i in index]) for turn, index in zip(turns, chosen, strict=True)]
+        )
+        return [
+            {names[i]: r - self.baseline[i] for i, r in zip(index, raw, strict=True)}
+            for index, raw in zip(chosen, raws, strict=True)
+        ]
+
+
+class ChoiceJudge(_OptionJudge):
+    """Reads the lettered options as the next token after one prompt per turn (all letters from the same pass)."""
+
+    def __init__(self, backend: Scorer, name: str, margin: float = 0.0):
+        super().__init__(backend, name, margin)
+        self.letters = list(LETTERS[: len(self.options)])
+        rubric = "\n".join(f"{letter}. The user {text}." for letter, text in zip(self.letters, self.options.values(),
+                                                                                  strict=True))
+        self.system = f"{SYSTEM}\n\nOptions:\n{rubric}\n\n{CHOICE}"
+        (self.baseline,) = backend.score_many([(self.prompt(CONTENT_FREE), self.letters)])
+
+    def prompt(self, turn: list[Message]) -> list[Message]:
+        """The same instructions for every turn first (the shared tokens), then this turn's messages."""
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": render(turn)}]
+
+    def scores_many(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[dict[str, float]]:
+        raws = self.backend.score_many([(self.prompt(turn), self.letters) for turn in turns])
+        wanted = [_options(side) for side in sides] if sides else [set(self.options)] * len(turns)
+        return [{name: r - b for name, r, b in zip(self.options, raw, self.baseline, strict=True) if name in keep}
+                for raw, keep in zip(raws, wanted, strict=True)]
 
 
 def _options(sides: set[str]) -> set[str]:

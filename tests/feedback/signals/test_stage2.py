@@ -8,7 +8,9 @@ from feedback.signals.stage2 import (
     FLR_POSITIVE,
     NONE,
     ChoiceJudge,
+    LikelihoodJudge,
     follow_up_likelihood,
+    judge_prompt,
     refine,
 )
 from modelhost.backends.transformers_backend import TransformersBackend
@@ -22,25 +24,40 @@ TURNS = [
 
 
 @pytest.fixture(scope="module")
-def judge(tiny_model_dir):
-    backend = TransformersBackend(tiny_model_dir, allowed_dirs=[tiny_model_dir.parent], device="cpu",
-                                  dtype="float32", max_context=256)
+def backend(tiny_model_dir):
+    return TransformersBackend(tiny_model_dir, allowed_dirs=[tiny_model_dir.parent], device="cpu", dtype="float32",
+                               max_context=256)
+
+
+@pytest.fixture(scope="module", params=[LikelihoodJudge, ChoiceJudge])
+def judge(backend, request):
+    return request.param(backend, "tiny")
+
+
+@pytest.fixture(scope="module")
+def choice(backend):
     return ChoiceJudge(backend, "tiny")
 
 
-def test_prompt_lists_the_lettered_options_first_and_marks_the_last_user_message(judge):
-    prompt = judge.prompt(TURNS[0])
-    assert prompt[0] == judge.prompt(TURNS[1])[0], "the instructions are the same for every turn"
+def test_the_likelihood_prompt_marks_the_last_user_message():
+    prompt = judge_prompt(TURNS[0])
+    assert prompt[0]["role"] == "system" and prompt[-1]["role"] == "user"
+    assert "User (last message): No, that's wrong." in prompt[-1]["content"]
+
+
+def test_the_choice_prompt_lists_the_lettered_options_first_and_marks_the_last_user_message(choice):
+    prompt = choice.prompt(TURNS[0])
+    assert prompt[0] == choice.prompt(TURNS[1])[0], "the instructions are the same for every turn"
     assert "A. The user thanks the assistant" in prompt[0]["content"] and "S. The user asks or tells" in \
         prompt[0]["content"]
     assert prompt[-1] == {"role": "user", "content": "User: capital of France?\nAssistant: Berlin.\n"
                                                      "User (last message): No, that's wrong."}
 
 
-def test_option_scores_are_each_letters_log_probability_as_the_answer_less_the_content_free_one(judge):
-    letters = judge.backend.score(judge.prompt(TURNS[0]), judge.letters)  # the unbatched path, one row per letter
-    scores = judge.scores(TURNS[0])
-    assert list(scores.values()) == pytest.approx([r - b for r, b in zip(letters, judge.baseline, strict=True)],
+def test_choice_scores_are_each_letters_log_probability_as_the_answer_less_the_content_free_one(choice):
+    letters = choice.backend.score(choice.prompt(TURNS[0]), choice.letters)  # the unbatched path, one row per letter
+    scores = choice.scores(TURNS[0])
+    assert list(scores.values()) == pytest.approx([r - b for r, b in zip(letters, choice.baseline, strict=True)],
                                                   abs=1e-4)
 
 
