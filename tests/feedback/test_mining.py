@@ -93,6 +93,16 @@ def test_creating_a_run_reads_the_signal_version_without_loading_the_stage_1_mod
     assert stage1_model.cache_info().currsize == 0
 
 
+def test_a_run_created_under_another_stage_1_model_fails_with_the_reason_instead_of_labelling(logs, manager,
+                                                                                                tiny_endpoint):
+    run = mining_run_create(by=manager, endpoint=tiny_endpoint)
+    MiningRun.objects.filter(pk=run.pk).update(version="minilm-l6-lr-00000000+tiny")  # saved before a retraining
+    mining_label(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == MiningRun.Status.FAILED and "not the run's" in run.error
+    assert not TurnSignal.objects.exists()
+
+
 def test_mining_the_same_turns_again_adds_nothing_and_a_new_version_labels_beside_the_old(logs, manager,
                                                                                          tiny_endpoint):
     mine(mining_run_create(by=manager, endpoint=tiny_endpoint))
