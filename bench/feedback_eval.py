@@ -6,15 +6,17 @@ first --stage2-turns held-out turns stage 1 flags, and with --endpoint NAME also
 judge (both stacks are shown on that same subset, next to stage 1 alone). The DSAT curve over thresholds is printed
 for reading only: the default threshold was tuned on the train split.
 
-Throughput, each next to its baseline measured in the same run on the same turns:
+Throughput on this box (stage 1 next to its baseline, measured in the same run on the same turns):
 - stage 1 (tokenise, embed, cues, heads) on --turns turns built from the held-out set, as user turns/s of wall time
   and per CPU-second of this process; baseline: the previous embedder settings (SDPA attention, batches of 128).
   One torch thread by default: on a small CPU one single-threaded process per core (as Celery workers are) beats
   threads that wait on each other, and the per-CPU-second figure times the free cores is what a box can do.
-- the model stage: candidate turns/s of `refine` (all candidates in one `score_many` call, only the flagged sides);
-  baseline: one `score` call per turn over all 19 options, as before, on the first --baseline-turns candidates.
+- the model stage: candidate turns/s of `refine` (all candidates in one `score_many` call) in wall time and per
+  CPU-second, for the default judge (each option's sentence scored after the turn, on its cached keys and values)
+  and for the lettered-choice judge (one forward pass per turn, the shared instructions once per batch), each with
+  its quality on the same subset.
 
-    .venv/bin/python -m bench.feedback_eval [--turns 2000] [--stage2-turns 32] [--baseline-turns 4] [--threads N]
+    .venv/bin/python -m bench.feedback_eval [--turns 2000] [--stage2-turns 32] [--threads N]
         [--endpoint NAME [--database-url URL]]
 
 --endpoint reads the endpoint from the database (default postgres://postgres@127.0.0.1:5432/signals, migrated).
@@ -33,7 +35,7 @@ import torch
 from feedback.signals import stage1
 from feedback.signals.metrics import evaluate, prf
 from feedback.signals.rubric import CATEGORIES
-from feedback.signals.stage2 import LikelihoodJudge, Scorer, follow_up_likelihood, judge_prompt, refine
+from feedback.signals.stage2 import ChoiceJudge, LikelihoodJudge, Scorer, follow_up_likelihood, refine
 
 WILDFEEDBACK = "WildFeedback's GPT-4 classifier vs humans (50 conversations): DSAT precision 0.83 at recall 0.48; " \
     "kappa 0.69 (SAT) / 0.50 (DSAT)"
@@ -78,20 +80,19 @@ def throughput(rows: list[dict], model: stage1.Stage1Model, embedder: stage1.Emb
         print(f"  {name:38} {turns / wall:6.0f} user turns/s wall, {turns / cpu:6.0f} per CPU-second")
 
 
-def stage2_figures(name: str, backend: Scorer, rows: list[dict], first: list, baseline_turns: int) -> None:
-    """Stage 1+2 with this judge on the candidate rows, and its throughput against the unbatched path."""
-    judge = LikelihoodJudge(backend, name)
+def stage2_figures(name: str, backend: Scorer, rows: list[dict], first: list) -> None:
+    """Stage 1+2 with each judge on this backend over the candidate rows, and its throughput."""
     turns = [r["messages"] for r in rows]
-    refined: list = []
-    wall, _ = timed(lambda: refined.extend(refine(turns, first, judge)))
-    report(f"stage 1+2 ({name}) on the same subset", evaluate(refined, rows))
-    print(f"\nmodel stage throughput ({name}, load average {os.getloadavg()[0]:.1f}):")
-    if baseline_turns:
-        count = min(baseline_turns, len(turns))
-        base, _ = timed(lambda: [backend.score(judge_prompt(t), judge.texts) for t in turns[:count]])
-        print(f"  baseline: one score call per turn, all options  {count / base:8.3f} candidate turns/s ({count})")
-    print(f"  now: score_many over all, flagged sides only     {len(turns) / wall:8.3f} candidate turns/s "
-          f"({len(turns)})")
+    speeds = []
+    for judge in (LikelihoodJudge(backend, name), ChoiceJudge(backend, name)):
+        refined: list = []
+        wall, cpu = timed(lambda judge=judge, refined=refined: refined.extend(refine(turns, first, judge)))
+        report(f"stage 1+2 ({name}, {type(judge).__name__}) on the same subset", evaluate(refined, rows))
+        speeds.append(f"  {type(judge).__name__:16} {len(turns) / wall:7.2f} candidate turns/s wall, "
+                      f"{len(turns) / cpu:6.2f} per CPU-second ({len(turns)})")
+    print(f"\nmodel stage throughput ({name}, torch threads {torch.get_num_threads()}, load average "
+          f"{os.getloadavg()[0]:.1f}):")
+    print("\n".join(speeds))
     flr_figures(backend, rows)
 
 
@@ -140,7 +141,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=2000, help="turns for the stage-1 throughput run")
     parser.add_argument("--stage2-turns", type=int, default=32, help="held-out candidates to re-judge (0: skip)")
-    parser.add_argument("--baseline-turns", type=int, default=4, help="candidates for the unbatched model baseline")
     parser.add_argument("--endpoint", help="also judge with this model-host endpoint (by name)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/signals")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: scale by processes, one per core)")
@@ -166,7 +166,7 @@ def main() -> None:
     if args.endpoint:
         judges.append(endpoint_backend(args.endpoint, args.database_url))
     for name, backend in judges:
-        stage2_figures(name, backend, sub_rows, sub_first, args.baseline_turns)
+        stage2_figures(name, backend, sub_rows, sub_first)
 
 
 if __name__ == "__main__":

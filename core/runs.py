@@ -56,8 +56,8 @@ class Run(models.Model):
         return self.status in self.ACTIVE
 
 
-def _current(run: Run) -> models.QuerySet:
-    """The row while it is still this attempt's to write."""
+def run_current(run: Run) -> models.QuerySet:
+    """The row while it is still this attempt's to write (empty once it ended, was cancelled or handed back)."""
     return type(run).objects.filter(pk=run.pk, status=Run.Status.RUNNING, attempts=run.attempts)
 
 
@@ -96,23 +96,23 @@ def run_progress(*, run: Run, done: int, total: int | None = None) -> None:
     values = {"done": done}
     if total is not None:
         run.total = values["total"] = total
-    _current(run).update(**values)
+    run_current(run).update(**values)
 
 
 def run_finish(*, run: Run, **results) -> bool:
     """Mark the run done with its results (other fields of the row, `error` for a note on what it left out); False
     if this attempt no longer owns it."""
-    return bool(_current(run).update(**{"status": Run.Status.DONE, "error": "", "finished_at": timezone.now(),
+    return bool(run_current(run).update(**{"status": Run.Status.DONE, "error": "", "finished_at": timezone.now(),
                                         **results}))
 
 
 def run_fail(*, run: Run, error: str) -> bool:
-    return bool(_current(run).update(status=Run.Status.FAILED, error=error, finished_at=timezone.now()))
+    return bool(run_current(run).update(status=Run.Status.FAILED, error=error, finished_at=timezone.now()))
 
 
 def run_requeue(*, run: Run) -> bool:
     """Give a running attempt back to the queue without counting it as a failed start (a soft time limit)."""
-    return bool(_current(run).update(status=Run.Status.QUEUED, attempts=0, queued_at=timezone.now()))
+    return bool(run_current(run).update(status=Run.Status.QUEUED, attempts=0, queued_at=timezone.now()))
 
 
 def run_cancel(*, run: Run) -> bool:

@@ -9,6 +9,7 @@ refuses them), no integer beyond 64 bits (databases and Arrow cannot hold it) an
 import json
 import math
 import re
+from itertools import accumulate
 
 import orjson
 from django.core.exceptions import ValidationError
@@ -20,6 +21,9 @@ _LONG_INTEGER = re.compile(r"[0-9]{19}")
 _SHORT_EXPONENT = re.compile(r"[0-9]e-[0-9](?![0-9])")
 _ORJSON_CANONICAL = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
                      | orjson.OPT_PASSTHROUGH_SUBCLASS)
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def text_check(value, name: str) -> str:
@@ -84,19 +88,27 @@ def _no_constant(constant: str):
     raise ValueError(f"{constant} is not a JSON number")
 
 
+def _depth(text: str) -> int:
+    """How many levels the brackets of well-formed JSON text nest; brackets inside strings are text, not nesting,
+    so strings are cut out first (a string could otherwise close brackets on paper and hide real depth)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
 def json_parse(text: str, name: str = ""):
     """`text` as JSON held to json_check's rules (NaN and Infinity refused too), or a ValidationError.
 
     orjson reads well-formed text about four times as fast as json.loads, and refuses NaN, infinities and lone
-    surrogates itself; text it refuses, or that might break a rule it does not check (a NUL, deep nesting, an
-    integer of 19 digits or more, which it would turn into a float), goes the strict way, which words the error."""
+    surrogates itself; text it refuses, or that might break a rule it does not check (a NUL, nesting deeper than
+    MAX_DEPTH, an integer of 19 digits or more, which it would turn into a float), goes the strict way, which words
+    the error. Depth, not the number of objects, decides: a body of many shallow objects stays on the quick path."""
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         pass
     else:
-        if ("\\u0000" not in text and text.count("[") + text.count("{") < MAX_DEPTH
-                and not _LONG_INTEGER.search(text)):
+        if "\\u0000" not in text and not _LONG_INTEGER.search(text) and (
+                text.count("[") + text.count("{") <= MAX_DEPTH or _depth(text) <= MAX_DEPTH):  # counting is cheaper
             return value
     prefix = f"{name}: " if name else ""
     try:

@@ -1,7 +1,9 @@
+import functools
+import operator
 from datetime import datetime
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 
 from accounts.models import User
 from feedback.models import Conversation, ConversationImport, Feedback, Message, MiningRun, TurnSignal
@@ -137,12 +139,22 @@ def signals_dashboard(*, user: User, version: str) -> dict:
         for c in CATEGORIES:
             by_week.setdefault(week, dict.fromkeys(CATEGORIES, 0))[c] += row[c]
             by_endpoint.setdefault(model, dict.fromkeys(CATEGORIES, 0))[c] += row[c]
-    examples = {}
-    for c in CATEGORIES:
-        if counts[c]:
-            examples[c] = [(row.conversation_id, row.turn, scrub(row.message.content)[0], row.confidence)
-                           for row in signals.filter(**{c: True}).select_related("message")
-                           .order_by("-confidence")[:EXAMPLES_PER_CATEGORY]]
     return {"version": version, "conversations": mined, "with_feedback": with_feedback,
             "share": with_feedback / mined if mined else None, "counts": counts, "by_week": by_week,
-            "by_endpoint": by_endpoint, "examples": examples}
+            "by_endpoint": by_endpoint, "examples": _examples(signals)}
+
+
+def _examples(signals: QuerySet[TurnSignal]) -> dict[str, list[tuple]]:
+    """The most confident few turns of each category, in one query: each category ranks its rows by confidence (a
+    window per category) and a row is read when it is among the first few of any category it carries."""
+    ranks = {f"rank_{c}": Window(RowNumber(), partition_by=[F(c)], order_by=[F("confidence").desc(), F("pk")])
+             for c in CATEGORIES}
+    wanted = functools.reduce(operator.or_, (Q(**{c: True, f"rank_{c}__lte": EXAMPLES_PER_CATEGORY})
+                                            for c in CATEGORIES))
+    examples: dict[str, list[tuple]] = {}
+    for row in signals.select_related("message").annotate(**ranks).filter(wanted).order_by("-confidence", "pk"):
+        for c in CATEGORIES:
+            if getattr(row, c) and getattr(row, f"rank_{c}") <= EXAMPLES_PER_CATEGORY:
+                examples.setdefault(c, []).append(
+                    (row.conversation_id, row.turn, scrub(row.message.content)[0], row.confidence))
+    return {c: examples[c] for c in CATEGORIES if c in examples}

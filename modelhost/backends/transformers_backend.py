@@ -211,10 +211,12 @@ class TransformersBackend:
         for unit in [*units, None]:  # None flushes the last batch
             if unit is not None:
                 grown = [*batch, unit]
-                rows = sum(len(tails) for _, _, tails in grown)
                 width = max(len(context) for _, context, _ in grown)
-                longest = max(len(tail) for _, _, tails in grown for tail in tails)
-                fits = rows * (width + longest) <= self.token_budget and rows * longest * vocab <= _SCORE_LOGITS_BUDGET
+                # Only continuations of two or more tokens run again on their context's (copied) cache rows.
+                longer = [len(tail) for _, _, tails in grown for tail in tails if len(tail) > 1]
+                rows, longest = len(longer), max(longer, default=0)
+                fits = max(len(grown) * width, rows * (width + longest)) <= self.token_budget and (
+                    rows * longest * vocab <= _SCORE_LOGITS_BUDGET)
                 if fits or not batch:
                     batch = grown
                     continue
@@ -349,39 +351,54 @@ class TransformersBackend:
 
     @torch.inference_mode()
     def _score_prefixed(self, units: list[tuple[int, list[int], list[list[int]]]]) -> list[list[float]]:
-        """The contexts in one left-padded forward pass, then every continuation on its context's cache rows."""
-        width = max(len(context) for _, context, _ in units)
+        """The contexts in one forward pass, then every continuation of two or more tokens on its context's cache
+        rows; a one-token continuation (an option letter) is read off the context pass itself.
+
+        The first tokens all contexts share (a judge's instructions and rubric) run once, and the rest of each
+        context follows them left-padded: padding in the middle is masked like padding at the start.
+        """
+        contexts = [context for _, context, _ in units]
+        shared = _shared_prefix(contexts)
+        cache = DynamicCache(config=self.model.config)
+        if shared:
+            self.model(input_ids=torch.tensor([contexts[0][:shared]], device=self.device), cache=cache,
+                       use_cache=True, logits_to_keep=1)
+            cache.batch_select_indices(torch.zeros(len(units), dtype=torch.long, device=self.device))
+        width = max(len(context) for context in contexts) - shared
         ids = torch.full((len(units), width), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(units), width), dtype=torch.long)
-        for i, (_, context, _) in enumerate(units):
-            ids[i, width - len(context) :] = torch.tensor(context)
-            mask[i, width - len(context) :] = 1
+        mask = torch.zeros((len(units), shared + width), dtype=torch.long)
+        mask[:, :shared] = 1
+        for i, context in enumerate(contexts):  # left padding: every context ends at the last column
+            ids[i, width - len(context) + shared :] = torch.tensor(context[shared:])
+            mask[i, shared + width - len(context) + shared :] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
-        cache = DynamicCache(config=self.model.config)
-        first = torch.log_softmax(self._forward(ids, mask, positions, cache), dim=-1)  # predicts each first token
+        first = torch.log_softmax(self._forward(ids, mask, positions[:, shared:], cache), dim=-1)
 
-        owners = [i for i, (_, _, tails) in enumerate(units) for _ in tails]
-        tails = [tail for _, _, unit_tails in units for tail in unit_tails]
-        longest = max(len(tail) for tail in tails)
+        out: list[list[float]] = [[float(first[i, tail[0]]) for tail in tails] for i, (_, _, tails) in enumerate(units)]
+        longer = [(i, j, tail) for i, (_, _, tails) in enumerate(units)
+                  for j, tail in enumerate(tails) if len(tail) > 1]
+        if not longer:
+            return out
+        owners = [i for i, _, _ in longer]
+        longest = max(len(tail) for _, _, tail in longer)
         expand = torch.tensor(owners, device=self.device)
         cache.batch_select_indices(expand)
-        tail_ids = torch.full((len(tails), longest), self._pad_id, dtype=torch.long)
-        tail_mask = torch.zeros((len(tails), longest), dtype=torch.long)
-        for i, tail in enumerate(tails):  # right padding: padded positions come after every real one
-            tail_ids[i, : len(tail)] = torch.tensor(tail)
-            tail_mask[i, : len(tail)] = 1
+        tail_ids = torch.full((len(longer), longest), self._pad_id, dtype=torch.long)
+        tail_mask = torch.zeros((len(longer), longest), dtype=torch.long)
+        for row, (_, _, tail) in enumerate(longer):  # right padding: padded positions come after every real one
+            tail_ids[row, : len(tail)] = torch.tensor(tail)
+            tail_mask[row, : len(tail)] = 1
         tail_ids, tail_mask = tail_ids.to(self.device), tail_mask.to(self.device)
         tail_positions = positions[expand, -1:] + 1 + torch.arange(longest, device=self.device)
         logits = self.model(
             input_ids=tail_ids, attention_mask=torch.cat([mask[expand], tail_mask], dim=-1),
             position_ids=tail_positions, cache=cache, use_cache=True,
         ).logits[:, :-1]
-        out: list[list[float]] = [[] for _ in units]
-        for i, (owner, tail) in enumerate(zip(owners, tails, strict=True)):
-            rest = torch.log_softmax(logits[i, : len(tail) - 1].float(), dim=-1)
+        for row, (i, j, tail) in enumerate(longer):
+            rest = torch.log_softmax(logits[row, : len(tail) - 1].float(), dim=-1)
             target = torch.tensor(tail[1:], device=self.device)
-            out[owner].append(float(first[owner, tail[0]] + rest.gather(-1, target[:, None]).sum()))
+            out[i][j] += float(rest.gather(-1, target[:, None]).sum())
         return out
 
     def _score_batch(self, context: list[int], tails: list[list[int]], longest: int) -> list[float]:
@@ -491,6 +508,17 @@ def _nucleus_cutoff(descending: torch.Tensor, top_p: torch.Tensor) -> torch.Tens
     """Per row, the probability of the last token (in descending order) needed to reach top_p mass."""
     last = (descending.cumsum(-1) < top_p[:, None]).sum(-1).clamp_max(descending.shape[-1] - 1)
     return descending.gather(-1, last[:, None]).squeeze(-1)
+
+
+def _shared_prefix(contexts: list[list[int]]) -> int:
+    """How many first tokens every context shares, leaving each at least one of its own (its last position's
+    logits predict its continuations)."""
+    shortest = min(len(context) for context in contexts) - 1
+    first = contexts[0]
+    for length in range(shortest):
+        if any(context[length] != first[length] for context in contexts[1:]):
+            return length
+    return max(shortest, 0)
 
 
 def _inside_allowed(path: Path, allowed_dirs: list[Path]) -> Path:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -271,7 +271,9 @@ def run_execute(*, model: type[Run], run_id: int, hostname: str, work: Callable[
                 enqueue: Callable[[Run], None]) -> None:
     """The lifecycle every gpu-queue run shares: start it (or do nothing), do `work` (which may return a note on
     what it left out), end it. A run cancelled meanwhile stops quietly (work raises JobCancelled); one past its soft
-    time limit goes back to the queue through `enqueue`; a backend or validation error fails it with the reason."""
+    time limit goes back to the queue through `enqueue`; a backend or validation error, or a permission its creator
+    no longer has, fails it with the reason. Work that hands the run on (back to the queue, to a next stage) leaves
+    it no longer this attempt's, and the ending written here then changes nothing."""
     run = run_start(model=model, run_id=run_id, worker=hostname)
     if run is None:
         return
@@ -284,7 +286,7 @@ def run_execute(*, model: type[Run], run_id: int, hostname: str, work: Callable[
         if run_requeue(run=run):
             enqueue(run)
         return
-    except (BackendError, ValidationError) as error:
+    except (BackendError, ValidationError, PermissionDenied) as error:
         run_fail(run=run, error=str(error))
         return
     except Exception as error:

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from core import values
 from core.values import MAX_DEPTH, canonical_json, json_parse
 
 
@@ -52,3 +53,18 @@ def test_canonical_json_writes_what_json_writes_byte_for_byte(value):
 def test_canonical_json_refuses_what_json_refuses():
     with pytest.raises(TypeError):
         canonical_json({"when": datetime(2026, 1, 1)})
+def test_depth_not_the_number_of_objects_decides_the_quick_path():
+    many = json.dumps([{"id": i, "text": "a [bracket] in {text}", "tags": [i]} for i in range(500)])
+    assert values._depth(many) == 3 and json_parse(many)[499] == {"id": 499, "text": "a [bracket] in {text}",
+                                                                   "tags": [499]}
+    deepest = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert values._depth(deepest) == MAX_DEPTH and json_parse(deepest) is not None
+
+
+def test_brackets_inside_strings_neither_hide_nor_fake_depth():
+    deep = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    hiding = '["' + "]" * 100 + '\\" ]]", ' + deep + "]"  # closing brackets on paper, inside a string
+    with pytest.raises(ValidationError, match="nests deeper"):
+        json_parse(hiding)
+    faking = json.dumps(["[" * 200])
+    assert values._depth(faking) == 1 and json_parse(faking) == ["[" * 200]

@@ -19,9 +19,10 @@ from feedback.services.mining import (
     mining_run_create,
     mining_verify,
     signal_version,
+    stage1_model,
     verify_campaign_name,
 )
-from feedback.signals import pairs
+from feedback.signals import pairs, stage1_meta
 from feedback.signals.rubric import CATEGORIES
 from modelhost.models import ModelEndpoint
 
@@ -83,6 +84,23 @@ def test_every_user_turn_after_a_reply_is_labelled_by_both_stages_and_flagged_on
     campaign = verify_campaign_name(user=manager)
     for pair in MinedPair.objects.filter(status="kept"):
         assert Item.objects.filter(external_id=pair.item_key, campaign__name=campaign).exists()
+
+
+def test_creating_a_run_reads_the_signal_version_without_loading_the_stage_1_model(manager, tiny_endpoint):
+    stage1_model.cache_clear()
+    run = mining_run_create(by=manager, endpoint=tiny_endpoint)
+    assert run.version == f"{stage1_meta()['version']}+tiny"
+    assert stage1_model.cache_info().currsize == 0
+
+
+def test_a_run_created_under_another_stage_1_model_fails_with_the_reason_instead_of_labelling(logs, manager,
+                                                                                                tiny_endpoint):
+    run = mining_run_create(by=manager, endpoint=tiny_endpoint)
+    MiningRun.objects.filter(pk=run.pk).update(version="minilm-l6-lr-00000000+tiny")  # saved before a retraining
+    mining_label(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == MiningRun.Status.FAILED and "not the run's" in run.error
+    assert not TurnSignal.objects.exists()
 
 
 def test_mining_the_same_turns_again_adds_nothing_and_a_new_version_labels_beside_the_old(logs, manager,
@@ -182,10 +200,13 @@ def test_the_checklist_judge_scores_both_orders_so_swapping_the_pair_mirrors_its
 
     judge = pairs.ChecklistJudge(backend_for(tiny_endpoint))
     prompt, questions = [{"role": "user", "content": "Capital of Australia?"}], pairs.checklist("wrong", [])
-    one = judge.votes(prompt, "Canberra.", "Sydney.", questions)
-    other = judge.votes(prompt, "Sydney.", "Canberra.", questions)
-    assert one.chosen_first == other.rejected_first and one.rejected_first == other.chosen_first
-    assert one.chosen_first != one.rejected_first  # the order changes what the model sees
+    one, other = judge.votes_many([(prompt, "Canberra.", "Sydney.", questions),
+                                   (prompt, "Sydney.", "Canberra.", questions)])
+    assert one.chosen_first == pytest.approx(other.rejected_first, abs=1e-4)
+    assert one.rejected_first == pytest.approx(other.chosen_first, abs=1e-4)
+    assert one.chosen_first != pytest.approx(one.rejected_first, abs=1e-4)  # the order changes what the model sees
+    (alone,) = judge.votes_many([(prompt, "Canberra.", "Sydney.", questions)])
+    assert alone.chosen_first == pytest.approx(one.chosen_first, abs=1e-4)
 
 
 def test_a_verified_mined_pair_exports_as_dpo_with_its_provenance(judging_run, manager, annotator, settings,

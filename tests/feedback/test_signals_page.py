@@ -6,8 +6,10 @@ import json
 import pytest
 
 from feedback.models import Message, MiningRun, TurnSignal
+from feedback.selectors import signals_dashboard
 from feedback.services.imports import conversations_import
 from feedback.services.mining import mining_judge, mining_label, mining_run_create, mining_verify
+from feedback.signals.rubric import CATEGORIES
 from tests.factories import UserFactory
 from tests.feedback.test_mining import CAPITAL, HAIKU
 
@@ -82,6 +84,27 @@ def test_example_turns_are_shown_per_category_and_scrubbed_again(client, manager
     assert page.context["dashboard"]["examples"].keys() == {"revision"}
     text = page.content.decode()
     assert "Mail the short one to [EMAIL]" in text and "bob@example.com" not in text
+
+
+def test_the_dashboard_shows_each_categorys_most_confident_turns_from_a_fixed_number_of_queries(
+        manager, tmp_path, django_assert_max_num_queries):
+    turns = 12
+    chat = [{"role": ("user", "assistant")[i % 2], "content": f"message {i}"} for i in range(2 * turns + 1)]
+    _import(tmp_path, manager, {"id": "long", "model": "gpt-x", "messages": chat})
+    users = Message.objects.filter(role="user", index__gt=0).order_by("index")
+    for n, message in enumerate(users):  # every category gets turns; gratitude all of them, each less sure
+        category = CATEGORIES[n % len(CATEGORIES)]
+        TurnSignal.objects.create(conversation=message.conversation, message=message, turn=message.index,
+                                  version="v1", sat=True, confidence=1 - n / 100, method="fixture",
+                                  **{"gratitude": True, category: True})
+
+    with django_assert_max_num_queries(6):
+        dashboard = signals_dashboard(user=manager, version="v1")
+
+    examples = dashboard["examples"]
+    assert [confidence for *_, confidence in examples["gratitude"]] == [1.0, 0.99, 0.98]
+    assert [text for _, _, text, _ in examples["learning"]] == ["message 4"]
+    assert set(examples) == {"gratitude", *(CATEGORIES[n % len(CATEGORIES)] for n in range(turns))}
 
 
 def test_a_manager_cancels_their_own_run_and_not_another_managers(client, manager, tiny_endpoint):

@@ -209,6 +209,14 @@ def test_score_many_gives_what_score_gives_for_each_context_in_any_batch_size(
         backend.score_many([(user("q"), ["a", ""])])
 
 
+def test_score_many_runs_a_shared_start_once_and_still_gives_what_score_gives(backend: TransformersBackend) -> None:
+    system = {"role": "system", "content": "Options: A. yes B. no C. maybe. Answer with a letter."}
+    items = [([system, *user(text)], ["A", "B", "C", "maybe not"]) for text in ("is it?", "a longer question, is it?")]
+    expected = [backend.score(context, continuations) for context, continuations in items]
+
+    assert backend.score_many(items) == [pytest.approx(scores, abs=1e-4) for scores in expected]
+
+
 def test_score_many_as_the_user_scores_the_text_of_the_next_user_message(
     backend: TransformersBackend, tiny_model_dir: Path
 ) -> None:

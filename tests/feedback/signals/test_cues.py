@@ -19,13 +19,16 @@ def test_negation_fires_on_denials(text):
     assert cues.negation(turn("q", ANSWER, text)) == 1
 
 
-def test_negation_ignores_plain_requests():
+def test_negation_ignores_plain_requests_and_polite_formulas():
     assert cues.negation(turn("q", ANSWER, "Can you add the opening hours?")) == 0
+    assert cues.negation(turn("q", ANSWER, "No worries if not, but could you also list the opening hours?")) == 0
+    assert cues.negation(turn("q", ANSWER, "no rush, but what would the total cost be?")) == 0
 
 
 def test_rejects_answer_only_when_no_question_was_asked():
     assert cues.rejects_answer(turn("capital of Italy?", ANSWER, "No, it's Rome")) == 1
     assert cues.rejects_answer(turn("book me a slot", ASK, "No, Tuesday please")) == 0
+    assert cues.rejects_answer(turn("q", ANSWER, "Wrong button, sorry, I meant to ask how to export it")) == 0
 
 
 @pytest.mark.parametrize("text", ["Actually it leaves at 9:40", "It's the 23rd, not the 21st", "it should be 350"])
@@ -33,7 +36,8 @@ def test_correction(text):
     assert cues.correction(turn("q", ANSWER, text)) == 1
 
 
-@pytest.mark.parametrize("text", ["*their, sorry", "oops, typo: I meant Lisbon", "my bad, 3 not 2", "autocorrect!"])
+@pytest.mark.parametrize("text", ["*their, sorry", "oops, typo: I meant Lisbon", "my bad, 3 not 2", "autocorrect!",
+                                  "wow I had this completely wrong in my head", "wrong button, sorry"])
 def test_self_correction(text):
     assert cues.self_correction(turn("q", ANSWER, text)) == 1
 
@@ -61,6 +65,18 @@ def test_thanks_not_inside_other_words():
 @pytest.mark.parametrize("text", ["Perfect", "that works, great", "sounds good", "got it"])
 def test_acceptance(text):
     assert cues.acceptance(turn("q", ANSWER, text)) == 1
+
+
+@pytest.mark.parametrize("text", ["Almost perfect, just one thing", "not perfect", "it isn't great"])
+def test_acceptance_not_when_qualified(text):
+    assert cues.acceptance(turn("q", ANSWER, text)) == 0
+
+
+@pytest.mark.parametrize("text", ["Nearly, just adjust the numbers", "Closer, but not quite", "that's an improvement",
+                                  "Better! Now the second half", "we're getting there"])
+def test_partial_marks_a_reply_that_was_partly_right(text):
+    assert cues.partial(turn("q", ANSWER, text)) == 1
+    assert cues.partial(turn("q", ANSWER, "Perfect, thanks")) == 0
 
 
 @pytest.mark.parametrize("text", ["Thanks, and now a packing list", "unrelated: how do I boil an egg", "one more"])

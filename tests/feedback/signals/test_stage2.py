@@ -7,6 +7,7 @@ from feedback.signals.stage2 import (
     FLR_NEGATIVE,
     FLR_POSITIVE,
     NONE,
+    ChoiceJudge,
     LikelihoodJudge,
     follow_up_likelihood,
     judge_prompt,
@@ -23,16 +24,41 @@ TURNS = [
 
 
 @pytest.fixture(scope="module")
-def judge(tiny_model_dir):
-    backend = TransformersBackend(tiny_model_dir, allowed_dirs=[tiny_model_dir.parent], device="cpu",
-                                  dtype="float32", max_context=256)
-    return LikelihoodJudge(backend, "tiny")
+def backend(tiny_model_dir):
+    return TransformersBackend(tiny_model_dir, allowed_dirs=[tiny_model_dir.parent], device="cpu", dtype="float32",
+                               max_context=256)
 
 
-def test_prompt_marks_the_last_user_message():
+@pytest.fixture(scope="module", params=[LikelihoodJudge, ChoiceJudge])
+def judge(backend, request):
+    return request.param(backend, "tiny")
+
+
+@pytest.fixture(scope="module")
+def choice(backend):
+    return ChoiceJudge(backend, "tiny")
+
+
+def test_the_likelihood_prompt_marks_the_last_user_message():
     prompt = judge_prompt(TURNS[0])
     assert prompt[0]["role"] == "system" and prompt[-1]["role"] == "user"
     assert "User (last message): No, that's wrong." in prompt[-1]["content"]
+
+
+def test_the_choice_prompt_lists_the_lettered_options_first_and_marks_the_last_user_message(choice):
+    prompt = choice.prompt(TURNS[0])
+    assert prompt[0] == choice.prompt(TURNS[1])[0], "the instructions are the same for every turn"
+    assert "A. The user thanks the assistant" in prompt[0]["content"] and "S. The user asks or tells" in \
+        prompt[0]["content"]
+    assert prompt[-1] == {"role": "user", "content": "User: capital of France?\nAssistant: Berlin.\n"
+                                                     "User (last message): No, that's wrong."}
+
+
+def test_choice_scores_are_each_letters_log_probability_as_the_answer_less_the_content_free_one(choice):
+    letters = choice.backend.score(choice.prompt(TURNS[0]), choice.letters)  # the unbatched path, one row per letter
+    scores = choice.scores(TURNS[0])
+    assert list(scores.values()) == pytest.approx([r - b for r, b in zip(letters, choice.baseline, strict=True)],
+                                                  abs=1e-4)
 
 
 def test_scores_every_option_calibrated_and_deterministic(judge):
@@ -63,7 +89,7 @@ def test_judge_returns_one_consistent_signal_per_turn(judge):
         assert len(signal.categories) == signal.sat + signal.dsat
 
 
-def test_refine_only_re_judges_flagged_turns_and_never_raises_a_flag(judge):
+def test_refine_only_re_judges_flagged_turns_never_raises_a_flag_and_keeps_stage_1s_categories(judge):
     first = [
         Signal(False, True, ["factual_error"], 0.9, "stage1:v", "r"),
         Signal(True, False, ["gratitude"], 0.9, "stage1:v", "r"),
@@ -75,7 +101,8 @@ def test_refine_only_re_judges_flagged_turns_and_never_raises_a_flag(judge):
     for before, after, verdict in zip(first, refined, verdicts, strict=False):
         assert after.sat == (before.sat and verdict.sat) and after.dsat == (before.dsat and verdict.dsat)
         assert after.method == "stage1:v+stage2:tiny"
-        assert (after.sat or after.dsat) == bool(after.categories)
+        kept = {"sat": after.sat, "dsat": after.dsat}
+        assert after.categories == [c for c in before.categories if kept["dsat" if c in DSAT else "sat"]]
 
 
 def test_follow_up_likelihood_is_pleased_minus_unhappy_follow_ups_after_the_reply(judge):
