@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import manager_required
 from accounts.forms import PeopleCsvForm, PersonCreateForm, TokenCreateForm
-from accounts.selectors import token_list_for, user_list_visible_to
+from accounts.selectors import token_list_for, user_list_visible_to, users_manageable_by
 from accounts.services.tokens import token_create, token_revoke
 from accounts.services.users import (
     user_active_set,
@@ -76,9 +76,9 @@ PERSON_ACTIONS = {"deactivate", "activate", "reset_password", "reissue_invite"}
 @manager_required
 @require_POST
 def person_action(request, user_id: int):
-    """Deactivate or reactivate an account, reset its password or make a new invite link (each service checks that
-    the viewer may)."""
-    person = get_object_or_404(user_list_visible_to(viewer=request.user), pk=user_id)
+    """Deactivate or reactivate an account, reset its password or make a new invite link: 404 for an account the
+    viewer may not change (the page offers them no button), whose reason the services give to other callers."""
+    person = get_object_or_404(users_manageable_by(manager=request.user), pk=user_id)
     action = request.POST.get("action", "")
     if action not in PERSON_ACTIONS:
         return HttpResponseBadRequest("Unknown action.", content_type="text/plain")

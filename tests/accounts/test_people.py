@@ -159,6 +159,9 @@ def test_the_people_page_offers_actions_only_on_accounts_the_viewer_may_change(c
     offered = {person.username for person in page.context["people"] if person.manageable}
     assert offered == {other_annotator.username}
     assert page.content.decode().count('name="action" value="deactivate"') == 1
+    assert client.post(f"/accounts/people/{annotator.pk}/", {"action": "deactivate"}).status_code == 404
+    annotator.refresh_from_db()
+    assert annotator.is_active
     client.force_login(admin_user)
     offered = {person.username for person in client.get("/accounts/people/").context["people"] if person.manageable}
     assert {annotator.username, other_annotator.username, manager.username} <= offered
