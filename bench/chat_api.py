@@ -230,6 +230,22 @@ def log_write(path: Path, conversations: int) -> None:
             out.write(json.dumps(record) + "\n")
 
 
+def server_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend (0 on SQLite or a server on another machine): on a shared
+    box CPU time says more than wall time, and on PostgreSQL half the work is the server's."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    if not stat.exists():
+        return 0.0
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def import_run(args, folder: Path) -> None:
     from accounts.models import User
     from feedback.models import Message
@@ -239,12 +255,14 @@ def import_run(args, folder: Path) -> None:
     log_write(path, args.conversations)
     owner = User.objects.filter(username="bench-importer").first() or User.objects.create(username="bench-importer")
     print(f"file      {args.conversations} conversations, {path.stat().st_size / 1e6:.0f} MB")
+    print(f"load      {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for attempt in ("first", "again"):
-        started = time.perf_counter()
+        started, cpu, server = time.perf_counter(), time.process_time(), server_cpu()
         result = conversations_import(path=path, owner=owner)
-        seconds = time.perf_counter() - started
+        seconds, cpu, server = time.perf_counter() - started, time.process_time() - cpu, server_cpu() - server
         print(f"{attempt:9} {result.created} created, {result.duplicates} duplicates in {seconds:.1f} s: "
-              f"{result.lines / seconds:,.0f} conversations/s")
+              f"{result.lines / seconds:,.0f} conversations/s; CPU {cpu:.1f} s here + {server:.1f} s database "
+              f"({result.lines / (cpu + server):,.0f} conversations/CPU-s)")
     print(f"messages  {Message.objects.filter(conversation__owner=owner).count()}")
     print(f"peak RSS  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 

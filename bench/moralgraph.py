@@ -94,8 +94,9 @@ def interview_timed() -> None:
     for attempt in range(2):  # the first turn also warms the model up
         started, first, pieces = time.perf_counter(), None, []
         for piece in backend.stream(messages, SamplingParams(max_new_tokens=128, temperature=0.7)):
-            first = first or time.perf_counter() - started
-            pieces.append(piece)
+            if isinstance(piece, str):  # the last item is the reply's Output
+                first = first or time.perf_counter() - started
+                pieces.append(piece)
         total = time.perf_counter() - started
         print(f"interview turn {attempt + 1}: first piece after {first:.2f} s, {len(''.join(pieces))} characters "
               f"in {total:.1f} s")

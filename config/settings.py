@@ -153,11 +153,14 @@ USE_I18N = True
 USE_TZ = True
 
 # --- cache ---------------------------------------------------------------------
-# API throttles and the health-probe lock count here: per process by default; with several web processes point it
-# at Redis (redis://...) so the limits hold for the whole site.
+# API throttles and the health-probe lock count here. By default files in the data folder, shared by every process
+# of this machine (core/cache.py), with no service; with web processes on several machines point it at Redis
+# (redis://...) so the limits hold for the whole site. A throttle keeps one entry per API key and view (and per
+# anonymous address): MAX_ENTRIES well above Django's 300, past which it would forget live counts.
 CACHE_URL = env_str("CONCORD_CACHE_URL", "")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-          if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+          if CACHE_URL else {"BACKEND": "core.cache.FileCache", "LOCATION": str(DATA_DIR / "cache"),
+                             "OPTIONS": {"MAX_ENTRIES": 10_000}}}
 
 # --- static files -------------------------------------------------------------
 STATIC_URL = "static/"
@@ -324,7 +327,7 @@ MODELHOST_STREAM_VIA = env_str(
 MODELHOST_REPLY_PICKUP_SECONDS = env_int("MODELHOST_REPLY_PICKUP_SECONDS", 30)
 
 # --- chat API (feedback/) ---------------------------------------------------------
-# Per API key (DRF throttles, in the cache: per process unless a shared cache is configured).
+# Per API key (DRF throttles, in the cache: shared by this machine's processes, or by all with Redis).
 FEEDBACK_REQUESTS_PER_MINUTE = env_int("FEEDBACK_REQUESTS_PER_MINUTE", 120)
 FEEDBACK_TOKENS_PER_MINUTE = env_int("FEEDBACK_TOKENS_PER_MINUTE", 60000)
 FEEDBACK_MAX_REQUEST_BYTES = env_int("FEEDBACK_MAX_REQUEST_BYTES", 1_000_000)

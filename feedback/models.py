@@ -52,7 +52,9 @@ class Message(models.Model):
         USER = "user", "User"
         ASSISTANT = "assistant", "Assistant"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: the (conversation, index) index below serves every lookup by conversation, and one
+    # index fewer to keep is a fifth of PostgreSQL's work in an import.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     index = models.PositiveIntegerField(help_text="Depth in the conversation: 0 for the first message.")
     role = models.CharField(max_length=16, choices=Role.choices)

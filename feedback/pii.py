@@ -21,6 +21,7 @@ _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,5}){1,4}(?!\w)")
+_DIGIT = re.compile(r"\d")
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}")
 
 
@@ -67,7 +68,7 @@ def scrub(text: str) -> tuple[str, Counter]:
 
     def phone(match: re.Match) -> str:
         value = match.group(0)
-        digits = sum(char.isdigit() for char in value)
+        digits = sum(map(str.isdigit, value))
         if not 9 <= digits <= 15 or _DATE.fullmatch(value.strip()):
             return value
         found["phone"] += 1
@@ -82,9 +83,10 @@ def scrub(text: str) -> tuple[str, Counter]:
         text = _URL.sub(url, text)
     if "@" in text:
         text = _EMAIL.sub(email, text)
-    if any(char.isdigit() for char in text):
+    if _DIGIT.search(text):
         text = _CARD.sub(card, text)
-        text = _IPV4.sub(ip, text)
+        if text.count(".") >= 3:
+            text = _IPV4.sub(ip, text)
         text = _PHONE.sub(phone, text)
     if text.count(":") >= 2:
         text = _IPV6.sub(ip, text)

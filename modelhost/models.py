@@ -187,6 +187,10 @@ class StreamedReply(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     in_worker = models.BooleanField(default=False, help_text="Run by a gpu worker, not by the web process.")
     error = models.TextField(blank=True)
+    # Counted by the backend that made the tokens, once the reply is done (not when stopped or failed).
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    finish_reason = models.CharField(max_length=16, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,6 +21,16 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_folder_removed():
+    """The file cache's folder is the test run's own (config/settings_test.py): removed when the run ends."""
+    yield
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"] == "core.cache.FileCache":
+        shutil.rmtree(settings.CACHES["default"]["LOCATION"], ignore_errors=True)
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada", role=User.Role.ADMIN, is_staff=True, is_superuser=True)

@@ -5,8 +5,8 @@ holding the model lock), or on a gpu worker (a one-conversation GenerationJob fo
 streams), the web process waiting up to a timeout. Generation happens outside any transaction, so a slow model never
 holds a database lock; the user's message is committed before and the replies after.
 
-Streams report no token counts (backends yield text pieces): a streamed reply counts one token per piece, which
-is what the transformers backend yields, and its finish reason is "length" when it used all `max_new_tokens`.
+A streamed reply's token counts and finish reason are the backend's own (its stream ends with an Output), carried
+on the StreamedReply row or with the relayed stream, so `usage` and the stored message match a whole reply's.
 """
 
 import time
@@ -21,7 +21,7 @@ from feedback.models import Conversation, Message
 from feedback.pii import scrub
 from feedback.selectors import conversation_messages, conversation_path
 from feedback.services.conversations import messages_add
-from modelhost.backends.base import BackendError, Request
+from modelhost.backends.base import BackendError, Output, Request
 from modelhost.messages import messages_validate
 from modelhost.models import GenerationJob, GenerationOutput, ModelEndpoint, StreamedReply
 from modelhost.services.endpoints import endpoint_params
@@ -181,11 +181,11 @@ def message_regenerate(*, message: Message, values: dict | None = None, seed: in
     return regenerated
 
 
-def streamed_reply(pieces: list[str], messages: list[dict], values: dict, started: float) -> Reply:
-    """A streamed reply's record: one token per piece, the prompt estimated (no tokenizer here)."""
-    finish = "length" if len(pieces) >= values["max_new_tokens"] else "stop"
-    estimate = sum(len(m["content"]) for m in messages) // 4  # about 4 characters a token
-    return Reply("".join(pieces), finish, estimate, len(pieces), round((time.monotonic() - started) * 1000))
+def streamed_reply(text: str, counted: Output | StreamedReply, started: float) -> Reply:
+    """A streamed reply's record, with the counts of the backend that made it (its Output, or the row a worker
+    wrote them on)."""
+    return Reply(text, counted.finish_reason, counted.prompt_tokens, counted.completion_tokens,
+                 round((time.monotonic() - started) * 1000))
 
 
 def reply_stream(*, conversation: Conversation, parent: Message, values: dict) -> Iterator[tuple[str, object]]:
@@ -205,8 +205,9 @@ def reply_stream(*, conversation: Conversation, parent: Message, values: dict) -
             elif event == "error":
                 yield "error", data
                 return
+        reply.refresh_from_db(fields=["prompt_tokens", "completion_tokens", "finish_reason"])
         (message,) = replies_record(conversation=conversation, parent=parent, model_name=endpoint.name,
-                                    replies=[streamed_reply(pieces, messages, values, started)])
+                                    replies=[streamed_reply("".join(pieces), reply, started)])
         yield "done", message
     finally:
         StreamedReply.objects.filter(pk=reply.pk).delete()  # the conversation keeps the reply, not the raw prompt

@@ -17,7 +17,7 @@ from core.queues import Queue
 from feedback.models import Conversation, Message
 from feedback.selectors import conversation_messages, conversation_path
 from feedback.services.chat import model_messages, replies_record, streamed_reply
-from modelhost.backends.base import BackendError
+from modelhost.backends.base import BackendError, Output
 from modelhost.services.endpoints import endpoint_params
 
 KEEP_S = 600  # a stream is deleted this long after its last piece
@@ -58,17 +58,20 @@ def reply_relay_run(*, conversation_id: int, parent_id: int, values: dict, key: 
     parent = Message.objects.get(pk=parent_id)
     messages = model_messages(conversation_path(messages=conversation_messages(conversation=conversation),
                                                 leaf=parent))
-    started, pieces = time.monotonic(), []
+    started, pieces, output = time.monotonic(), [], None
     try:
         for piece in backend_for(conversation.endpoint).stream(
                 messages, endpoint_params(endpoint=conversation.endpoint, values=values)):
+            if isinstance(piece, Output):
+                output = piece
+                continue
             pieces.append(piece)
             send("token", piece)
     except BackendError as error:
         send("error", str(error))
         return
     (message,) = replies_record(conversation=conversation, parent=parent, model_name=conversation.endpoint.name,
-                                replies=[streamed_reply(pieces, messages, values, started)])
+                                replies=[streamed_reply("".join(pieces), output, started)])
     send("done", json.dumps(message.pk))
 
 

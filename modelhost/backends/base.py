@@ -92,8 +92,9 @@ class Backend(Protocol):
         """
         ...
 
-    def stream(self, messages: list[Message], params: SamplingParams) -> Iterator[str]:
-        """Yield the text of one reply piece by piece; the pieces join to the full reply."""
+    def stream(self, messages: list[Message], params: SamplingParams) -> Iterator[str | Output]:
+        """Yield the text of one reply piece by piece (the pieces join to the full reply), then its Output: the
+        tokens counted where they were made (a piece is not a token) and the finish reason."""
         ...
 
     def score(self, context_messages: list[Message], continuations: list[str]) -> list[float]:

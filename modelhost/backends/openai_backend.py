@@ -104,17 +104,33 @@ class OpenAIBackend:
                 raise
         return [output for index in range(len(requests)) for output in results[index]]
 
-    def stream(self, messages: list[Message], params: SamplingParams) -> Iterator[str]:
+    def stream(self, messages: list[Message], params: SamplingParams) -> Iterator[str | Output]:
+        """The server's pieces, then an Output with the counts it reports in its last chunk (`include_usage`,
+        which vLLM, SGLang and OpenAI send); a server that sends none is counted one token a piece."""
         # Retries can only happen before the first piece; a broken stream raises rather than repeat text.
+        started = time.perf_counter()
         chunks = self._call(
             lambda: self._client.chat.completions.create(
-                **self._chat_arguments(messages, params, n=1, seed=params.seed), stream=True
+                **self._chat_arguments(messages, params, n=1, seed=params.seed), stream=True,
+                stream_options={"include_usage": True},
             )
         )
+        pieces, finish, usage = [], "stop", None
         with chunks:  # closes the HTTP response if the consumer stops reading early
             for chunk in chunks:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+                usage = chunk.usage or usage
+                if not chunk.choices:
+                    continue
+                if chunk.choices[0].finish_reason == "length":
+                    finish = "length"
+                if chunk.choices[0].delta.content:
+                    pieces.append(chunk.choices[0].delta.content)
+                    yield pieces[-1]
+        yield Output(
+            key="stream", sample_index=0, text="".join(pieces), prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else len(pieces), finish_reason=finish,
+            latency_s=time.perf_counter() - started, seed=params.seed,
+        )
 
     def score(self, context_messages: list[Message], continuations: list[str]) -> list[float]:
         """Scores with vLLM's `/tokenize` (to apply the server's chat template) and completions with prompt logprobs.

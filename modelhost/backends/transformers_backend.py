@@ -131,12 +131,14 @@ class TransformersBackend:
             sampled += sum(len(row.tokens) for row in batch)
         return [outputs[key] for key in sorted(outputs)]
 
-    def stream(self, messages: list[Message], params: SamplingParams) -> Iterator[str]:
-        """Yield text pieces as tokens are sampled; same sampling as `generate`, so the pieces join to its text.
+    def stream(self, messages: list[Message], params: SamplingParams) -> Iterator[str | Output]:
+        """Yield text pieces as tokens are sampled, then the Output; same sampling as `generate`, so the pieces
+        join to its text and the counts are its counts.
 
         A generator rather than a thread with TextIteratorStreamer: when the consumer stops reading (a client
         disconnects), generation stops with it instead of running on in the background.
         """
+        started = time.perf_counter()
         (row,) = self._rows(0, Request(key="stream", messages=messages, params=params))
         # Text that could be the start of a stop string is held back until it is known not to be one.
         hold = max((len(stop) for stop in params.stop), default=1) - 1
@@ -152,6 +154,7 @@ class TransformersBackend:
             if end > sent:
                 yield text[sent:end]
                 sent = end
+        yield row.output(time.perf_counter() - started)
 
     @torch.inference_mode()
     def score(self, context_messages: list[Message], continuations: list[str]) -> list[float]:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from modelhost.backends.base import BackendError
+from modelhost.backends.base import BackendError, Output
 from modelhost.messages import messages_validate, storable
 from modelhost.models import ModelEndpoint, StreamedReply
 from modelhost.services.endpoints import endpoint_params
@@ -67,7 +67,7 @@ def reply_stop(*, reply: StreamedReply) -> bool:
                 .update(status=StreamedReply.Status.STOPPED))
 
 
-def _tokens(reply: StreamedReply) -> Iterator[str]:
+def _tokens(reply: StreamedReply) -> Iterator[str | Output]:
     from modelhost.registry import backend_for, model_lock
 
     params = endpoint_params(endpoint=reply.endpoint, values=reply.params)
@@ -75,10 +75,13 @@ def _tokens(reply: StreamedReply) -> Iterator[str]:
         yield from backend_for(reply.endpoint).stream(reply.messages, params)
 
 
-def _save(reply: StreamedReply, text: str, status: str, error: str = "") -> bool:
-    """Write the text and status unless the reply was stopped meanwhile (then only its text); False if stopped."""
+def _save(reply: StreamedReply, text: str, status: str, error: str = "", output: Output | None = None) -> bool:
+    """Write the text and status (and the backend's counts, given its Output) unless the reply was stopped
+    meanwhile (then only its text); False if stopped."""
     running = StreamedReply.objects.filter(pk=reply.pk, status=StreamedReply.Status.RUNNING)
-    if running.update(text=storable(text), status=status, error=error):
+    counts = ({"prompt_tokens": output.prompt_tokens, "completion_tokens": output.completion_tokens,
+               "finish_reason": output.finish_reason} if output else {})
+    if running.update(text=storable(text), status=status, error=error, **counts):
         return True
     StreamedReply.objects.filter(pk=reply.pk, status=StreamedReply.Status.STOPPED).update(text=storable(text))
     return False
@@ -95,11 +98,14 @@ def reply_stream(*, reply: StreamedReply) -> Iterator[str]:
     ):
         yield reply.text  # already streamed once (a reconnect): send what was written
         return
-    pieces, checked = [], time.monotonic()
+    pieces, checked, output = [], time.monotonic(), None
     try:
-        for piece in map(storable, _tokens(reply)):  # what the page shows is what is saved
-            pieces.append(piece)
-            yield piece
+        for piece in _tokens(reply):
+            if isinstance(piece, Output):
+                output = piece
+                continue
+            pieces.append(storable(piece))  # what the page shows is what is saved
+            yield pieces[-1]
             if time.monotonic() - checked >= FLUSH_EVERY_S:
                 checked = time.monotonic()
                 if _stopped(reply):
@@ -107,7 +113,7 @@ def reply_stream(*, reply: StreamedReply) -> Iterator[str]:
     except BackendError as error:
         _save(reply, "".join(pieces), StreamedReply.Status.FAILED, str(error))
         raise
-    _save(reply, "".join(pieces), StreamedReply.Status.DONE)
+    _save(reply, "".join(pieces), StreamedReply.Status.DONE, output=output)
 
 
 def reply_run(*, reply_id: int) -> None:
@@ -117,9 +123,12 @@ def reply_run(*, reply_id: int) -> None:
         status=StreamedReply.Status.RUNNING
     ):
         return
-    text, flushed = "", time.monotonic()
+    text, flushed, output = "", time.monotonic(), None
     try:
         for piece in _tokens(reply):
+            if isinstance(piece, Output):
+                output = piece
+                continue
             text += piece
             if time.monotonic() - flushed >= FLUSH_EVERY_S:
                 if not _save(reply, text, StreamedReply.Status.RUNNING):
@@ -128,7 +137,7 @@ def reply_run(*, reply_id: int) -> None:
     except BackendError as error:
         _save(reply, text, StreamedReply.Status.FAILED, str(error))
         return
-    _save(reply, text, StreamedReply.Status.DONE)
+    _save(reply, text, StreamedReply.Status.DONE, output=output)
 
 
 def reply_events(*, reply: StreamedReply) -> Iterator[tuple[str, str]]:

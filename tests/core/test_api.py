@@ -1,6 +1,9 @@
 """Every API body goes through one parser: what would break a view further in is a 400 (or 413) in JSON."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -61,6 +64,33 @@ def test_a_key_is_throttled_per_view_and_another_key_or_view_is_not(api_client, 
     assert statuses == [200, 200, 200, 429]
     assert api_client.get("/api/v1/me", **auth(manager)).status_code == 200  # another key
     assert api_client.get("/api/v1/exports", **headers).status_code == 403  # another view: refused, not throttled
+
+
+# Another web process, as gunicorn runs several: the same settings and test database, its own memory.
+OTHER_PROCESS = """
+import django, sys
+django.setup()
+from django.test.utils import setup_test_environment
+from rest_framework.test import APIClient
+setup_test_environment()
+print([APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=sys.argv[1]).status_code for _ in range(2)])
+"""
+
+
+@pytest.mark.django_db(transaction=True)  # the other process reads the key from the database
+def test_a_key_is_counted_once_across_the_processes_of_the_machine(api_client, annotator, settings):
+    from tests.workers import ROOT, database_url_of_test_db
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "key_view": "3/min"}}
+    header = auth(annotator)["HTTP_AUTHORIZATION"]
+    other = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS, header], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "DATABASE_URL": database_url_of_test_db(),
+             "CONCORD_THROTTLE_KEY_VIEW": "3/min"})
+    assert other.stdout.strip() == "[200, 200]", other.stderr[-2000:]
+    statuses = [api_client.get("/api/v1/me", HTTP_AUTHORIZATION=header).status_code for _ in range(2)]
+    assert statuses == [200, 429]  # with memory per process, this one would allow three more
 
 
 def test_anonymous_callers_are_throttled_per_address(api_client, db, settings):

@@ -65,7 +65,7 @@ def test_a_file_with_bad_lines_imports_nothing_and_names_every_bad_line(tmp_path
     with pytest.raises(ValidationError) as error:
         conversations_import(path=path, owner=manager)
     messages = error.value.messages
-    assert messages[0].startswith("line 2: not JSON")
+    assert messages[0].startswith("line 2: not valid JSON")
     assert messages[1] == "line 3: jsonl: the message list is missing or empty"
     assert messages[2] == "line 4: message 1: from must be one of assistant, gpt, human, system, user"
     assert messages[3] == "line 5: message 1: content must be text"
@@ -122,7 +122,7 @@ def test_an_uploaded_file_is_queued_on_the_default_queue_and_its_run_records_the
                                      format="auto", by=manager)
     conversation_import_run(import_id=bad.pk)
     bad.refresh_from_db()
-    assert bad.status == "failed" and bad.error.startswith("line 1: not JSON")
+    assert bad.status == "failed" and bad.error.startswith("line 1: not valid JSON")
 
 
 def test_text_no_database_can_store_is_a_line_error_and_nothing_is_imported(tmp_path, manager):
@@ -133,3 +133,21 @@ def test_text_no_database_can_store_is_a_line_error_and_nothing_is_imported(tmp_
     assert "line 2: " in error.value.messages[0] and "lone surrogate" in error.value.messages[0]
     assert "line 3: " in error.value.messages[1] and "not a JSON number" in error.value.messages[1]
     assert not Conversation.objects.exists()
+
+
+def test_imported_rows_take_ids_no_deleted_row_had_and_chats_after_them_get_fresh_ones(tmp_path, manager):
+    from feedback.services.conversations import conversation_create, conversation_delete, messages_add
+
+    conversations_import(path=write(tmp_path, OURS), owner=manager)
+    first = Conversation.objects.get()
+    first_id, last_message = first.pk, Message.objects.order_by("-id").first().pk
+    conversation_delete(conversation=first)
+
+    conversations_import(path=write(tmp_path, SHAREGPT, name="b.jsonl"), owner=manager)
+    again = Conversation.objects.get()
+    assert again.pk > first_id and min(m.pk for m in again.messages.all()) > last_message
+
+    chat = conversation_create(owner=manager)
+    user, reply = messages_add(conversation=chat, parent=None, messages=[
+        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])
+    assert chat.pk > again.pk and reply.parent == user and user.pk > max(m.pk for m in again.messages.all())

@@ -63,6 +63,24 @@ def test_a_streamed_completion_arrives_in_chunks_and_ends_like_openai(client):
     assert Message.objects.get(role="assistant").content == storable(text)
 
 
+def test_a_streamed_reply_counts_its_tokens_as_exactly_as_a_whole_reply(client):
+    """The tokens are counted by the model's tokenizer where they are made, streamed or not: the same seed gives
+    the same reply and the same usage both ways, and the stored message keeps those counts."""
+    ask = {"model": "tiny", "messages": [{"role": "system", "content": "Count well."},
+                                         {"role": "user", "content": "How many tokens is this prompt?"}],
+           "max_tokens": 12, "temperature": 1.0, "seed": 5}
+    whole = client.chat.completions.create(**ask)
+    chunks = list(client.chat.completions.create(**ask, stream=True, stream_options={"include_usage": True}))
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    finish = [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason]
+    assert text == whole.choices[0].message.content and finish == [whole.choices[0].finish_reason]
+    assert chunks[-1].usage.model_dump() == whole.usage.model_dump()
+    assert whole.usage.prompt_tokens > 10  # the chat template's tokens too, not only the words
+    streamed = Message.objects.filter(role="assistant").latest("id")
+    assert (streamed.prompt_tokens, streamed.completion_tokens, streamed.finish_reason) == (
+        whole.usage.prompt_tokens, whole.usage.completion_tokens, whole.choices[0].finish_reason)
+
+
 def test_a_conversation_id_continues_the_conversation_with_only_the_new_turn(client):
     first = client.chat.completions.with_raw_response.create(
         model="tiny", messages=[{"role": "user", "content": "Hi"}])

@@ -10,7 +10,10 @@ from django.test import AsyncClient
 
 from accounts.services.tokens import token_create
 from feedback.models import Message
+from modelhost.backends.base import Request
 from modelhost.messages import storable  # PostgreSQL holds no NUL: random model text may have one
+from modelhost.registry import backend_for
+from modelhost.services.endpoints import endpoint_params
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -67,13 +70,21 @@ def test_with_redis_a_gpu_worker_streams_the_reply_through_it_and_records_it(
     start_worker(queues=("gpu",), env={"FEEDBACK_STREAM_REDIS_URL": REDIS_URL,
                                        "MODELHOST_MODEL_DIRS": settings.MODELHOST_MODEL_DIRS[0]})
     key = token_create(user=annotator, name="app")[1]
-    status, body = stream("/v1/chat/completions", {"model": "tiny", "stream": True, "max_tokens": 6,
+    status, body = stream("/v1/chat/completions", {"model": "tiny", "stream": True, "max_tokens": 6, "seed": 4,
+                                                   "stream_options": {"include_usage": True},
                                                    "messages": [{"role": "user", "content": "Hi"}]}, f"Bearer {key}")
-    parts = chunks(body)
+    *parts, usage = chunks(body)
     assert status == 200 and parts[0]["choices"][0]["delta"]["role"] == "assistant"
     text = "".join(part["choices"][0]["delta"].get("content", "") for part in parts)
     reply = Message.objects.get(role="assistant")  # recorded by the worker
-    assert reply.content == storable(text) and reply.completion_tokens == len(parts) - 2
+    assert reply.content == storable(text)
+    # Counted by the worker's tokenizer: what the same model reports for the same sampling, here.
+    params = endpoint_params(endpoint=tiny_endpoint, values={"max_new_tokens": 6, "seed": 4})
+    (whole,) = backend_for(tiny_endpoint).generate([Request("hi", [{"role": "user", "content": "Hi"}], params=params)])
+    assert (reply.prompt_tokens, reply.completion_tokens, reply.finish_reason) == (
+        whole.prompt_tokens, whole.completion_tokens, whole.finish_reason)
+    assert usage["usage"] == {"prompt_tokens": whole.prompt_tokens, "completion_tokens": whole.completion_tokens,
+                              "total_tokens": whole.prompt_tokens + whole.completion_tokens}
 
     status, body = stream(f"/api/v1/conversations/{reply.conversation_id}/messages",
                           {"content": "More", "stream": True}, f"Token {key}")

@@ -100,10 +100,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
-            for piece in replies[0].split(" "):
-                delta = {"index": 0, "delta": {"content": piece + " "}, "finish_reason": None}
-                self.wfile.write(f"data: {json.dumps(self.envelope('chat.completion.chunk', [delta]))}\n\n".encode())
+            chunks = [[{"index": 0, "delta": {"content": piece + " "}, "finish_reason": None}]
+                      for piece in replies[0].split(" ")]
+            chunks.append([{"index": 0, "delta": {}, "finish_reason": "length"}])
+            for choices in chunks:
+                self.wfile.write(f"data: {json.dumps(self.envelope('chat.completion.chunk', choices))}\n\n".encode())
                 self.wfile.flush()
+            if (body.get("stream_options") or {}).get("include_usage"):  # as vLLM: a last chunk with no choices
+                usage = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
+                self.wfile.write(f"data: {json.dumps(self.envelope('chat.completion.chunk', []) | {'usage': usage})}"
+                                 "\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
             return
         choices = [
@@ -210,12 +216,14 @@ def test_generate_sends_n_seed_and_stop_and_returns_outputs_in_order(server: Ser
     assert "seed" not in sent["second"] and sent["second"]["n"] == 1
 
 
-def test_stream_yields_the_pieces_of_one_reply(server: Server) -> None:
-    pieces = list(make(server).stream(user("hello"), SamplingParams()))
+def test_stream_yields_the_pieces_of_one_reply_then_the_counts_the_server_reports(server: Server) -> None:
+    *pieces, output = make(server).stream(user("hello"), SamplingParams())
 
     assert len(pieces) == 4
-    assert "".join(pieces) == "reply 0 to hello "
+    assert "".join(pieces) == output.text == "reply 0 to hello "
+    assert (output.prompt_tokens, output.completion_tokens, output.finish_reason) == (11, 5, "length")
     assert chat_calls(server)[0]["stream"] is True
+    assert chat_calls(server)[0]["stream_options"] == {"include_usage": True}
 
 
 def test_transient_failures_are_retried(server: Server) -> None:

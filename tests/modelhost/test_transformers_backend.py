@@ -148,22 +148,25 @@ def test_truncation_drops_old_turns_then_left_truncates(tiny_model_dir: Path) ->
         SamplingParams(max_new_tokens=20, temperature=1.0, seed=3),
     ],
 )
-def test_stream_pieces_join_to_the_generated_text(backend: TransformersBackend, params: SamplingParams) -> None:
-    expected = backend.generate([Request("a", user(PROMPTS[2]), params=params)])[0].text
+def test_stream_pieces_join_to_the_generated_text_and_end_with_its_counts(
+    backend: TransformersBackend, params: SamplingParams
+) -> None:
+    expected = backend.generate([Request("a", user(PROMPTS[2]), params=params)])[0]
 
-    pieces = list(backend.stream(user(PROMPTS[2]), params))
+    *pieces, output = backend.stream(user(PROMPTS[2]), params)
 
     assert len(pieces) > 1
-    assert "".join(pieces) == expected
+    assert "".join(pieces) == expected.text == output.text
+    assert (output.prompt_tokens, output.completion_tokens, output.finish_reason) == (
+        expected.prompt_tokens, expected.completion_tokens, expected.finish_reason)
 
 
 def test_stream_holds_back_a_stop_string(backend: TransformersBackend) -> None:
     full = backend.generate([Request("a", user(PROMPTS[0]), params=GREEDY)])[0].text
     stop = full[4:7]
 
-    streamed = "".join(
-        backend.stream(user(PROMPTS[0]), SamplingParams(max_new_tokens=12, temperature=0.0, stop=(stop,)))
-    )
+    *pieces, _ = backend.stream(user(PROMPTS[0]), SamplingParams(max_new_tokens=12, temperature=0.0, stop=(stop,)))
+    streamed = "".join(pieces)
 
     assert streamed == full[: full.find(stop)]
 

@@ -60,3 +60,4 @@ def test_a_reply_streams_through_a_worker(start_worker, tiny_endpoint, model_env
     streamed = "".join(data for event, data in events if event == "token")
     reply.refresh_from_db()
     assert reply.status == StreamedReply.Status.DONE and streamed == reply.text != ""
+    assert reply.prompt_tokens > 3 and 1 <= reply.completion_tokens <= 40 and reply.finish_reason in {"stop", "length"}
