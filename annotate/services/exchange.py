@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import orjson
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -252,13 +253,14 @@ class _FileCheck:
             self._responses_check(first)
         elif first.messages != line.messages:
             errors.add(line.number, f"item {line.item!r} has a different prompt on line {first.number}")
-        elif first.response_ids != line.response_ids:
-            errors.add(line.number, f"item {line.item!r} lists the responses {first.response_ids} on line "
-                                    f"{first.number}, here {line.response_ids} (the order defines a and b)")
         elif line.responses is not first.responses:  # the same objects were checked with the first
-            self._responses_check(line)
-        answer = hash(repr([sorted(value.items()) if isinstance(value, dict) else value  # keys in any order
-                            for value in (line.fields[name] for name in COMPARED)]))
+            if first.response_ids != line.response_ids:
+                errors.add(line.number, f"item {line.item!r} lists the responses {first.response_ids} on line "
+                                        f"{first.number}, here {line.response_ids} (the order defines a and b)")
+            else:
+                self._responses_check(line)
+        # keys sorted: the same answer with its keys in another order; orjson: a fifth of the time of hash(repr())
+        answer = hash(orjson.dumps([line.fields[name] for name in COMPARED], option=orjson.OPT_SORT_KEYS))
         moment = line.created_at.timestamp() if line.created_at else math.nan
         index = self.judged.setdefault((line.item, line.annotator), len(self.numbers))
         if index == len(self.numbers):

@@ -24,6 +24,7 @@ from annotate.profiles.selectors import profile_values
 from annotate.protocols import AI_PREFIX, ATTRIBUTE_NAMES, CHOICES, PROTOCOLS, is_ai_judge
 from annotate.report.metrics.properties import PROPERTIES, response_properties
 from annotate.report.metrics.style import FEATURES, style_counts
+from core.heap import collector_paused
 
 ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in an arm
 PROTOCOL_INDEX = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
@@ -308,20 +309,21 @@ def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool 
     responses: dict[str, int] = {}
     measures = _measures(style, properties)
     rows = {field: [] for field in measures}
-    for line in judgments:
-        if line.item not in builder.item_index:
-            for response in line.responses:
-                if response.id not in responses:
-                    responses[response.id] = len(responses)
-                    for field, (measure, _, _) in measures.items():
-                        rows[field].append(measure(response.text))
-            builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
-        if not annotator_kept(line.annotator, annotators):
-            continue  # its item is counted all the same, so every choice of annotators numbers items alike
-        fields = line.fields
-        builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None, fields["ranking"],
-                         fields["ratings"], fields["attributes"], fields["presented_order"], None,
-                         line.created_at.timestamp() if line.created_at else np.inf)
+    with collector_paused():
+        for line in judgments:
+            if line.item not in builder.item_index:
+                for response in line.responses:
+                    if response.id not in responses:
+                        responses[response.id] = len(responses)
+                        for field, (measure, _, _) in measures.items():
+                            rows[field].append(measure(response.text))
+                builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
+            if not annotator_kept(line.annotator, annotators):
+                continue  # its item is counted all the same, so every choice of annotators numbers items alike
+            fields = line.fields
+            builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None,
+                             fields["ranking"], fields["ratings"], fields["attributes"], fields["presented_order"],
+                             None, line.created_at.timestamp() if line.created_at else np.inf)
     data = builder.data(names={name: name for name in builder.annotator_index}, arms={}, skips={})
     _measured(data, measures, np.arange(len(responses)), rows)
     return data
