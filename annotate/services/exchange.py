@@ -296,7 +296,7 @@ def _lines_read(lines: Iterable[str], errors: LineErrors) -> Iterator[_Line]:
     reader = _LineReader()
     for number, text in enumerate(lines, start=1):
         text = text.removeprefix("\ufeff") if number == 1 else text
-        if not text.strip():
+        if not text or text.isspace():  # strip() would copy every line
             continue
         try:
             line = reader.read(number, text)
