@@ -28,7 +28,8 @@ def text_check(value, name: str) -> str:
     if "\x00" in value:
         raise ValidationError(f"{name} contains a NUL character")
     try:
-        value.encode("utf-8")
+        if not value.isascii():  # a flag lookup, where encoding copies the text
+            value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError(f"{name} contains a lone surrogate (text that is not valid Unicode)") from None
     return value
