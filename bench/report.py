@@ -13,7 +13,7 @@ PostgreSQL: DATABASE_URL, default postgres://postgres@127.0.0.1:5432/concord_ben
 SQLite: var/bench/report.sqlite3. Each backend runs in its own process (Django binds one database per process).
 
 Then the report alone runs in a fresh process of its own, from this tree and from the code of another commit
-(`--baseline`, default the commit before the report was made to load in batches; `--baseline ""` skips it), on the
+(`--baseline`, default the commit before the report's load was cut down; `--baseline ""` skips it), on the
 same database: wall and CPU seconds of the call, and the process's peak RSS. `--report-only` skips the API, the page
 and the naive loop (at a million judgments the naive loop takes minutes).
 """
@@ -30,7 +30,7 @@ from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
-from bench.common import baseline_tree, django_setup, postgres_create
+from bench.common import REPORT_BASELINE, baseline_tree, django_setup, postgres_create
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord_bench_report")
@@ -41,7 +41,6 @@ ANNOTATORS = 60
 CARELESS = 3  # annotators who click at random
 OVERLAP = 3
 SHARES = {"pairwise": 0.6, "rating": 0.2, "ranking": 0.1, "attributes": 0.1}  # of the judgments
-BASELINE = "6a26271"  # the report before it loaded in batches with the collector paused
 # Run with -c in a tree's root: the report of the bench campaign, once, in a process that does nothing else.
 REPORT_ALONE = """
 import json, os, resource, sys, time
@@ -325,8 +324,8 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the campaign again even if it is there")
     parser.add_argument("--report-only", action="store_true",
                         help="build if needed, then time the report alone (no API, page or naive loop)")
-    parser.add_argument("--baseline", default=BASELINE, help="a commit whose code runs the report after this tree's "
-                                                              "('' for none)")
+    parser.add_argument("--baseline", default=REPORT_BASELINE,
+                        help="a commit whose code runs the report after this tree's ('' for none)")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # a database URL: run there, print JSON
     args = parser.parse_args()
     if args.child:
