@@ -28,3 +28,17 @@ def test_ordinary_escapes_and_numbers_still_pass():
 def test_what_the_app_cannot_keep_is_refused_with_its_reason(text, message):
     with pytest.raises(ValidationError, match=message):
         json_parse(text)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"t": "café ☕", "n": 18446744073709551616}', "beyond 64 bits"),
+    ('{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1), "nests deeper"),
+    ('{"a": [{"b": [' * (MAX_DEPTH // 4 + 1) + "]}]}" * (MAX_DEPTH // 4 + 1), "nests deeper"),
+])
+def test_long_integers_and_nesting_are_found_past_non_ascii_text_and_through_braces(text, message):
+    with pytest.raises(ValidationError, match=message):
+        json_parse(text)
+
+
+def test_digits_inside_a_string_are_no_integer():
+    assert json_parse('{"id": "q12345678901234567890123"}') == {"id": "q12345678901234567890123"}
