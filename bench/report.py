@@ -7,9 +7,15 @@ same responses, ratings, rankings of four and attribute scores, gold items and s
 first write it: iterate over Judgment objects and compute the point estimates (no intervals) in Python loops.
 
     .venv/bin/python -m bench.report [--judgments 100000] [--backend both|sqlite|postgres] [--rebuild]
+        [--report-only] [--baseline REV]
 
 PostgreSQL: DATABASE_URL, default postgres://postgres@127.0.0.1:5432/concord_bench_report (created when missing).
 SQLite: var/bench/report.sqlite3. Each backend runs in its own process (Django binds one database per process).
+
+Then the report alone runs in a fresh process of its own, from this tree and from the code of another commit
+(`--baseline`, default the commit before the report's load was cut down; `--baseline ""` skips it), on the
+same database: wall and CPU seconds of the call, and the process's peak RSS. `--report-only` skips the API, the page
+and the naive loop (at a million judgments the naive loop takes minutes).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
-from bench.common import django_setup, postgres_create
+from bench.common import REPORT_BASELINE, baseline_tree, django_setup, postgres_create
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord_bench_report")
@@ -35,6 +41,20 @@ ANNOTATORS = 60
 CARELESS = 3  # annotators who click at random
 OVERLAP = 3
 SHARES = {"pairwise": 0.6, "rating": 0.2, "ranking": 0.1, "attributes": 0.1}  # of the judgments
+# Run with -c in a tree's root: the report of the bench campaign, once, in a process that does nothing else.
+REPORT_ALONE = """
+import json, os, resource, sys, time
+os.environ.update(DATABASE_URL=sys.argv[1], DJANGO_DEBUG="0", DJANGO_SETTINGS_MODULE="config.settings")
+import django
+django.setup()
+from annotate.models import Campaign
+from annotate.report.metrics.report import campaign_report
+campaign = Campaign.objects.get(name=sys.argv[2])
+started, cpu = time.perf_counter(), time.process_time()
+campaign_report(campaign=campaign)
+print(json.dumps({"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu,
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 
 def items_per_protocol(judgments: int) -> dict[str, int]:
@@ -234,7 +254,14 @@ def interfaces_time(campaign) -> tuple[float, float]:
     return api, time.perf_counter() - started
 
 
-def run_backend(url: str, judgments: int, rebuild: bool) -> dict:
+def report_alone(tree: Path, url: str) -> dict:
+    """The report in a fresh process of the code in `tree`: wall and CPU seconds of the call, peak RSS."""
+    output = subprocess.run([sys.executable, "-c", REPORT_ALONE, url, CAMPAIGN], cwd=tree, stdout=subprocess.PIPE,
+                            text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_backend(url: str, judgments: int, rebuild: bool, report_only: bool = False) -> dict:
     if url.startswith("postgres"):
         postgres_create(url)
     else:
@@ -257,6 +284,8 @@ def run_backend(url: str, judgments: int, rebuild: bool) -> dict:
         campaign = campaign_build(judgments)
         figures["build_s"] = time.perf_counter() - started
     figures["judgments"] = Judgment.objects.filter(item__campaign=campaign).count()
+    if report_only:
+        return figures
 
     started = time.perf_counter()
     campaign_data(campaign=campaign)
@@ -293,10 +322,14 @@ def main() -> None:
     parser.add_argument("--judgments", type=int, default=100_000)
     parser.add_argument("--backend", choices=["both", "sqlite", "postgres"], default="both")
     parser.add_argument("--rebuild", action="store_true", help="build the campaign again even if it is there")
+    parser.add_argument("--report-only", action="store_true",
+                        help="build if needed, then time the report alone (no API, page or naive loop)")
+    parser.add_argument("--baseline", default=REPORT_BASELINE,
+                        help="a commit whose code runs the report after this tree's ('' for none)")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # a database URL: run there, print JSON
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_backend(args.child, args.judgments, args.rebuild)))
+        print(json.dumps(run_backend(args.child, args.judgments, args.rebuild, args.report_only)))
         return
 
     urls = {"sqlite": SQLITE_URL, "postgres": POSTGRES_URL}
@@ -304,9 +337,19 @@ def main() -> None:
     results = []
     for backend in backends:
         command = [sys.executable, "-m", "bench.report", "--child", urls[backend], "--judgments",
-                   str(args.judgments), *(["--rebuild"] if args.rebuild else [])]
+                   str(args.judgments), *(["--rebuild"] if args.rebuild else []),
+                   *(["--report-only"] if args.report_only else [])]
         output = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
+        trees = [("this tree", ROOT)] + ([(f"baseline {args.baseline}", baseline_tree(args.baseline))]
+                                         if args.baseline else [])
+        for label, tree in trees:
+            alone = report_alone(tree, urls[backend])
+            print(f"{backend}, {results[-1]['judgments']} judgments, full report in a process of its own, {label}: "
+                  f"{alone['wall_s']:.1f} s wall, {alone['cpu_s']:.1f} s CPU, peak RSS {alone['rss_mib']:.0f} MiB",
+                  flush=True)
+    if args.report_only:
+        return
 
     print(f"{'':<34}" + "".join(f"{r['backend']:>14}" for r in results))
     rows = [("judgments", "judgments", "{:.0f}"), ("build (bulk_create), s", "build_s", "{:.1f}"),

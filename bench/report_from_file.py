@@ -8,8 +8,8 @@ sixty annotators. Then runs the command in a child process, so its peak RSS is t
     .venv/bin/python -m bench.report_from_file [--lines 1000000] [--style-control] [--properties] [--rebuild]
         [--profile] [--baseline REV]
 
-The same command then runs from the code of another commit (`--baseline`, default the code before the scale
-work; extracted with `git archive` under var/), on the same file.
+The same command then runs from the code of another commit (`--baseline`, default the code before the report's
+load was cut down; extracted with `git archive` under var/), on the same file.
 
 `--profile` runs the command under cProfile in this process instead and prints where the time goes.
 """
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import BASELINE, ROOT, baseline_tree
+from bench.common import REPORT_BASELINE, ROOT, baseline_tree
 
 MODELS = [f"model-{index}" for index in range(8)]
 ANNOTATORS = [f"annotator{index:02d}" for index in range(60)]
@@ -86,8 +86,8 @@ def main() -> None:
     parser.add_argument("--properties", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--baseline", default=BASELINE, help="a commit whose code runs the same command after this "
-                                                              "tree's ('' for none)")
+    parser.add_argument("--baseline", default=REPORT_BASELINE,
+                        help="a commit whose code runs the same command after this tree's ('' for none)")
     options = parser.parse_args()
     path = ROOT / "var" / "bench" / f"exchange-{options.lines}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,8 @@ def test_canonical_json_writes_what_json_writes_byte_for_byte(value):
 def test_canonical_json_refuses_what_json_refuses():
     with pytest.raises(TypeError):
         canonical_json({"when": datetime(2026, 1, 1)})
+
+
 def test_depth_not_the_number_of_objects_decides_the_quick_path():
     many = json.dumps([{"id": i, "text": "a [bracket] in {text}", "tags": [i]} for i in range(500)])
     assert values._depth(many) == 3 and json_parse(many)[499] == {"id": 499, "text": "a [bracket] in {text}",
@@ -68,3 +70,15 @@ def test_brackets_inside_strings_neither_hide_nor_fake_depth():
         json_parse(hiding)
     faking = json.dumps(["[" * 200])
     assert values._depth(faking) == 1 and json_parse(faking) == ["[" * 200]
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"t": "café ☕", "n": 18446744073709551616}', "beyond 64 bits"),
+    ('{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1), "nests deeper"),
+    ('{"a": [{"b": [' * (MAX_DEPTH // 4 + 1) + "]}]}" * (MAX_DEPTH // 4 + 1), "nests deeper"),
+])
+def test_long_integers_and_nesting_are_found_past_non_ascii_text_and_through_braces(text, message):
+    with pytest.raises(ValidationError, match=message):
+        json_parse(text)
+
+
+def test_digits_inside_a_string_are_no_integer():
+    assert json_parse('{"id": "q12345678901234567890123"}') == {"id": "q12345678901234567890123"}

@@ -146,8 +146,10 @@ def cohen_kappas(codes: Codes, *, weighting: str = NOMINAL, min_units: int = MIN
     (the batch's rater pairs, their common units, a statistic whose value is one kappa per pair)."""
     unit, first, second, first_value, second_value = rater_pairs(codes)
     size = codes.n_values
-    pair_keys, pair_index, shared = np.unique(np.column_stack([first, second]), axis=0, return_inverse=True,
-                                              return_counts=True)
+    raters = int(codes.rater.max()) + 1 if len(codes.rater) else 1
+    # one integer per pair: a row-wise unique (axis=0) sorted the pairs as bytes, several times slower
+    keys, pair_index, shared = np.unique(first * raters + second, return_inverse=True, return_counts=True)
+    pair_keys = np.column_stack([keys // raters, keys % raters])
     kept = np.flatnonzero(shared >= min_units)
     batches = []
     for start in range(0, len(kept), PAIRS_PER_BATCH):

@@ -9,12 +9,13 @@ the leaderboard stay human; everyone's for the human-vs-AI section; or one AI ju
 """
 
 import dataclasses
-import json
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
+import orjson
 from django.db.models import Case, Count, Q, TextField, When
 from django.db.models.functions import Cast
 
@@ -24,11 +25,13 @@ from annotate.profiles.selectors import profile_values
 from annotate.protocols import AI_PREFIX, ATTRIBUTE_NAMES, CHOICES, PROTOCOLS, is_ai_judge
 from annotate.report.metrics.properties import PROPERTIES, response_properties
 from annotate.report.metrics.style import FEATURES, style_counts
+from core.heap import collector_paused
 
 ARMS = ("", ArmMembership.Arm.RATING, ArmMembership.Arm.RANKING)  # "" = not in an arm
 PROTOCOL_INDEX = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
 CHOICE_INDEX = {choice: index for index, choice in enumerate(CHOICES)}
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
+ROWS_PER_BATCH = 50_000
 PEOPLE, EVERYONE = "people", "everyone"  # whose judgments a report reads; else the username of one AI judge
 
 
@@ -121,23 +124,23 @@ class _Table:
 
 def _decoded(texts: tuple) -> list:
     """JSON texts (None for NULL) decoded in one call: 100k small json.loads calls cost more than the query."""
-    return json.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
+    return orjson.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
 
 
 def _judgment_rows(campaign: Campaign, annotators: str):
     """(item, annotator, protocol, choice, time on task, ranking, ratings, attributes, presented order, AI judges'
     metadata) per judgment of `annotators`, in the order they were made. The JSON columns come as text, decoded
-    here column by column."""
+    here column by column, a batch of rows at a time (a million rows held at once took a gigabyte)."""
     answers = {f"{name}_text": Cast(name, TextField()) for name in JSON_COLUMNS}
     # Only AI judges' metadata is read: NULL costs nothing on people's rows.
     answers["metadata_text"] = Case(When(annotator__username__startswith=AI_PREFIX, then=Cast("metadata", TextField())))
-    rows = list(Judgment.objects.filter(annotators_q(annotators), item__campaign=campaign)
-                .order_by("created_at", "pk").annotate(**answers)
-                .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers))
-    if not rows:
-        return []
-    columns = list(zip(*rows, strict=True))
-    return zip(*columns[:5], *(_decoded(column) for column in columns[5:]), strict=True)
+    rows = (Judgment.objects.filter(annotators_q(annotators), item__campaign=campaign)
+            .order_by("created_at", "pk").annotate(**answers)
+            .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers)
+            .iterator(chunk_size=ROWS_PER_BATCH))
+    while batch := list(islice(rows, ROWS_PER_BATCH)):
+        columns = list(zip(*batch, strict=True))
+        yield from zip(*columns[:5], *(_decoded(column) for column in columns[5:]), strict=True)
 
 
 def _measures(style: bool, properties: bool) -> dict[str, tuple]:
@@ -271,16 +274,17 @@ def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool =
     measure its properties (for the property profile); `annotators`: whose judgments (PEOPLE, EVERYONE or one AI
     judge's username)."""
     builder = _Builder()
-    slots: dict[int, list] = {pk: [] for pk in Item.objects.filter(campaign=campaign).order_by("pk")
-                              .values_list("pk", flat=True)}
-    for item_pk, _, candidate_pk, external_id, model in ItemCandidate.objects.filter(item__campaign=campaign) \
-            .order_by("item", "position").values_list("item_id", "position", "candidate_id",
-                                                      "candidate__external_id", "candidate__model"):
-        slots[item_pk].append((candidate_pk, external_id, model))
-    for item_pk, item_slots in slots.items():
-        builder.item(item_pk, item_slots)
-    for row in _judgment_rows(campaign, annotators):  # already in the order they were made
-        builder.judgment(*row)
+    with collector_paused():
+        slots: dict[int, list] = {pk: [] for pk in Item.objects.filter(campaign=campaign).order_by("pk")
+                                  .values_list("pk", flat=True)}
+        for item_pk, _, candidate_pk, external_id, model in ItemCandidate.objects.filter(item__campaign=campaign) \
+                .order_by("item", "position").values_list("item_id", "position", "candidate_id",
+                                                          "candidate__external_id", "candidate__model"):
+            slots[item_pk].append((candidate_pk, external_id, model))
+        for item_pk, item_slots in slots.items():
+            builder.item(item_pk, item_slots)
+        for row in _judgment_rows(campaign, annotators):  # already in the order they were made
+            builder.judgment(*row)
     skips = dict(Assignment.objects.filter(annotators_q(annotators), item__campaign=campaign,
                                            status=Assignment.Status.SKIPPED).order_by()
                  .values("annotator_id").annotate(n=Count("pk")).values_list("annotator_id", "n"))
@@ -308,20 +312,21 @@ def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool 
     responses: dict[str, int] = {}
     measures = _measures(style, properties)
     rows = {field: [] for field in measures}
-    for line in judgments:
-        if line.item not in builder.item_index:
-            for response in line.responses:
-                if response.id not in responses:
-                    responses[response.id] = len(responses)
-                    for field, (measure, _, _) in measures.items():
-                        rows[field].append(measure(response.text))
-            builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
-        if not annotator_kept(line.annotator, annotators):
-            continue  # its item is counted all the same, so every choice of annotators numbers items alike
-        fields = line.fields
-        builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None, fields["ranking"],
-                         fields["ratings"], fields["attributes"], fields["presented_order"], None,
-                         line.created_at.timestamp() if line.created_at else np.inf)
+    with collector_paused():
+        for line in judgments:
+            if line.item not in builder.item_index:
+                for response in line.responses:
+                    if response.id not in responses:
+                        responses[response.id] = len(responses)
+                        for field, (measure, _, _) in measures.items():
+                            rows[field].append(measure(response.text))
+                builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
+            if not annotator_kept(line.annotator, annotators):
+                continue  # its item is counted all the same, so every choice of annotators numbers items alike
+            fields = line.fields
+            builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None,
+                             fields["ranking"], fields["ratings"], fields["attributes"], fields["presented_order"],
+                             None, line.created_at.timestamp() if line.created_at else np.inf)
     data = builder.data(names={name: name for name in builder.annotator_index}, arms={}, skips={})
     _measured(data, measures, np.arange(len(responses)), rows)
     return data
