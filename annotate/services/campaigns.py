@@ -3,6 +3,7 @@ from itertools import combinations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Max, Min
 
 from accounts.models import User
 from annotate.access import campaign_check_manager
@@ -185,12 +186,18 @@ def campaign_items_build(*, campaign: Campaign, by: User | None = None,
         campaign_check_manager(campaign=campaign, user=by)
     _attach_generated(campaign)
     existing = set(campaign.items.values_list("external_id", flat=True))
-    prompts = Prompt.objects.filter(campaign=campaign).order_by("pk").values_list("pk", "external_id")
-    total, done, created, after = prompts.count(), 0, 0, 0
-    while chunk := list(prompts.filter(pk__gt=after)[:PROMPTS_PER_CHUNK]):
+    bounds = Prompt.objects.filter(campaign=campaign).aggregate(low=Min("pk"), high=Max("pk"), total=Count("pk"))
+    total, done, created = bounds["total"], 0, 0
+    # Chunks by ranges of ids alone (other campaigns' rows in a range are passed over here): an index range scan
+    # whatever the statistics. PostgreSQL has none for the rows this transaction wrote, and with a campaign filter
+    # it read all of the campaign's prompts, or candidates, for every chunk.
+    for low in range(bounds["low"] or 0, (bounds["high"] or -1) + 1, PROMPTS_PER_CHUNK):
+        chunk = [(pk, external_id) for pk, external_id, campaign_id in Prompt.objects.filter(
+            pk__gte=low, pk__lt=low + PROMPTS_PER_CHUNK).order_by("pk").values_list("pk", "external_id", "campaign_id")
+            if campaign_id == campaign.pk]
+        if not chunk:
+            continue
         first, after = chunk[0][0], chunk[-1][0]
-        # by the range of prompt ids alone (an index range scan whatever the statistics, which a transaction
-        # that has just written a million rows does not have); another campaign's prompts in it are passed over
         candidates: dict[int, list[tuple[int, str]]] = {}
         for prompt_id, pk, external_id in Candidate.objects.filter(prompt_id__gte=first, prompt_id__lte=after) \
                 .order_by("prompt_id", "pk").values_list("prompt_id", "pk", "external_id"):
