@@ -8,6 +8,7 @@ from annotate.models import (
     Assignment,
     Campaign,
     Candidate,
+    Checklist,
     Flag,
     Item,
     ItemCandidate,
@@ -106,6 +107,15 @@ class JudgeRunAdmin(admin.ModelAdmin):
     list_select_related = ["campaign", "judge"]
     raw_id_fields = ["campaign", "judge", "created_by"]
     readonly_fields = ["done", "total", "prompt_version", "params", "seed"]
+
+
+@admin.register(Checklist)
+class ChecklistAdmin(admin.ModelAdmin):
+    list_display = ["prompt", "endpoint", "version", "created_at"]
+    list_filter = ["endpoint", "version"]
+    list_select_related = ["prompt", "endpoint"]
+    raw_id_fields = ["prompt", "endpoint"]
+    readonly_fields = ["version", "params", "questions"]  # written by judge runs; a hand edit would break reuse
 
 
 @admin.register(ItemCandidate)
