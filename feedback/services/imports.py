@@ -4,7 +4,7 @@ The file is read line by line twice and never held whole: the first pass checks 
 numbers) and the second writes, in one transaction, so a file goes in whole or not at all. A conversation is known
 by the SHA-256 of its roles and texts, so a second import of the same file (or of an overlapping one) adds nothing.
 Rows are written a batch of conversations at a time with their ids taken beforehand, so that every message names its
-parent and all of a batch's messages go in one statement: COPY on PostgreSQL, multi-row inserts on SQLite.
+parent and all of a batch's messages go in at once (core.sql.sql_insert: COPY on PostgreSQL).
 """
 
 from collections import Counter
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from core.sql import sql_insert
 from core.values import json_parse
 from feedback.models import Conversation, ConversationImport, Message
 from feedback.pii import scrub
@@ -140,11 +141,10 @@ def conversations_check(*, path: Path, format: str = "auto",
     return lines
 
 
-_CONVERSATION_COLUMNS = ["id", "owner", "model_name", "source", "external_id", "content_hash", "consent_raw",
+_CONVERSATION_COLUMNS = ["id", "owner_id", "model_name", "source", "external_id", "content_hash", "consent_raw",
                          "consent_research", "metadata", "pii_counts", "started_at", "created_at", "updated_at"]
-_MESSAGE_COLUMNS = ["id", "conversation", "parent", "index", "role", "content", "raw_content", "model_name",
+_MESSAGE_COLUMNS = ["id", "conversation_id", "parent_id", "index", "role", "content", "raw_content", "model_name",
                     "finish_reason", "created_at"]
-ROWS_PER_INSERT = 500  # at most 13 columns: well under SQLite's 32766 parameters a statement
 
 
 def _ids(model, count: int) -> list[int]:
@@ -160,25 +160,6 @@ def _ids(model, count: int) -> list[int]:
         cursor.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
         last = cursor.fetchone()[0]
     return list(range(last + 1, last + 1 + count))
-
-
-def _rows_write(model, names: list[str], rows: list[tuple]) -> None:
-    """Write rows as they are, in plain SQL: building model instances and letting bulk_create compile them took two
-    thirds of an import, and on PostgreSQL COPY takes a tenth of the CPU of multi-row inserts (psycopg parses a
-    long statement's placeholders anew on every call)."""
-    table = model._meta.db_table
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        row_sql = "(" + ", ".join(["%s"] * len(names)) + ")"
-        for start in range(0, len(rows), ROWS_PER_INSERT):
-            chunk = rows[start: start + ROWS_PER_INSERT]
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}",
-                           [value for row in chunk for value in row])
 
 
 def _write(batch: list[tuple[Parsed, str]], *, owner: User, consent_raw: bool) -> None:
@@ -205,8 +186,8 @@ def _write(batch: list[tuple[Parsed, str]], *, owner: User, consent_raw: bool) -
             consent_raw, True, orjson.dumps(parsed.metadata).decode(), orjson.dumps(counts).decode(),
             connection.ops.adapt_datetimefield_value(parsed.started_at), now, now,
         ))
-    _rows_write(Conversation, _CONVERSATION_COLUMNS, conversations)
-    _rows_write(Message, _MESSAGE_COLUMNS, messages)
+    sql_insert(Conversation, _CONVERSATION_COLUMNS, conversations)  # COPY on PostgreSQL: ids were taken first
+    sql_insert(Message, _MESSAGE_COLUMNS, messages)
 
 
 def conversations_import(*, path: Path, owner: User, format: str = "auto", consent_raw: bool = False,
