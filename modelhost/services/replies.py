@@ -140,8 +140,18 @@ def reply_run(*, reply_id: int) -> None:
     _save(reply, text, StreamedReply.Status.DONE, output=output)
 
 
+def reply_end_note(*, reply_id: int) -> str:
+    """What the page says when a reply ends: why a finished reply is cut short, else nothing."""
+    finish_reason, tokens = StreamedReply.objects.filter(pk=reply_id).values_list(
+        "finish_reason", "completion_tokens").get()
+    if finish_reason != "length":
+        return ""
+    return f"Cut at the token limit ({tokens} tokens): raise Max tokens for a longer reply."
+
+
 def reply_events(*, reply: StreamedReply) -> Iterator[tuple[str, str]]:
-    """(event, data) pairs for an SSE stream: "token" pieces, then "done" (also when stopped) or "error"."""
+    """(event, data) pairs for an SSE stream: "token" pieces, then "done" (also when stopped; its data says why a
+    reply was cut short) or "error"."""
     if not reply.in_worker:
         try:
             for piece in reply_stream(reply=reply):
@@ -149,7 +159,7 @@ def reply_events(*, reply: StreamedReply) -> Iterator[tuple[str, str]]:
         except BackendError as error:
             yield "error", str(error)
             return
-        yield "done", ""
+        yield "done", reply_end_note(reply_id=reply.pk)
         return
     started, pickup_s = time.monotonic(), settings.MODELHOST_REPLY_PICKUP_SECONDS
     sent, deadline, pickup_deadline = 0, started + GIVE_UP_AFTER_S, started + pickup_s
@@ -159,7 +169,7 @@ def reply_events(*, reply: StreamedReply) -> Iterator[tuple[str, str]]:
             yield "token", row["text"][sent:]
             sent = len(row["text"])
         if row["status"] in (StreamedReply.Status.DONE, StreamedReply.Status.STOPPED):
-            yield "done", ""
+            yield "done", reply_end_note(reply_id=reply.pk)
             return
         if row["status"] == StreamedReply.Status.FAILED:
             yield "error", row["error"]

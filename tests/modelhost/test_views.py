@@ -51,8 +51,10 @@ def test_the_playground_streams_a_reply_as_server_sent_events(client, manager, t
     response = client.get(f"/models/replies/{reply.pk}/stream/")
     assert response["Content-Type"] == "text/event-stream"
     body = b"".join(response.streaming_content).decode()
-    assert body.count("event: token") >= 1 and body.endswith("event: done\ndata: \n\n")
     reply.refresh_from_db()
+    ending = f"Cut at the token limit ({reply.completion_tokens} tokens): raise Max tokens for a longer reply." if (
+        reply.finish_reason == "length") else ""
+    assert body.count("event: token") >= 1 and body.endswith(f"event: done\ndata: {ending}\n\n")
     assert reply.status == "done" and reply.text
 
 
@@ -157,3 +159,14 @@ def test_a_very_long_prompt_goes_to_the_worker_with_a_notice(client, manager, ti
     assert "tiny reads at most 256 tokens" in page.content.decode()
     client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "short"})
     assert not StreamedReply.objects.exclude(pk=reply.pk).get().in_worker
+
+
+def test_a_reply_cut_at_the_token_limit_says_so_when_it_ends(client, manager, tiny_endpoint, settings):
+    from modelhost.services.replies import reply_events
+
+    settings.MODELHOST_STREAM_VIA = "inprocess"
+    client.force_login(manager)
+    client.post("/models/playground/", {"endpoint": tiny_endpoint.pk, "prompt": "Tell me", "max_new_tokens": "3",
+                                        "temperature": "0"})
+    events = list(reply_events(reply=StreamedReply.objects.get()))
+    assert events[-1] == ("done", "Cut at the token limit (3 tokens): raise Max tokens for a longer reply.")

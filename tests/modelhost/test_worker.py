@@ -56,8 +56,9 @@ def test_a_reply_streams_through_a_worker(start_worker, tiny_endpoint, model_env
     reply = reply_create(endpoint=tiny_endpoint, messages="Stream please", params={"max_new_tokens": 40},
                          created_by=manager)
     events = list(reply_events(reply=reply))
-    assert events[-1] == ("done", ""), worker.log_text()[-2000:]
+    assert events[-1][0] == "done", worker.log_text()[-2000:]
     streamed = "".join(data for event, data in events if event == "token")
     reply.refresh_from_db()
+    assert ("Cut at the token limit" in events[-1][1]) == (reply.finish_reason == "length")
     assert reply.status == StreamedReply.Status.DONE and streamed == reply.text != ""
     assert reply.prompt_tokens > 3 and 1 <= reply.completion_tokens <= 40 and reply.finish_reason in {"stop", "length"}
