@@ -86,6 +86,7 @@ def test_a_manager_runs_an_ai_judge_and_reads_it_beside_people_and_an_imported_o
     expect(gpt4.locator("td").nth(1)).to_have_text(str(ITEMS))
     expect(gpt4.locator("td").nth(2)).to_contain_text("0.500")  # a on every item; people said a on half
     expect(gpt4.locator("td").nth(5)).to_contain_text("0.500")  # chose the first shown on half of them
+    expect(gpt4.locator("td").nth(6)).to_have_text("no verdicts in both orders")  # one verdict per item, imported
     expect(page.locator("#human-vs-ai")).to_contain_text("ai:tiny")
 
     page.goto(f"{live_server.url}/annotate/manage/items/{campaign.items.order_by('pk').first().pk}/")
