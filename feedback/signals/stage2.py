@@ -20,6 +20,7 @@ which, and a judge can be swapped for any object with the same `judge` method (c
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 from feedback.signals.rubric import DSAT, SAT, Message, Signal
@@ -75,7 +76,7 @@ def judge_prompt(turn: list[Message]) -> list[Message]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{render(turn)}\n\n{QUESTION}"}]
 
 
-class _OptionJudge:
+class _OptionJudge(ABC):
     """Verdicts from calibrated option scores; a subclass says how the options are scored (`scores_many`)."""
 
     options = {**SAT, **DSAT, NONE: NONE_DESCRIPTION}
@@ -83,10 +84,10 @@ class _OptionJudge:
     def __init__(self, backend: Scorer, name: str, margin: float = 0.0):
         self.backend, self.name, self.margin = backend, name, margin
 
+    @abstractmethod
     def scores_many(self, turns: list[list[Message]], sides: list[set[str]] | None = None) -> list[dict[str, float]]:
         """Calibrated log-likelihood of each option (category name or "none") for each turn, in one `score_many`
         call; with `sides`, only the options of those sides (and "none")."""
-        raise NotImplementedError
 
     def scores(self, turn: list[Message]) -> dict[str, float]:
         return self.scores_many([turn])[0]
