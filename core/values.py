@@ -84,7 +84,7 @@ def canonical_json(value) -> str:
     except TypeError:  # orjson.JSONEncodeError is one
         pass
     else:
-        if not _SHORT_EXPONENT.search(text):
+        if "e-" not in text or not _SHORT_EXPONENT.search(text):  # the substring test is C-fast; the regex is not
             return text
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 

@@ -22,7 +22,9 @@ the pairs (for two responses: the share agreeing with the majority choice); unde
 judgments. Spread is the largest range of one response's scores over the judgments a verdict uses.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 from annotate.protocols import Protocol
@@ -49,17 +51,18 @@ class ItemVerdicts:
     verdicts: list[Verdict]
 
 
-def judgment_scores(judgment: JudgmentRecord, ids: list[str], weights: dict[str, float]) -> list[float]:
+def judgment_scores(judgment: JudgmentRecord, ids: list[str], weights: dict[str, float]) -> tuple[float, ...]:
     """Scores of every candidate position (canonical order)."""
     if judgment.protocol == Protocol.PAIRWISE:
         b = float(judgment.strength) if judgment.strength is not None else CHOICE_SCORE[judgment.choice]
-        return [0.0, b]
+        return 0.0, b
     if judgment.protocol == Protocol.RANKING:
         group_of = {response: -float(index) for index, group in enumerate(judgment.ranking) for response in group}
-        return [group_of[response] for response in ids]
+        return tuple(group_of[response] for response in ids)
     if judgment.protocol == Protocol.RATING:
-        return [float(judgment.ratings[response]) for response in ids]
-    return [sum(weight * judgment.attributes[response][name] for name, weight in weights.items()) for response in ids]
+        return tuple(float(judgment.ratings[response]) for response in ids)
+    return tuple(sum(weight * judgment.attributes[response][name] for name, weight in weights.items())
+                 for response in ids)
 
 
 def judgment_values(judgment: JudgmentRecord, ids: list[str], attributes: tuple[str, ...]) -> list[dict]:
@@ -98,7 +101,7 @@ def strategy_pairs(scores: dict[int, float], strategy: str, min_margin: float) -
             for b in at[high] for w in at[low]]
 
 
-def _pair_majorities(vectors: list[list[float]], positions: list[int], min_margin: float):
+def _pair_majorities(vectors: Sequence[Sequence[float]], positions: Sequence[int], min_margin: float):
     """(i, j) -> (majority vote of i over j, or None without a strict majority; its share; mean |gap| of the
     majority). Runs once per item of every export, hence plain lists and `decided` written out."""
     result = {}
@@ -115,7 +118,7 @@ def _pair_majorities(vectors: list[list[float]], positions: list[int], min_margi
     return result
 
 
-def _most_agreeing(vectors: list[list[float]], positions: list[int]) -> list[int]:
+def _most_agreeing(vectors: Sequence[Sequence[float]], positions: Sequence[int]) -> list[int]:
     """Indices (ascending) of the TOP vectors with the least summed squared distance to each other."""
     if len(vectors) <= TOP:
         return list(range(len(vectors)))
@@ -131,7 +134,7 @@ def _most_agreeing(vectors: list[list[float]], positions: list[int]) -> list[int
     return list(min(combinations(pool, TOP), key=lambda trio: sum(distance(a, b) for a, b in combinations(trio, 2))))
 
 
-def _spread(vectors: list[list[float]], positions: list[int]) -> float:
+def _spread(vectors: Sequence[Sequence[float]], positions: Sequence[int]) -> float:
     spread = 0.0
     for p in positions:
         column = [v[p] for v in vectors]
@@ -139,38 +142,35 @@ def _spread(vectors: list[list[float]], positions: list[int]) -> float:
     return spread
 
 
-def item_verdicts(item: ItemRecord, spec: dict, *, attributes: tuple[str, ...] = ()) -> ItemVerdicts:
-    """The item's verdicts under the spec's aggregation; `attributes` asks for per-response values too."""
-    ids = [candidate.id for candidate in item.candidates]
-    positions = [p for p, candidate in enumerate(item.candidates) if candidate.allowed]
-    judgments = item.judgments
-    if len(positions) < 2:
-        return ItemVerdicts(agreement=None, spread=0.0, verdicts=[])
-    vectors = [judgment_scores(j, ids, spec["score_weights"]) for j in judgments]
-    strategy, min_margin = spec["pairs"], spec["min_margin"]
-    majorities = _pair_majorities(vectors, positions, min_margin)
-    agreement = sum(share for _, share, _ in majorities.values()) / len(majorities) if len(judgments) >= 2 else None
-    values = [judgment_values(j, ids, attributes) for j in judgments] if attributes else None
+@dataclass(frozen=True)
+class _Decision:
+    """What an item's score vectors decide, whoever made them: shared by every item with the same vectors."""
+    agreement: float | None
+    spread: float
+    verdicts: tuple[tuple[tuple[int, ...], dict[int, float], list[tuple[int, int, float]]], ...]  # (judgments
+    # by index, scores, pairs) per verdict; read only, as items share them
 
-    aggregate = spec["aggregate"]
+
+@lru_cache(maxsize=1 << 14)
+def _decision(vectors: tuple[tuple[float, ...], ...], positions: tuple[int, ...], aggregate: str, strategy: str,
+              min_margin: float) -> _Decision:
+    """The verdicts of score vectors under an aggregation. A pure function of few distinct inputs (three pairwise
+    judgments of 7 strengths make 343), so it is remembered: at a million judgments most items find theirs made."""
+    majorities = _pair_majorities(vectors, positions, min_margin)
+    agreement = sum(share for _, share, _ in majorities.values()) / len(majorities) if len(vectors) >= 2 else None
+
     if aggregate == "none":
         verdicts = []
-        for k, judgment in enumerate(judgments):
-            scores = {p: vectors[k][p] for p in positions}
-            verdicts.append(Verdict([judgment], scores, strategy_pairs(scores, strategy, min_margin),
-                                    {p: values[k][p] for p in positions} if values else None))
-        return ItemVerdicts(agreement, _spread(vectors, positions), verdicts)
+        for k, vector in enumerate(vectors):
+            scores = {p: vector[p] for p in positions}
+            verdicts.append(((k,), scores, strategy_pairs(scores, strategy, min_margin)))
+        return _Decision(agreement, _spread(vectors, positions), tuple(verdicts))
 
     if aggregate == "mean_top3":
-        chosen = _most_agreeing(vectors, positions)
+        chosen = tuple(_most_agreeing(vectors, positions))
         scores = {p: sum(vectors[k][p] for k in chosen) / len(chosen) for p in positions}
-        means = None
-        if values:
-            names = values[chosen[0]][positions[0]].keys()
-            means = {p: {name: round(sum(values[k][p][name] for k in chosen) / len(chosen), 4) for name in names}
-                     for p in positions}
-        verdict = Verdict([judgments[k] for k in chosen], scores, strategy_pairs(scores, strategy, min_margin), means)
-        return ItemVerdicts(agreement, _spread([vectors[k] for k in chosen], positions), [verdict])
+        return _Decision(agreement, _spread([vectors[k] for k in chosen], positions),
+                         ((chosen, scores, strategy_pairs(scores, strategy, min_margin)),))
 
     # majority
     copeland = {p: 0.0 for p in positions}
@@ -186,4 +186,25 @@ def item_verdicts(item: ItemRecord, spec: dict, *, attributes: tuple[str, ...] =
         if vote:
             winner_first = (vote == 1) == (i < j)
             pairs.append((i, j, margin) if winner_first else (j, i, margin))
-    return ItemVerdicts(agreement, _spread(vectors, positions), [Verdict(list(judgments), copeland, pairs)])
+    return _Decision(agreement, _spread(vectors, positions), ((tuple(range(len(vectors))), copeland, pairs),))
+
+
+def item_verdicts(item: ItemRecord, spec: dict, *, attributes: tuple[str, ...] = ()) -> ItemVerdicts:
+    """The item's verdicts under the spec's aggregation; `attributes` asks for per-response values too."""
+    ids = [candidate.id for candidate in item.candidates]
+    positions = tuple(p for p, candidate in enumerate(item.candidates) if candidate.allowed)
+    judgments = item.judgments
+    if len(positions) < 2:
+        return ItemVerdicts(agreement=None, spread=0.0, verdicts=[])
+    decision = _decision(tuple(judgment_scores(j, ids, spec["score_weights"]) for j in judgments), positions,
+                         spec["aggregate"], spec["pairs"], spec["min_margin"])
+    values = [judgment_values(j, ids, attributes) for j in judgments] if attributes else None
+    verdicts = []
+    for chosen, scores, pairs in decision.verdicts:
+        means = None
+        if values:  # the mean of the chosen judgments' values (one judgment: its own)
+            names = values[chosen[0]][positions[0]].keys()
+            means = {p: {name: round(sum(values[k][p][name] for k in chosen) / len(chosen), 4) for name in names}
+                     for p in positions}
+        verdicts.append(Verdict([judgments[k] for k in chosen], scores, pairs, means))
+    return ItemVerdicts(decision.agreement, decision.spread, verdicts)

@@ -118,7 +118,8 @@ def card_write(path: Path, *, spec: dict, layout: Format | None, stats, files: l
     body += ["", "## How it was made", "", *_how_made(spec, snapshot_id, stats), ""]
     if layout:
         body += ["## Schema", "", "| column | type | meaning |", "|---|---|---|",
-                 *[f"| `{column}` | `{kind}` | {meaning} |" for column, kind, meaning in layout.columns()], ""]
+                 *[f"| `{column.name}` | `{column.type}` | {column.description} |" for column in layout.columns()],
+                 ""]
     body += ["## Load it", "", "```python", _load_snippet(spec, files, layout.trainer if layout else ""), "```", "",
              "## Integrity", "", f"Content hash (SHA-256 over the data files' paths and hashes): `{content_hash}`", "",
              "| file | bytes | sha256 |", "|---|---|---|",
