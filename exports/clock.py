@@ -1,9 +1,9 @@
 """Seconds an export spends in each stage, so that the slowest one is visible (logged, and printed by the bench).
 
 read: the database queries and their rows turned into records (on the reader thread); aggregate: judgments to
-verdicts; format: verdicts to rows and rows to bytes or Arrow tables; write: compression and file writes (on the
-writers' threads). `waiting` is the main thread idle, for the reader or a writer: the stages overlap, so the wall
-time is about the largest of read, aggregate + format + waiting, and write.
+verdicts; format: verdicts to rows and rows to Arrow tables; write: tables to JSON lines or Parquet, compression,
+hashing and file writes (on the writers' threads, off the GIL). `waiting` is the main thread idle, for the reader or
+a writer: the stages overlap, so the wall time is about the largest of read, aggregate + format + waiting, and write.
 """
 
 import threading

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import attrgetter
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +27,8 @@ from annotate.selectors.snapshot import CandidateRecord, ItemRecord
 from exports.aggregation import ItemVerdicts, Verdict
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-ROLES = ("chosen", "rejected", "completion")  # a row's candidates; "ranked" is a list of them (listwise)
+# one getter per field, so that columns of two roles (chosen and rejected) share the array made of it
+_MESSAGES, _TEXT, _ID, _MODEL, _GENERATION = map(attrgetter, ("messages", "text", "id", "model", "generation"))
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,10 @@ class Column:
     name: str
     type: pa.DataType
     description: str
-    # where the value comes from: "item" (value(item, verdicts)), "verdict" (value(verdict)), "judgments" (a list:
-    # value(judgment) for each judgment of the verdict), a candidate of the row: one of ROLES or "ranked" (a list of
-    # them; value(candidate)), or "row" (the value the row carries under the column's name)
+    # where the value comes from: "item" (value(item)), "result" (value(the item's verdicts)), "verdict"
+    # (value(verdict)), "judgments" (a list: value(judgment) for each judgment of the verdict), a candidate of the
+    # row: "chosen", "rejected" or "completion" (value(candidate)), "ranked" (a list of candidates), or "row" (the
+    # value the row carries under the column's name)
     level: str
     value: Callable | None = None
     array: Callable[[list], pa.Array] | None = None  # makes the Arrow array of the values, when pa.array won't do
@@ -78,7 +81,8 @@ class Rows:
     values."""
 
     def __init__(self):
-        self.items: list[tuple[ItemRecord, ItemVerdicts]] = []
+        self.items: list[ItemRecord] = []
+        self.results: list[ItemVerdicts] = []
         self.verdicts: list[Verdict] = []
         self.candidates: list[CandidateRecord] = []
         self.item_of: list[int] = []
@@ -90,7 +94,8 @@ class Rows:
 
     def item_add(self, item: ItemRecord, result: ItemVerdicts) -> int:
         """Adds the item; returns the index its first candidate has in `candidates`."""
-        self.items.append((item, result))
+        self.items.append(item)
+        self.results.append(result)
         first = len(self.candidates)
         self.candidates.extend(item.candidates)
         return first
@@ -128,50 +133,49 @@ class Format(ABC):
 
     def prompt_column(self) -> Column:
         if self.conversational:  # messages_array takes each message's role and content only
-            return Column("prompt", MESSAGES, "the conversation so far", "item", lambda item, _: item.messages,
-                          messages_array)
+            return Column("prompt", MESSAGES, "the conversation so far", "item", _MESSAGES, messages_array)
         return Column("prompt", pa.string(), "the conversation so far", "item",
-                      lambda item, _: prompt_text(item.messages))
+                      lambda item: prompt_text(item.messages))
 
     def completion_column(self, name: str, description: str, role: str) -> Column:
-        return Column(name, self.text_type(), description, role, _candidate_text,
+        return Column(name, self.text_type(), description, role, _TEXT,
                       assistant_messages if self.conversational else None)
 
     def shared_columns(self) -> list[Column]:
         if not self.provenance:
             return []
         columns = [
-            Column("campaign_id", pa.int64(), "Concord campaign id", "item", lambda item, _: item.campaign_id),
-            Column("item", pa.string(), "item id within the campaign", "item", lambda item, _: item.external_id),
-            Column("prompt_id", pa.string(), "prompt id within the campaign", "item", lambda item, _: item.prompt_id),
+            Column("campaign_id", pa.int64(), "Concord campaign id", "item", attrgetter("campaign_id")),
+            Column("item", pa.string(), "item id within the campaign", "item", attrgetter("external_id")),
+            Column("prompt_id", pa.string(), "prompt id within the campaign", "item", attrgetter("prompt_id")),
             Column("prompt_metadata", pa.string(), "JSON of the prompt's metadata: where it came from (e.g. `source: "
                    "mined` with the conversation, turn, signal and judge votes), or null", "item",
-                   lambda item, _: json.dumps(item.metadata, sort_keys=True, ensure_ascii=False)
+                   lambda item: json.dumps(item.metadata, sort_keys=True, ensure_ascii=False)
                    if item.metadata else None),
             Column("protocol", pa.string(), "protocol(s) of the judgments behind the row", "verdict",
                    lambda verdict: verdict.judgments[0].protocol if len(verdict.judgments) == 1
                    else ",".join(sorted({j.protocol for j in verdict.judgments}))),
             Column("judgment_ids", pa.list_(pa.int64()), "Concord ids of the judgments behind the row", "judgments",
-                   lambda judgment: judgment.pk),
+                   attrgetter("pk")),
             Column("annotators", pa.list_(pa.string()), "pseudonyms of their annotators (keyed HMAC, this export "
                    "only)", "judgments", lambda judgment: self.pseudonym(judgment.annotator)),
             Column("agreement", pa.float64(), "item agreement: share of judgments agreeing with the majority, per "
-                   "pair", "item", lambda _, result: _rounded(result.agreement)),
+                   "pair", "result", lambda result: _rounded(result.agreement)),
             Column("n_judgments", pa.int64(), "judgments of the item after the filters", "item",
-                   lambda item, _: len(item.judgments)),
+                   lambda item: len(item.judgments)),
         ]
         if self.rationales:
             columns.append(Column("rationales", pa.list_(pa.string()), "the annotators' written reasons, by "
-                                  "judgment", "judgments", lambda judgment: judgment.rationale))
+                                  "judgment", "judgments", attrgetter("rationale")))
         return columns
 
     def candidate_columns(self, role: str) -> list[Column]:
         if not self.provenance:
             return []
-        return [Column(f"{role}_id", pa.string(), f"{role}: response id", role, _candidate_id),
-                Column(f"{role}_model", pa.string(), f"{role}: the model that wrote it", role, _candidate_model),
+        return [Column(f"{role}_id", pa.string(), f"{role}: response id", role, _ID),
+                Column(f"{role}_model", pa.string(), f"{role}: the model that wrote it", role, _MODEL),
                 Column(f"{role}_generation", pa.string(), f"{role}: JSON {{endpoint, params, seed}} when Concord's "
-                       "model host generated it, else null", role, _candidate_generation)]
+                       "model host generated it, else null", role, _GENERATION)]
 
     # --- what each format defines -------------------------------------------------------------------------------
     @abstractmethod
@@ -193,8 +197,7 @@ class Format(ABC):
 
         def of_candidates(column: Column, kind: pa.DataType) -> pa.Array:
             if (column.value, column.array, kind) not in made:
-                made[column.value, column.array, kind] = array(column, [column.value(c) for c in rows.candidates],
-                                                               kind)
+                made[column.value, column.array, kind] = array(column, list(map(column.value, rows.candidates)), kind)
             return made[column.value, column.array, kind]
 
         def taken(values: pa.Array, picks: list[int]) -> pa.Array:
@@ -209,14 +212,15 @@ class Format(ABC):
         for column in self.columns():
             if column.level == "row":
                 arrays.append(array(column, rows.fields[column.name], column.type))
-            elif column.level == "item":
-                values = array(column, [column.value(item, result) for item, result in rows.items], column.type)
+            elif column.level in ("item", "result"):
+                objects = rows.items if column.level == "item" else rows.results
+                values = array(column, list(map(column.value, objects)), column.type)
                 arrays.append(taken(values, rows.item_of))
             elif column.level == "verdict":
-                values = array(column, [column.value(verdict) for verdict in rows.verdicts], column.type)
+                values = array(column, list(map(column.value, rows.verdicts)), column.type)
                 arrays.append(taken(values, rows.verdict_of))
             elif column.level == "judgments":
-                values = array(column, [column.value(judgment) for judgment in judged], column.type.value_type)
+                values = array(column, list(map(column.value, judged)), column.type.value_type)
                 arrays.append(taken(listed(values, (len(verdict.judgments) for verdict in rows.verdicts)),
                                     rows.verdict_of))
             elif column.level == "ranked":
@@ -226,22 +230,6 @@ class Format(ABC):
             else:
                 arrays.append(taken(of_candidates(column, column.type), rows.fields[column.level]))
         return pa.Table.from_arrays(arrays, schema=self.schema())
-
-
-def _candidate_text(candidate: CandidateRecord) -> str:
-    return candidate.text
-
-
-def _candidate_id(candidate: CandidateRecord) -> str:
-    return candidate.id
-
-
-def _candidate_model(candidate: CandidateRecord) -> str:
-    return candidate.model
-
-
-def _candidate_generation(candidate: CandidateRecord) -> str | None:
-    return candidate.generation
 
 
 class PreferenceFormat(Format):
@@ -315,7 +303,7 @@ class OpenAIFormat(PreferenceFormat):
                    "non_preferred_output; no other keys, so no provenance columns.")
     trainer = ""
 
-    def request(self, item: ItemRecord, result: ItemVerdicts) -> dict:
+    def request(self, item: ItemRecord) -> dict:
         messages = [{"role": m["role"], "content": m["content"]} for m in item.messages]  # conversational (spec)
         return {"messages": messages, "tools": [], "parallel_tool_calls": True}
 
@@ -336,14 +324,14 @@ class ListwiseFormat(Format):
     def columns(self) -> list[Column]:
         provenance = [
             Column("completion_ids", pa.list_(pa.string()), "response ids, in the order of completions", "ranked",
-                   _candidate_id),
-            Column("models", pa.list_(pa.string()), "the model of each completion", "ranked", _candidate_model),
+                   _ID),
+            Column("models", pa.list_(pa.string()), "the model of each completion", "ranked", _MODEL),
             Column("generations", pa.list_(pa.string()), "JSON {endpoint, params, seed} of each completion, or "
-                   "null", "ranked", _candidate_generation),
+                   "null", "ranked", _GENERATION),
         ] if self.provenance else []
         return [self.prompt_column(),
                 Column("completions", pa.list_(self.text_type()), "the responses, best first", "ranked",
-                       _candidate_text, assistant_messages if self.conversational else None),
+                       _TEXT, assistant_messages if self.conversational else None),
                 Column("ranks", pa.list_(pa.int64()), "rank of each completion, 1 = best; ties share a rank", "row"),
                 Column("scores", pa.list_(pa.float64()), "score of each completion (see the card for the scale)",
                        "row"),
