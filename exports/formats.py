@@ -200,13 +200,14 @@ class Format(ABC):
                 made[column.value, column.array, kind] = array(column, list(map(column.value, rows.candidates)), kind)
             return made[column.value, column.array, kind]
 
-        def taken(values: pa.Array, picks: list[int]) -> pa.Array:
-            return values.take(pa.array(picks, pa.int64()))
+        def taken(values: pa.Array, picks: list[int] | pa.Array) -> pa.Array:
+            return values.take(picks if isinstance(picks, pa.Array) else pa.array(picks, pa.int64()))
 
         def listed(values: pa.Array, lengths) -> pa.Array:  # consecutive values as lists of these lengths
             return pa.ListArray.from_arrays(pa.array([0, *accumulate(lengths)], pa.int32()), values)
 
         judged = [judgment for verdict in rows.verdicts for judgment in verdict.judgments]
+        item_of, verdict_of = pa.array(rows.item_of, pa.int64()), pa.array(rows.verdict_of, pa.int64())
 
         arrays = []
         for column in self.columns():
@@ -215,14 +216,14 @@ class Format(ABC):
             elif column.level in ("item", "result"):
                 objects = rows.items if column.level == "item" else rows.results
                 values = array(column, list(map(column.value, objects)), column.type)
-                arrays.append(taken(values, rows.item_of))
+                arrays.append(taken(values, item_of))
             elif column.level == "verdict":
                 values = array(column, list(map(column.value, rows.verdicts)), column.type)
-                arrays.append(taken(values, rows.verdict_of))
+                arrays.append(taken(values, verdict_of))
             elif column.level == "judgments":
                 values = array(column, list(map(column.value, judged)), column.type.value_type)
                 arrays.append(taken(listed(values, (len(verdict.judgments) for verdict in rows.verdicts)),
-                                    rows.verdict_of))
+                                    verdict_of))
             elif column.level == "ranked":
                 picks = rows.fields["ranked"]
                 values = taken(of_candidates(column, column.type.value_type), [i for row in picks for i in row])
@@ -246,15 +247,15 @@ class PreferenceFormat(Format):
         return [*self.own_columns(), *self.candidate_columns("chosen"), *self.candidate_columns("rejected"),
                 *self.shared_columns()]
 
-    def pair_fields(self, better: int, worse: int, margin: float) -> dict:
-        return {"chosen": better, "rejected": worse}
+    def pair_add(self, rows: Rows, verdict: int, better: int, worse: int, margin: float) -> None:
+        rows.row_add(verdict, chosen=better, rejected=worse)
 
     def rows_add(self, rows: Rows, item: ItemRecord, result: ItemVerdicts) -> int:
         first, added = rows.item_add(item, result), 0
         for verdict in result.verdicts:
             index = rows.verdict_add(verdict)
             for better, worse, margin in verdict.pairs:
-                rows.row_add(index, **self.pair_fields(first + better, first + worse, margin))
+                self.pair_add(rows, index, first + better, first + worse, margin)
                 added += 1
         return added
 
@@ -270,8 +271,8 @@ class RewardFormat(PreferenceFormat):
         return [*super().own_columns(),
                 Column("margin", pa.float64(), "how much better chosen is (the score gap)", "row")]
 
-    def pair_fields(self, better: int, worse: int, margin: float) -> dict:
-        return {"chosen": better, "rejected": worse, "margin": round(margin, 4)}
+    def pair_add(self, rows: Rows, verdict: int, better: int, worse: int, margin: float) -> None:
+        rows.row_add(verdict, chosen=better, rejected=worse, margin=round(margin, 4))
 
 
 class UnpairedFormat(Format):

@@ -3,6 +3,8 @@
 import json
 
 import datasets
+import orjson
+import pyarrow.parquet as pq
 import pytest
 from transformers import AutoTokenizer
 from trl.data_utils import apply_chat_template, is_conversational, maybe_apply_chat_template
@@ -116,6 +118,22 @@ def test_openai_rows_hold_exactly_the_preference_fine_tuning_keys(pairwise_campa
     assert record["input"] == {"messages": [{"role": "user", "content": "Question 0?"}], "tools": [],
                                "parallel_tool_calls": True}
     assert record["preferred_output"] == [{"role": "assistant", "content": "Answer 0 to 0."}]
+
+
+@pytest.mark.parametrize("form", [{"format": "dpo", "include_rationale": True}, {"format": "reward"},
+                                  {"format": "kto", "style": "standard"}, {"format": "listwise"}])
+def test_jsonl_lines_are_the_parquet_rows_written_compactly_in_column_order(pairwise_campaign, ranking_campaign,
+                                                                            generated_candidate, run_export, form):
+    campaign = ranking_campaign if form["format"] == "listwise" else pairwise_campaign
+    jsonl = run_export(campaign, filetype="jsonl", test_size=0.0, salt="one salt", **form)
+    parquet = run_export(campaign, filetype="parquet", test_size=0.0, salt="one salt", **form)
+
+    rows = pq.read_table(parquet.directory / "train.parquet").to_pylist()
+    assert rows
+    if campaign == pairwise_campaign:  # a JSON text column with something in it (quotes to escape)
+        assert any(value for row in rows for key, value in row.items() if key.endswith("_generation"))
+    assert (jsonl.directory / "train.jsonl").read_bytes() == b"".join(
+        orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
 
 
 def test_raw_exports_the_exchange_format_with_pseudonyms_and_imports_back(pairwise_campaign, run_export, manager,
