@@ -48,3 +48,11 @@ def baseline_tree(revision: str) -> Path:
         subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
         partial.rename(tree)
     return tree
+
+
+def box_busy_seconds() -> float:
+    """CPU seconds every process of the machine has spent so far (from /proc/stat): the difference over a run, next
+    to the run's own CPU, shows what the database spent beside it and whether all cores were busy."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
