@@ -12,7 +12,7 @@ import dataclasses
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, repeat
 
 import numpy as np
 import orjson
@@ -32,6 +32,8 @@ PROTOCOL_INDEX = {protocol: index for index, protocol in enumerate(PROTOCOLS)}
 CHOICE_INDEX = {choice: index for index, choice in enumerate(CHOICES)}
 JSON_COLUMNS = ("ranking", "ratings", "attributes", "presented_order")
 ROWS_PER_BATCH = 50_000
+INT_FIELDS = ("item", "annotator", "protocol", "choice", "conflict")  # of a judgment, as the builder reads them
+FLOAT_FIELDS = ("time_ms", "when", "entropy")
 PEOPLE, EVERYONE = "people", "everyone"  # whose judgments a report reads; else the username of one AI judge
 
 
@@ -97,40 +99,16 @@ class CampaignData:
         return len(self.item)
 
 
-class _Table:
-    """Rows of an Answers table, collected in compact arrays while reading (a file report reads millions)."""
-
-    def __init__(self) -> None:
-        self.judgment, self.slot, self.shown, self.value = array("q"), array("q"), array("q"), array("q")
-
-    def add(self, judgment: int, slot: int, shown: int, value) -> None:
-        self.judgment.append(judgment)
-        self.slot.append(slot)
-        self.shown.append(shown)
-        if isinstance(value, list):
-            self.value.extend(value)
-        else:
-            self.value.append(value)
-
-    def answers(self, rank: np.ndarray, width: int = 0) -> Answers:
-        """The table with judgments renumbered by `rank` (judging order), sorted by judgment."""
-        judgment = rank[np.frombuffer(self.judgment, np.int64)]
-        order = np.argsort(judgment, kind="stable")
-        value = np.frombuffer(self.value, np.int64)
-        value = value.reshape(-1, width) if width else value
-        return Answers(judgment=judgment[order], slot=np.frombuffer(self.slot, np.int64)[order],
-                       shown=np.frombuffer(self.shown, np.int64)[order], value=value[order])
-
-
 def _decoded(texts: tuple) -> list:
     """JSON texts (None for NULL) decoded in one call: 100k small json.loads calls cost more than the query."""
     return orjson.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
 
 
-def _judgment_rows(campaign: Campaign, annotators: str):
-    """(item, annotator, protocol, choice, time on task, ranking, ratings, attributes, presented order, AI judges'
-    metadata) per judgment of `annotators`, in the order they were made. The JSON columns come as text, decoded
-    here column by column, a batch of rows at a time (a million rows held at once took a gigabyte)."""
+def _judgment_batches(campaign: Campaign, annotators: str):
+    """Batches of the judgments of `annotators`, in the order they were made, as columns: item, annotator,
+    protocol, choice, time on task, ranking, ratings, attributes, presented order, AI judges' metadata. The JSON
+    columns come as text, decoded here column by column, a batch of rows at a time (a million rows held at once
+    took a gigabyte)."""
     answers = {f"{name}_text": Cast(name, TextField()) for name in JSON_COLUMNS}
     # Only AI judges' metadata is read: NULL costs nothing on people's rows.
     answers["metadata_text"] = Case(When(annotator__username__startswith=AI_PREFIX, then=Cast("metadata", TextField())))
@@ -140,7 +118,7 @@ def _judgment_rows(campaign: Campaign, annotators: str):
             .iterator(chunk_size=ROWS_PER_BATCH))
     while batch := list(islice(rows, ROWS_PER_BATCH)):
         columns = list(zip(*batch, strict=True))
-        yield from zip(*columns[:5], *(_decoded(column) for column in columns[5:]), strict=True)
+        yield *columns[:5], *(_decoded(column) for column in columns[5:])
 
 
 def _measures(style: bool, properties: bool) -> dict[str, tuple]:
@@ -163,76 +141,172 @@ def _measured(data: CampaignData, measures: dict, keys: np.ndarray, rows: dict[s
         setattr(data, field, _slot_values(data.slot_candidate, keys, rows[field], width, dtype))
 
 
+def _counts(column) -> np.ndarray:
+    """How many entries each row's list or dict holds (0 for NULL)."""
+    return np.fromiter((len(entry) if entry else 0 for entry in column), np.int64, len(column))
+
+
+def _within(counts: np.ndarray) -> np.ndarray:
+    """Each entry's place in its row, for rows of `counts` entries laid end to end."""
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _codes(codes: dict, responses: list) -> np.ndarray:
+    return np.fromiter(map(codes.__getitem__, responses), np.int64, len(responses))
+
+
+def _place(table: np.ndarray, row: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Where each code sits in its row of `table` (codes, -1 after the last), -1 where it is not there."""
+    hit = table[row] == code[:, None]
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+
+
+@dataclass
+class _Rows:
+    """Rows of an Answers table before the slots are known: the judgment, the response (its code), the value(s)."""
+
+    judgment: list = dataclasses.field(default_factory=list)
+    code: list = dataclasses.field(default_factory=list)
+    value: list = dataclasses.field(default_factory=list)
+
+    def add(self, judgment: np.ndarray, code: np.ndarray, value: np.ndarray) -> None:
+        self.judgment.append(judgment)
+        self.code.append(code)
+        self.value.append(value)
+
+    def answers(self, item: np.ndarray, slot_code: np.ndarray, presented: np.ndarray, rank: np.ndarray,
+                width: int = 0) -> Answers:
+        """The table with each response's slot (`slot_code`: each item's response codes) and where it was shown
+        (`presented`: each judgment's response codes as shown), judgments renumbered by `rank` (judging order),
+        sorted by judgment."""
+        judgment, code = _joined(self.judgment), _joined(self.code)
+        value = _joined(self.value).reshape(-1, width) if width else _joined(self.value)
+        slot = _slot(slot_code, item[judgment], code)
+        shown = _place(presented, judgment, code)
+        judgment = rank[judgment]
+        order = np.argsort(judgment, kind="stable")
+        return Answers(judgment=judgment[order], slot=slot[order], shown=shown[order], value=value[order])
+
+
+def _joined(parts: list, dtype=np.int64) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+def _slot(slot_code: np.ndarray, item: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """The slot of each response (by code) in its item."""
+    slot = _place(slot_code, item, code)
+    if (slot < 0).any():
+        raise KeyError("a judgment names a response that its item does not have")
+    return slot
+
+
 class _Builder:
-    """Collects items and judgments one at a time, in any order, and makes the arrays. Keys (item, candidate,
-    annotator) may be anything hashable: database ids, or the ids of an exchange file."""
+    """Collects items one at a time and judgments a batch at a time, column by column (a Python call per judgment
+    was most of the load of a million), in any order, and makes the arrays. Keys (item, candidate, annotator) may
+    be anything hashable: database ids, or the ids of an exchange file."""
 
     def __init__(self) -> None:
         self.item_index: dict = {}
-        self.slot_of: dict = {}  # item key -> response id -> slot
-        self.slots = array("q")  # item index, position, candidate key, model index: four per slot
+        self.response_code: dict[str, int] = {}  # response id -> a number, the same for the same id in any item
+        self.slots = array("q")  # item index, position, candidate key, model index, response code: five per slot
         self.models: dict[str, int] = {}
         self.annotator_index: dict = {}
-        self.columns = {name: array("q") for name in ("item", "annotator", "protocol", "choice", "first_shown")}
-        self.time_ms, self.when = array("d"), array("d")
-        self.rankings, self.ratings, self.attributes = _Table(), _Table(), _Table()
-        self.verdicts, self.conflict, self.entropy = array("q"), array("q"), array("d")
+        self.columns: dict[str, list] = {name: [] for name in (*INT_FIELDS, *FLOAT_FIELDS)}  # arrays by batch
+        self.judged = 0
+        self.presented = _Rows()  # each shown response, its value the place it was shown at
+        self.rankings, self.ratings, self.attributes = _Rows(), _Rows(), _Rows()
+        self.verdicts: list[tuple] = []  # (judgment, item, code of the response shown first, choice)
 
     def item(self, key, slots: list[tuple]) -> None:
         """An item and its responses in canonical order: (candidate key as an integer, response id, model)."""
         index = self.item_index.setdefault(key, len(self.item_index))
-        self.slot_of[key] = {}
         for position, (candidate, response, model) in enumerate(slots):
-            self.slot_of[key][response] = position
             model_index = self.models.setdefault(model, len(self.models)) if model else -1
-            self.slots.extend((index, position, candidate, model_index))
+            code = self.response_code.setdefault(response, len(self.response_code))
+            self.slots.extend((index, position, candidate, model_index, code))
 
-    def judgment(self, item_key, annotator_key, protocol: str, choice: str, time_ms, ranking, rating, scores,
-                 presented, metadata: dict | None = None, when: float = 0.0) -> None:
-        number = len(self.time_ms)
-        slots = self.slot_of[item_key]
-        shown = {response: position for position, response in enumerate(presented)} if presented else {}
-        columns = self.columns
-        columns["item"].append(self.item_index[item_key])
-        columns["annotator"].append(self.annotator_index.setdefault(annotator_key, len(self.annotator_index)))
-        columns["protocol"].append(PROTOCOL_INDEX[protocol])
-        columns["choice"].append(CHOICE_INDEX.get(choice, -1))
-        columns["first_shown"].append(slots[presented[0]] if presented else -1)
-        self.time_ms.append(np.nan if time_ms is None else time_ms)
-        self.when.append(when)
-        metadata = metadata or {}
-        for order in metadata.get("orders", ()):  # an AI judge run's verdicts of each order
-            for probabilities in order["probs"]:
-                self.verdicts.extend((number, slots[order["shown"][0]], int(np.argmax(probabilities))))
-        self.conflict.append(int(metadata["conflict"]) if "conflict" in metadata else -1)
-        self.entropy.append(metadata.get("entropy", np.nan))
-        if ranking is not None:
-            for group, responses in enumerate(ranking):
-                for response in responses:
-                    self.rankings.add(number, slots[response], shown.get(response, -1), group)
-        if rating is not None:
-            for response, value in rating.items():
-                self.ratings.add(number, slots[response], shown.get(response, -1), value)
-        if scores is not None:
-            for response, values in scores.items():
-                self.attributes.add(number, slots[response], shown.get(response, -1),
-                                    [values.get(name, 0) for name in ATTRIBUTE_NAMES])
+    def judgments(self, item_keys, annotator_keys, protocols, choices, times_ms, rankings, ratings, scores, presented,
+                  metadata, when=None) -> None:
+        """A batch of judgments, one sequence per field (None for NULL or an empty answer); `metadata` holds AI
+        judges' runs, `when` orders judgments (default: as they came)."""
+        count = len(item_keys)
+        number = np.arange(self.judged, self.judged + count)
+        self.judged += count
+        for key in dict.fromkeys(annotator_keys):
+            self.annotator_index.setdefault(key, len(self.annotator_index))
+        item = np.fromiter(map(self.item_index.__getitem__, item_keys), np.int64, count)
+        batch = {
+            "item": item,
+            "annotator": np.fromiter(map(self.annotator_index.__getitem__, annotator_keys), np.int64, count),
+            "protocol": np.fromiter(map(PROTOCOL_INDEX.__getitem__, protocols), np.int64, count),
+            "choice": np.fromiter(map(CHOICE_INDEX.get, choices, repeat(-1)), np.int64, count),
+            "time_ms": np.array(times_ms, np.float64).reshape(count),  # None becomes NaN
+            "when": np.zeros(count) if when is None else np.array(when, np.float64),
+            "conflict": np.full(count, -1), "entropy": np.full(count, np.nan),
+        }
+        for name, values in batch.items():
+            self.columns[name].append(values)
+        shown = _counts(presented)
+        self.presented.add(np.repeat(number, shown),
+                           _codes(self.response_code, [r for order in presented if order for r in order]),
+                           _within(shown))
+        groups = [group for answer in rankings if answer for group in answer]
+        sizes = _counts(groups)
+        self.rankings.add(np.repeat(np.repeat(number, _counts(rankings)), sizes),
+                          _codes(self.response_code, [r for group in groups for r in group]),
+                          np.repeat(_within(_counts(rankings)), sizes))
+        self.ratings.add(np.repeat(number, _counts(ratings)),
+                         _codes(self.response_code, [r for answer in ratings if answer for r in answer]),
+                         np.array([v for answer in ratings if answer for v in answer.values()], np.int64))
+        self.attributes.add(np.repeat(number, _counts(scores)),
+                            _codes(self.response_code, [r for answer in scores if answer for r in answer]),
+                            np.array([values.get(name, 0) for answer in scores if answer for values in answer.values()
+                                      for name in ATTRIBUTE_NAMES], np.int64))
+        for offset in [offset for offset, run in enumerate(metadata) if run]:  # AI judges' runs only: few
+            run = metadata[offset]
+            for order in run.get("orders", ()):  # the verdicts of each order
+                code = self.response_code[order["shown"][0]]
+                self.verdicts += [(number[offset], item[offset], code, int(np.argmax(probabilities)))
+                                  for probabilities in order["probs"]]
+            batch["conflict"][offset] = int(run["conflict"]) if "conflict" in run else -1
+            batch["entropy"][offset] = run.get("entropy", np.nan)
 
     def data(self, *, names: dict, arms: dict, skips: dict) -> CampaignData:
         """The arrays, judgments in the order they were made (by `when`, then as they came) and annotators
         numbered as they first judged, with each annotator key's name, arm and skipped assignments."""
-        slots = np.frombuffer(self.slots, np.int64).reshape(-1, 4)
+        slots = np.frombuffer(self.slots, np.int64).reshape(-1, 5)
         width = int(slots[:, 1].max()) + 1 if len(slots) else 2
-        slot_candidate = np.full((len(self.item_index), width), -1, dtype=np.int64)
-        slot_model = np.full((len(self.item_index), width), -1, dtype=np.int64)
+        slot_candidate, slot_model, slot_code = (np.full((len(self.item_index), width), -1, dtype=np.int64)
+                                                 for _ in range(3))
         slot_candidate[slots[:, 0], slots[:, 1]] = slots[:, 2]
         models = sorted(self.models)  # the leaderboard lists models by name
         by_name = np.array([models.index(model) for model in self.models] + [-1], np.int64)  # [-1]: no model
         slot_model[slots[:, 0], slots[:, 1]] = by_name[slots[:, 3]]
-        order = np.argsort(np.frombuffer(self.when, np.float64), kind="stable")
+        slot_code[slots[:, 0], slots[:, 1]] = slots[:, 4]
+        # judgments as they came (numbered so until `rank` renumbers them in judging order)
+        column = {name: _joined(parts, np.float64 if name in FLOAT_FIELDS else np.int64)
+                  for name, parts in self.columns.items()}
+        shown = self.presented
+        judgment, code, place = _joined(shown.judgment), _joined(shown.code), _joined(shown.value)
+        presented = np.full((self.judged, int(place.max()) + 1 if len(place) else 1), -1, dtype=np.int64)
+        presented[judgment, place] = code
+        first_shown = np.full(self.judged, -1, dtype=np.int64)
+        known = presented[:, 0] >= 0
+        first_shown[known] = _slot(slot_code, column["item"][known], presented[known, 0])
+        verdicts = np.array(self.verdicts, np.int64).reshape(-1, 4)
+        order = np.argsort(column["when"], kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        column = {name: np.frombuffer(values, np.int64)[order] for name, values in self.columns.items()}
+        verdicts = np.column_stack([rank[verdicts[:, 0]], _slot(slot_code, verdicts[:, 1], verdicts[:, 2]),
+                                    verdicts[:, 3]])
+        verdicts = verdicts[np.argsort(verdicts[:, 0], kind="stable")]
+
+        def answers(rows: _Rows, width: int = 0) -> Answers:
+            return rows.answers(column["item"], slot_code, presented, rank, width)
+
+        tables = {"rankings": answers(self.rankings), "ratings": answers(self.ratings),
+                  "attributes": answers(self.attributes, len(ATTRIBUTE_NAMES))}
+        column = {name: values[order] for name, values in column.items()}
         for annotator_key in skips:  # annotators who only skipped come last
             self.annotator_index.setdefault(annotator_key, len(self.annotator_index))
         first_judged = np.full(len(self.annotator_index), len(order))
@@ -242,22 +316,15 @@ class _Builder:
         old_to_new[renumbered] = np.arange(len(renumbered))
         keys = list(self.annotator_index)  # in old numbering
         by_index = [keys[old] for old in renumbered]
-        verdicts = np.frombuffer(self.verdicts, np.int64).reshape(-1, 3).copy()
-        verdicts[:, 0] = rank[verdicts[:, 0]]
-        verdicts = verdicts[np.argsort(verdicts[:, 0], kind="stable")]
         return CampaignData(
-            verdicts=verdicts, conflict=np.frombuffer(self.conflict, np.int64)[order],
-            entropy=np.frombuffer(self.entropy, np.float64)[order],
+            verdicts=verdicts, conflict=column["conflict"], entropy=column["entropy"],
             item_count=len(self.item_index),
             slot_candidate=slot_candidate, slot_model=slot_model, models=models,
             annotators=[names[key] for key in by_index],
             annotator_arm=np.array([ARMS.index(arms.get(key, "")) for key in by_index], dtype=np.int64),
             skipped=np.array([skips.get(key, 0) for key in by_index], dtype=np.int64),
             item=column["item"], annotator=old_to_new[column["annotator"]], protocol=column["protocol"],
-            time_ms=np.frombuffer(self.time_ms, np.float64)[order], choice=column["choice"],
-            first_shown=column["first_shown"],
-            rankings=self.rankings.answers(rank), ratings=self.ratings.answers(rank),
-            attributes=self.attributes.answers(rank, len(ATTRIBUTE_NAMES)),
+            time_ms=column["time_ms"], choice=column["choice"], first_shown=first_shown[order], **tables,
         )
 
 
@@ -283,8 +350,8 @@ def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool =
             slots[item_pk].append((candidate_pk, external_id, model))
         for item_pk, item_slots in slots.items():
             builder.item(item_pk, item_slots)
-        for row in _judgment_rows(campaign, annotators):  # already in the order they were made
-            builder.judgment(*row)
+        for columns in _judgment_batches(campaign, annotators):  # already in the order they were made
+            builder.judgments(*columns)
     skips = dict(Assignment.objects.filter(annotators_q(annotators), item__campaign=campaign,
                                            status=Assignment.Status.SKIPPED).order_by()
                  .values("annotator_id").annotate(n=Count("pk")).values_list("annotator_id", "n"))
@@ -312,6 +379,7 @@ def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool 
     responses: dict[str, int] = {}
     measures = _measures(style, properties)
     rows = {field: [] for field in measures}
+    batch = []  # judgments not yet given to the builder, a row each
     with collector_paused():
         for line in judgments:
             if line.item not in builder.item_index:
@@ -324,9 +392,14 @@ def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool 
             if not annotator_kept(line.annotator, annotators):
                 continue  # its item is counted all the same, so every choice of annotators numbers items alike
             fields = line.fields
-            builder.judgment(line.item, line.annotator, fields["protocol"], fields["choice"], None,
-                             fields["ranking"], fields["ratings"], fields["attributes"], fields["presented_order"],
-                             None, line.created_at.timestamp() if line.created_at else np.inf)
+            batch.append((line.item, line.annotator, fields["protocol"], fields["choice"], None, fields["ranking"],
+                          fields["ratings"], fields["attributes"], fields["presented_order"], None,
+                          line.created_at.timestamp() if line.created_at else np.inf))
+            if len(batch) == ROWS_PER_BATCH:
+                builder.judgments(*zip(*batch, strict=True))
+                batch = []
+        if batch:
+            builder.judgments(*zip(*batch, strict=True))
     data = builder.data(names={name: name for name in builder.annotator_index}, arms={}, skips={})
     _measured(data, measures, np.arange(len(responses)), rows)
     return data
