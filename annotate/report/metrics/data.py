@@ -12,12 +12,13 @@ import dataclasses
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice, repeat
+from itertools import repeat
 
 import numpy as np
 import orjson
-from django.db.models import Case, Count, Q, TextField, When
-from django.db.models.functions import Cast
+from django.db.models import Case, Count, Q, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.sql.constants import MULTI
 
 from accounts.models import User
 from annotate.models import ArmMembership, Assignment, Campaign, Candidate, Item, ItemCandidate, Judgment
@@ -100,23 +101,27 @@ class CampaignData:
 
 
 def _decoded(texts: tuple) -> list:
-    """JSON texts (None for NULL) decoded in one call: 100k small json.loads calls cost more than the query."""
-    return orjson.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
+    """JSON texts decoded in one call: 100k small json.loads calls cost more than the query."""
+    return orjson.loads("[" + ",".join(texts) + "]")
 
 
 def _judgment_batches(campaign: Campaign, annotators: str):
     """Batches of the judgments of `annotators`, in the order they were made, as columns: item, annotator,
     protocol, choice, time on task, ranking, ratings, attributes, presented order, AI judges' metadata. The JSON
     columns come as text, decoded here column by column, a batch of rows at a time (a million rows held at once
-    took a gigabyte)."""
-    answers = {f"{name}_text": Cast(name, TextField()) for name in JSON_COLUMNS}
-    # Only AI judges' metadata is read: NULL costs nothing on people's rows.
-    answers["metadata_text"] = Case(When(annotator__username__startswith=AI_PREFIX, then=Cast("metadata", TextField())))
-    rows = (Judgment.objects.filter(annotators_q(annotators), item__campaign=campaign)
-            .order_by("created_at", "pk").annotate(**answers)
-            .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers)
-            .iterator(chunk_size=ROWS_PER_BATCH))
-    while batch := list(islice(rows, ROWS_PER_BATCH)):
+    took a gigabyte). Rows come from the compiler as the database sends them, a batch per fetch (none of these
+    columns needs a converter): a row at a time through the queryset's iterator cost a second per million."""
+    null = Value("null", output_field=TextField())  # SQL's NULL as JSON's, so that a batch's texts join as they come
+    answers = {f"{name}_text": Coalesce(Cast(name, TextField()), null) for name in JSON_COLUMNS}
+    # Only AI judges' metadata is read: "null" costs nothing on people's rows.
+    answers["metadata_text"] = Case(When(annotator__username__startswith=AI_PREFIX,
+                                         then=Coalesce(Cast("metadata", TextField()), null)), default=null)
+    query = (Judgment.objects.filter(annotators_q(annotators), item__campaign=campaign)
+             .order_by("created_at", "pk").annotate(**answers)
+             .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers)).query
+    batches = query.get_compiler(using=Judgment.objects.db).execute_sql(MULTI, chunked_fetch=True,
+                                                                         chunk_size=ROWS_PER_BATCH)
+    for batch in batches:
         columns = list(zip(*batch, strict=True))
         yield *columns[:5], *(_decoded(column) for column in columns[5:])
 
@@ -143,7 +148,7 @@ def _measured(data: CampaignData, measures: dict, keys: np.ndarray, rows: dict[s
 
 def _counts(column) -> np.ndarray:
     """How many entries each row's list or dict holds (0 for NULL)."""
-    return np.fromiter((len(entry) if entry else 0 for entry in column), np.int64, len(column))
+    return np.array([len(entry) if entry else 0 for entry in column], np.int64).reshape(len(column))
 
 
 def _within(counts: np.ndarray) -> np.ndarray:
@@ -151,8 +156,15 @@ def _within(counts: np.ndarray) -> np.ndarray:
     return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
+def _numbers(index: dict, keys) -> list[int]:
+    """The number of each key in `index`, new keys numbered as they first come."""
+    new = dict.fromkeys([key for key in keys if key not in index])  # most are known: one lookup each
+    index.update(zip(new, range(len(index), len(index) + len(new)), strict=True))
+    return list(map(index.__getitem__, keys))
+
+
 def _codes(codes: dict, responses: list) -> np.ndarray:
-    return np.fromiter(map(codes.__getitem__, responses), np.int64, len(responses))
+    return np.array(_numbers(codes, responses), np.int64)
 
 
 def _place(table: np.ndarray, row: np.ndarray, code: np.ndarray) -> np.ndarray:
@@ -208,7 +220,7 @@ class _Builder:
     def __init__(self) -> None:
         self.item_index: dict = {}
         self.response_code: dict[str, int] = {}  # response id -> a number, the same for the same id in any item
-        self.slots = array("q")  # item index, position, candidate key, model index, response code: five per slot
+        self.slot_columns = {name: array("q") for name in ("item", "candidate", "code", "model")}  # a row per slot
         self.models: dict[str, int] = {}
         self.annotator_index: dict = {}
         self.columns: dict[str, list] = {name: [] for name in (*INT_FIELDS, *FLOAT_FIELDS)}  # arrays by batch
@@ -217,13 +229,18 @@ class _Builder:
         self.rankings, self.ratings, self.attributes = _Rows(), _Rows(), _Rows()
         self.verdicts: list[tuple] = []  # (judgment, item, code of the response shown first, choice)
 
-    def item(self, key, slots: list[tuple]) -> None:
-        """An item and its responses in canonical order: (candidate key as an integer, response id, model)."""
-        index = self.item_index.setdefault(key, len(self.item_index))
-        for position, (candidate, response, model) in enumerate(slots):
-            model_index = self.models.setdefault(model, len(self.models)) if model else -1
-            code = self.response_code.setdefault(response, len(self.response_code))
-            self.slots.extend((index, position, candidate, model_index, code))
+    def items(self, keys) -> None:
+        """Items, numbered as they first come (an item may also first come with its responses)."""
+        _numbers(self.item_index, keys)
+
+    def responses(self, item_keys, candidates, response_ids, models) -> None:
+        """Items' responses, a row each: the item, the candidate key (an integer), the response id, the model (None
+        or "" when unknown). An item's rows come together, in canonical order."""
+        columns = self.slot_columns
+        columns["item"].extend(_numbers(self.item_index, item_keys))
+        columns["candidate"].extend(candidates)
+        columns["code"].extend(_numbers(self.response_code, response_ids))
+        columns["model"].extend(_numbers(self.models, models))
 
     def judgments(self, item_keys, annotator_keys, protocols, choices, times_ms, rankings, ratings, scores, presented,
                   metadata, when=None) -> None:
@@ -232,12 +249,10 @@ class _Builder:
         count = len(item_keys)
         number = np.arange(self.judged, self.judged + count)
         self.judged += count
-        for key in dict.fromkeys(annotator_keys):
-            self.annotator_index.setdefault(key, len(self.annotator_index))
         item = np.fromiter(map(self.item_index.__getitem__, item_keys), np.int64, count)
         batch = {
             "item": item,
-            "annotator": np.fromiter(map(self.annotator_index.__getitem__, annotator_keys), np.int64, count),
+            "annotator": np.array(_numbers(self.annotator_index, annotator_keys), np.int64).reshape(count),
             "protocol": np.fromiter(map(PROTOCOL_INDEX.__getitem__, protocols), np.int64, count),
             "choice": np.fromiter(map(CHOICE_INDEX.get, choices, repeat(-1)), np.int64, count),
             "time_ms": np.array(times_ms, np.float64).reshape(count),  # None becomes NaN
@@ -274,15 +289,18 @@ class _Builder:
     def data(self, *, names: dict, arms: dict, skips: dict) -> CampaignData:
         """The arrays, judgments in the order they were made (by `when`, then as they came) and annotators
         numbered as they first judged, with each annotator key's name, arm and skipped assignments."""
-        slots = np.frombuffer(self.slots, np.int64).reshape(-1, 5)
-        width = int(slots[:, 1].max()) + 1 if len(slots) else 2
+        slot = {name: np.frombuffer(values, np.int64) for name, values in self.slot_columns.items()}
+        item = slot["item"]
+        first = np.flatnonzero(np.diff(item, prepend=-1))  # an item's first row
+        position = np.arange(len(item)) - np.repeat(first, np.diff(first, append=len(item)))
+        width = int(position.max()) + 1 if len(position) else 2
         slot_candidate, slot_model, slot_code = (np.full((len(self.item_index), width), -1, dtype=np.int64)
                                                  for _ in range(3))
-        slot_candidate[slots[:, 0], slots[:, 1]] = slots[:, 2]
-        models = sorted(self.models)  # the leaderboard lists models by name
-        by_name = np.array([models.index(model) for model in self.models] + [-1], np.int64)  # [-1]: no model
-        slot_model[slots[:, 0], slots[:, 1]] = by_name[slots[:, 3]]
-        slot_code[slots[:, 0], slots[:, 1]] = slots[:, 4]
+        slot_candidate[item, position] = slot["candidate"]
+        models = sorted(model for model in self.models if model)  # the leaderboard lists models by name
+        by_name = np.array([models.index(model) if model else -1 for model in self.models], np.int64)
+        slot_model[item, position] = by_name[slot["model"]]
+        slot_code[item, position] = slot["code"]
         # judgments as they came (numbered so until `rank` renumbers them in judging order)
         column = {name: _joined(parts, np.float64 if name in FLOAT_FIELDS else np.int64)
                   for name, parts in self.columns.items()}
@@ -307,8 +325,7 @@ class _Builder:
         tables = {"rankings": answers(self.rankings), "ratings": answers(self.ratings),
                   "attributes": answers(self.attributes, len(ATTRIBUTE_NAMES))}
         column = {name: values[order] for name, values in column.items()}
-        for annotator_key in skips:  # annotators who only skipped come last
-            self.annotator_index.setdefault(annotator_key, len(self.annotator_index))
+        _numbers(self.annotator_index, skips)  # annotators who only skipped come last
         first_judged = np.full(len(self.annotator_index), len(order))
         np.minimum.at(first_judged, column["annotator"], np.arange(len(order)))
         renumbered = np.argsort(first_judged, kind="stable")  # new number -> old
@@ -342,14 +359,10 @@ def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool =
     judge's username)."""
     builder = _Builder()
     with collector_paused():
-        slots: dict[int, list] = {pk: [] for pk in Item.objects.filter(campaign=campaign).order_by("pk")
-                                  .values_list("pk", flat=True)}
-        for item_pk, _, candidate_pk, external_id, model in ItemCandidate.objects.filter(item__campaign=campaign) \
-                .order_by("item", "position").values_list("item_id", "position", "candidate_id",
-                                                          "candidate__external_id", "candidate__model"):
-            slots[item_pk].append((candidate_pk, external_id, model))
-        for item_pk, item_slots in slots.items():
-            builder.item(item_pk, item_slots)
+        builder.items(list(Item.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)))
+        slots = ItemCandidate.objects.filter(item__campaign=campaign).order_by("item", "position").values_list(
+            "item_id", "candidate_id", "candidate__external_id", "candidate__model")
+        builder.responses(*(list(zip(*slots, strict=True)) or [()] * 4))
         for columns in _judgment_batches(campaign, annotators):  # already in the order they were made
             builder.judgments(*columns)
     skips = dict(Assignment.objects.filter(annotators_q(annotators), item__campaign=campaign,
@@ -388,7 +401,9 @@ def exchange_data(*, judgments: Iterable, style: bool = False, properties: bool 
                         responses[response.id] = len(responses)
                         for field, (measure, _, _) in measures.items():
                             rows[field].append(measure(response.text))
-                builder.item(line.item, [(responses[r.id], r.id, r.model) for r in line.responses])
+                builder.items([line.item])
+                builder.responses([line.item] * len(line.responses), [responses[r.id] for r in line.responses],
+                                  [r.id for r in line.responses], [r.model for r in line.responses])
             if not annotator_kept(line.annotator, annotators):
                 continue  # its item is counted all the same, so every choice of annotators numbers items alike
             fields = line.fields
