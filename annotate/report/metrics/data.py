@@ -16,7 +16,7 @@ from itertools import repeat
 
 import numpy as np
 import orjson
-from django.db.models import Case, Count, Q, TextField, Value, When
+from django.db.models import Case, Count, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.sql.constants import MULTI
 
@@ -109,21 +109,26 @@ def _judgment_batches(campaign: Campaign, annotators: str):
     """Batches of the judgments of `annotators`, in the order they were made, as columns: item, annotator,
     protocol, choice, time on task, ranking, ratings, attributes, presented order, AI judges' metadata. The JSON
     columns come as text, decoded here column by column, a batch of rows at a time (a million rows held at once
-    took a gigabyte). Rows come from the compiler as the database sends them, a batch per fetch (none of these
-    columns needs a converter): a row at a time through the queryset's iterator cost a second per million."""
+    took a gigabyte)."""
     null = Value("null", output_field=TextField())  # SQL's NULL as JSON's, so that a batch's texts join as they come
     answers = {f"{name}_text": Coalesce(Cast(name, TextField()), null) for name in JSON_COLUMNS}
     # Only AI judges' metadata is read: "null" costs nothing on people's rows.
     answers["metadata_text"] = Case(When(annotator__username__startswith=AI_PREFIX,
                                          then=Coalesce(Cast("metadata", TextField()), null)), default=null)
-    query = (Judgment.objects.filter(annotators_q(annotators), item__campaign=campaign)
-             .order_by("created_at", "pk").annotate(**answers)
-             .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers)).query
-    batches = query.get_compiler(using=Judgment.objects.db).execute_sql(MULTI, chunked_fetch=True,
-                                                                         chunk_size=ROWS_PER_BATCH)
-    for batch in batches:
-        columns = list(zip(*batch, strict=True))
+    rows = (Judgment.objects.filter(annotators_q(annotators), item__campaign=campaign)
+            .order_by("created_at", "pk").annotate(**answers)
+            .values_list("item_id", "annotator_id", "protocol", "choice", "time_on_task_ms", *answers))
+    for columns in _column_batches(rows):
         yield *columns[:5], *(_decoded(column) for column in columns[5:])
+
+
+def _column_batches(rows: QuerySet):
+    """The rows of a values_list query, a batch at a time as columns (tuples), straight from the compiler: one
+    fetch per batch, no Python call per row (no column here needs a converter)."""
+    batches = rows.query.get_compiler(using=rows.db).execute_sql(MULTI, chunked_fetch=True,
+                                                                 chunk_size=ROWS_PER_BATCH)
+    for batch in batches:
+        yield list(zip(*batch, strict=True))
 
 
 def _measures(style: bool, properties: bool) -> dict[str, tuple]:
@@ -163,50 +168,63 @@ def _numbers(index: dict, keys) -> list[int]:
     return list(map(index.__getitem__, keys))
 
 
-def _codes(codes: dict, responses: list) -> np.ndarray:
-    return np.array(_numbers(codes, responses), np.int64)
+def _ids(responses: list) -> np.ndarray:
+    """Response ids as a numpy array of strings: matched to slots and shown places by numpy's string comparison,
+    not a dict lookup per id (millions of them, in a dict of a million ids, were seconds of the load)."""
+    return np.array(responses, dtype=str)
 
 
-def _place(table: np.ndarray, row: np.ndarray, code: np.ndarray) -> np.ndarray:
-    """Where each code sits in its row of `table` (codes, -1 after the last), -1 where it is not there."""
-    hit = table[row] == code[:, None]
-    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+def _place(table: np.ndarray, filled: np.ndarray, row: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Where each value sits in its row of `table` (values where `filled`), -1 where it is not there. A chunk of
+    rows at a time: the rows gathered from a table of strings are large."""
+    place = np.empty(len(row), np.int64)
+    for start in range(0, len(row), ROWS_PER_BATCH):
+        part = slice(start, start + ROWS_PER_BATCH)
+        hit = (table[row[part]] == value[part, None]) & filled[row[part]]
+        place[part] = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+    return place
 
 
 @dataclass
 class _Rows:
-    """Rows of an Answers table before the slots are known: the judgment, the response (its code), the value(s)."""
+    """Rows of an Answers table before the slots are known: the judgment, the response id, the value(s)."""
 
     judgment: list = dataclasses.field(default_factory=list)
-    code: list = dataclasses.field(default_factory=list)
+    response: list = dataclasses.field(default_factory=list)
     value: list = dataclasses.field(default_factory=list)
 
-    def add(self, judgment: np.ndarray, code: np.ndarray, value: np.ndarray) -> None:
+    def add(self, judgment: np.ndarray, response: np.ndarray, value: np.ndarray) -> None:
         self.judgment.append(judgment)
-        self.code.append(code)
+        self.response.append(response)
         self.value.append(value)
 
-    def answers(self, item: np.ndarray, slot_code: np.ndarray, presented: np.ndarray, rank: np.ndarray,
+    def responses(self) -> np.ndarray:
+        return _joined(self.response, str)
+
+    def answers(self, item: np.ndarray, slots: tuple, presented: np.ndarray, rank: np.ndarray,
                 width: int = 0) -> Answers:
-        """The table with each response's slot (`slot_code`: each item's response codes) and where it was shown
-        (`presented`: each judgment's response codes as shown), judgments renumbered by `rank` (judging order),
-        sorted by judgment."""
-        judgment, code = _joined(self.judgment), _joined(self.code)
+        """The table with each response's slot (`slots`: each item's response ids, and where they are) and where
+        it was shown (`presented`: each judgment's slots as shown, -1 after the last), judgments renumbered by
+        `rank` (judging order), sorted by judgment."""
+        judgment = _joined(self.judgment)
         value = _joined(self.value).reshape(-1, width) if width else _joined(self.value)
-        slot = _slot(slot_code, item[judgment], code)
-        shown = _place(presented, judgment, code)
+        slot = _slot(*slots, item[judgment], self.responses())
+        shown = _place(presented, presented >= 0, judgment, slot)
         judgment = rank[judgment]
         order = np.argsort(judgment, kind="stable")
         return Answers(judgment=judgment[order], slot=slot[order], shown=shown[order], value=value[order])
 
 
 def _joined(parts: list, dtype=np.int64) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+    """The parts in one array; the parts are let go (at a million judgments, holding both was the load's peak)."""
+    joined = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    parts.clear()
+    return joined
 
 
-def _slot(slot_code: np.ndarray, item: np.ndarray, code: np.ndarray) -> np.ndarray:
-    """The slot of each response (by code) in its item."""
-    slot = _place(slot_code, item, code)
+def _slot(slot_id: np.ndarray, filled: np.ndarray, item: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """The slot of each response in its item."""
+    slot = _place(slot_id, filled, item, response)
     if (slot < 0).any():
         raise KeyError("a judgment names a response that its item does not have")
     return slot
@@ -219,15 +237,16 @@ class _Builder:
 
     def __init__(self) -> None:
         self.item_index: dict = {}
-        self.response_code: dict[str, int] = {}  # response id -> a number, the same for the same id in any item
-        self.slot_columns = {name: array("q") for name in ("item", "candidate", "code", "model")}  # a row per slot
+        self.slot_columns = {name: array("q") for name in ("item", "candidate", "model")}  # a row per slot
+        self.slot_ids: list[str] = []
         self.models: dict[str, int] = {}
         self.annotator_index: dict = {}
         self.columns: dict[str, list] = {name: [] for name in (*INT_FIELDS, *FLOAT_FIELDS)}  # arrays by batch
         self.judged = 0
         self.presented = _Rows()  # each shown response, its value the place it was shown at
         self.rankings, self.ratings, self.attributes = _Rows(), _Rows(), _Rows()
-        self.verdicts: list[tuple] = []  # (judgment, item, code of the response shown first, choice)
+        self.verdicts: list[tuple] = []  # (judgment, item, choice)
+        self.verdict_ids: list[str] = []  # the response shown first, by verdict
 
     def items(self, keys) -> None:
         """Items, numbered as they first come (an item may also first come with its responses)."""
@@ -239,7 +258,7 @@ class _Builder:
         columns = self.slot_columns
         columns["item"].extend(_numbers(self.item_index, item_keys))
         columns["candidate"].extend(candidates)
-        columns["code"].extend(_numbers(self.response_code, response_ids))
+        self.slot_ids.extend(response_ids)
         columns["model"].extend(_numbers(self.models, models))
 
     def judgments(self, item_keys, annotator_keys, protocols, choices, times_ms, rankings, ratings, scores, presented,
@@ -263,26 +282,26 @@ class _Builder:
             self.columns[name].append(values)
         shown = _counts(presented)
         self.presented.add(np.repeat(number, shown),
-                           _codes(self.response_code, [r for order in presented if order for r in order]),
+                           _ids([r for order in presented if order for r in order]),
                            _within(shown))
         groups = [group for answer in rankings if answer for group in answer]
         sizes = _counts(groups)
         self.rankings.add(np.repeat(np.repeat(number, _counts(rankings)), sizes),
-                          _codes(self.response_code, [r for group in groups for r in group]),
+                          _ids([r for group in groups for r in group]),
                           np.repeat(_within(_counts(rankings)), sizes))
         self.ratings.add(np.repeat(number, _counts(ratings)),
-                         _codes(self.response_code, [r for answer in ratings if answer for r in answer]),
+                         _ids([r for answer in ratings if answer for r in answer]),
                          np.array([v for answer in ratings if answer for v in answer.values()], np.int64))
         self.attributes.add(np.repeat(number, _counts(scores)),
-                            _codes(self.response_code, [r for answer in scores if answer for r in answer]),
+                            _ids([r for answer in scores if answer for r in answer]),
                             np.array([values.get(name, 0) for answer in scores if answer for values in answer.values()
                                       for name in ATTRIBUTE_NAMES], np.int64))
         for offset in [offset for offset, run in enumerate(metadata) if run]:  # AI judges' runs only: few
             run = metadata[offset]
             for order in run.get("orders", ()):  # the verdicts of each order
-                code = self.response_code[order["shown"][0]]
-                self.verdicts += [(number[offset], item[offset], code, int(np.argmax(probabilities)))
+                self.verdicts += [(number[offset], item[offset], int(np.argmax(probabilities)))
                                   for probabilities in order["probs"]]
+                self.verdict_ids += [order["shown"][0]] * len(order["probs"])
             batch["conflict"][offset] = int(run["conflict"]) if "conflict" in run else -1
             batch["entropy"][offset] = run.get("entropy", np.nan)
 
@@ -294,33 +313,32 @@ class _Builder:
         first = np.flatnonzero(np.diff(item, prepend=-1))  # an item's first row
         position = np.arange(len(item)) - np.repeat(first, np.diff(first, append=len(item)))
         width = int(position.max()) + 1 if len(position) else 2
-        slot_candidate, slot_model, slot_code = (np.full((len(self.item_index), width), -1, dtype=np.int64)
-                                                 for _ in range(3))
+        slot_candidate, slot_model = (np.full((len(self.item_index), width), -1, dtype=np.int64) for _ in range(2))
         slot_candidate[item, position] = slot["candidate"]
         models = sorted(model for model in self.models if model)  # the leaderboard lists models by name
         by_name = np.array([models.index(model) if model else -1 for model in self.models], np.int64)
         slot_model[item, position] = by_name[slot["model"]]
-        slot_code[item, position] = slot["code"]
+        ids = _ids(self.slot_ids)
+        slots = (np.zeros(slot_candidate.shape, ids.dtype), slot_candidate >= 0)  # each item's ids, where filled
+        slots[0][item, position] = ids
         # judgments as they came (numbered so until `rank` renumbers them in judging order)
         column = {name: _joined(parts, np.float64 if name in FLOAT_FIELDS else np.int64)
                   for name, parts in self.columns.items()}
         shown = self.presented
-        judgment, code, place = _joined(shown.judgment), _joined(shown.code), _joined(shown.value)
+        judgment, response, place = _joined(shown.judgment), shown.responses(), _joined(shown.value)
         presented = np.full((self.judged, int(place.max()) + 1 if len(place) else 1), -1, dtype=np.int64)
-        presented[judgment, place] = code
-        first_shown = np.full(self.judged, -1, dtype=np.int64)
-        known = presented[:, 0] >= 0
-        first_shown[known] = _slot(slot_code, column["item"][known], presented[known, 0])
-        verdicts = np.array(self.verdicts, np.int64).reshape(-1, 4)
+        presented[judgment, place] = _slot(*slots, column["item"][judgment], response)  # slots as shown
+        first_shown = presented[:, 0].copy()
+        verdicts = np.array(self.verdicts, np.int64).reshape(-1, 3)
         order = np.argsort(column["when"], kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        verdicts = np.column_stack([rank[verdicts[:, 0]], _slot(slot_code, verdicts[:, 1], verdicts[:, 2]),
-                                    verdicts[:, 3]])
+        verdicts = np.column_stack([rank[verdicts[:, 0]], _slot(*slots, verdicts[:, 1], _ids(self.verdict_ids)),
+                                    verdicts[:, 2]])
         verdicts = verdicts[np.argsort(verdicts[:, 0], kind="stable")]
 
         def answers(rows: _Rows, width: int = 0) -> Answers:
-            return rows.answers(column["item"], slot_code, presented, rank, width)
+            return rows.answers(column["item"], slots, presented, rank, width)
 
         tables = {"rankings": answers(self.rankings), "ratings": answers(self.ratings),
                   "attributes": answers(self.attributes, len(ATTRIBUTE_NAMES))}
@@ -362,7 +380,8 @@ def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool =
         builder.items(list(Item.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)))
         slots = ItemCandidate.objects.filter(item__campaign=campaign).order_by("item", "position").values_list(
             "item_id", "candidate_id", "candidate__external_id", "candidate__model")
-        builder.responses(*(list(zip(*slots, strict=True)) or [()] * 4))
+        for columns in _column_batches(slots):  # a million slots held as rows took 300 MB
+            builder.responses(*columns)
         for columns in _judgment_batches(campaign, annotators):  # already in the order they were made
             builder.judgments(*columns)
     skips = dict(Assignment.objects.filter(annotators_q(annotators), item__campaign=campaign,
