@@ -377,7 +377,8 @@ def campaign_data(*, campaign: Campaign, style: bool = False, properties: bool =
     judge's username)."""
     builder = _Builder()
     with collector_paused():
-        builder.items(list(Item.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)))
+        for (pks,) in _column_batches(Item.objects.filter(campaign=campaign).order_by("pk").values_list("pk")):
+            builder.items(pks)
         slots = ItemCandidate.objects.filter(item__campaign=campaign).order_by("item", "position").values_list(
             "item_id", "candidate_id", "candidate__external_id", "candidate__model")
         for columns in _column_batches(slots):  # a million slots held as rows took 300 MB
