@@ -1,4 +1,5 @@
-"""Read a campaign's judgments into flat numpy arrays: a few `values_list` queries and one pass over the rows.
+"""Read a campaign's judgments into flat numpy arrays: a few `values_list` queries, read a batch of rows at a time
+and placed column by column (no Python call per judgment).
 
 Everything is indexed densely: items 0..I-1, slots (an item's responses in canonical order, slot 0 = "a"),
 annotators 0..A-1 and models 0..M-1. Judgments come in the order they were made. Answers are unpacked into long
