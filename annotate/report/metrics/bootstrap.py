@@ -7,7 +7,6 @@ a report see the same resampled campaigns. Items, not judgments, are resampled b
 are not independent.
 """
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,11 +72,31 @@ def percentile_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     columns = values.reshape(len(values), -1)
     low, high = np.percentile(columns, [tail, 100 - tail], axis=0)
     undefined = np.isnan(columns).any(axis=0)
-    if undefined.any():  # nanpercentile goes column by column: only where it is needed
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all rounds undefined: the interval is NaN
-            low[undefined], high[undefined] = np.nanpercentile(columns[:, undefined], [tail, 100 - tail], axis=0)
+    if undefined.any():
+        low[undefined], high[undefined] = _defined_percentiles(columns[:, undefined], [tail, 100 - tail])
     return low.reshape(values.shape[1:]), high.reshape(values.shape[1:])
+
+
+def _defined_percentiles(columns: np.ndarray, percents: list[float]) -> np.ndarray:
+    """np.nanpercentile(columns, percents, axis=0), the same numbers, for all columns at once: nanpercentile
+    goes column by column in Python, most of the intervals' time when many rater pairs have undefined rounds.
+    Linear interpolation between the order statistics around (n - 1) * q of each column's n defined values;
+    NaN where none is."""
+    ordered = np.sort(columns, axis=0)  # NaN last
+    defined = np.count_nonzero(~np.isnan(columns), axis=0)
+    column = np.arange(columns.shape[1])
+    found = []
+    for quantile in np.true_divide(percents, 100):
+        virtual = (defined - 1) * quantile
+        previous = np.floor(virtual)
+        gamma = virtual - previous
+        previous = np.clip(previous, 0, np.maximum(defined - 1, 0)).astype(np.intp)
+        after = np.minimum(previous + 1, np.maximum(defined - 1, 0))
+        before, following = ordered[previous, column], ordered[after, column]
+        difference = following - before
+        value = before + difference * gamma
+        found.append(np.where(gamma >= 0.5, following - difference * (1 - gamma), value))  # numpy's _lerp
+    return np.array(found)
 
 
 class ItemResampler:
