@@ -36,7 +36,7 @@ from modelhost.messages import messages_validate
 
 MAX_ID_LENGTH = 200
 MAX_REPORTED_ERRORS = 50  # a file that is wrong throughout would otherwise make a message of megabytes
-PROMPTS_PER_CHUNK = 5000  # checked against the database and written at once
+PROMPTS_PER_CHUNK = 50_000  # checked and written at once (chunks of 5,000 cost PostgreSQL a quarter more CPU)
 CSV_RESPONSE = re.compile(r"^response_(\d+)$")
 CSV_MODEL = re.compile(r"^model_(\d+)$")
 PROMPT_KEYS = frozenset({"id", "prompt", "metadata", "responses"})
