@@ -224,14 +224,11 @@ class PromptsImportForm(forms.Form):
 
     file = forms.FileField(help_text="JSONL or CSV; a line may carry its responses.")
 
-    def clean_file(self) -> tuple[str, str]:
+    def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > self.MAX_BYTES:
             raise forms.ValidationError("The file is larger than 20 MB; split it.")
-        try:
-            return upload.read().decode("utf-8-sig"), upload.name
-        except UnicodeDecodeError as error:
-            raise forms.ValidationError(f"The file is not UTF-8 text (byte {error.start}).") from error
+        return upload  # read by prompts_import, which checks it is UTF-8 line by line
 
 
 class CandidatesGenerateForm(forms.Form):

@@ -334,12 +334,12 @@ def manage_prompts_import(request, campaign_id: int):
     campaign = _campaign_to_manage(request, campaign_id)
     form = PromptsImportForm(request.POST, request.FILES)
     if form.is_valid():
-        content, filename = form.cleaned_data["file"]
+        upload = form.cleaned_data["file"]
         try:
-            count = prompts_import(campaign=campaign, content=content, filename=filename)
+            count = prompts_import(campaign=campaign, file=upload, filename=upload.name)
         except ValidationError as error:
             return _render_manage(request, campaign, import_form=form, errors=error.messages)
-        messages.success(request, f"Imported {count} prompt{'s' if count != 1 else ''} from {filename}.")
+        messages.success(request, f"Imported {count} prompt{'s' if count != 1 else ''} from {upload.name}.")
         return redirect("annotate:manage_campaign", campaign_id=campaign.pk)
     return _render_manage(request, campaign, import_form=form)
 

@@ -66,15 +66,16 @@ def campaign_prepare(*, items: int, overlap: int, annotators: int):
     manager = user("bench-manager", User.Role.MANAGER)
     campaign = campaign_create(creator=manager, name=f"Bench {time.strftime('%Y-%m-%d %H:%M')} {uuid.uuid4().hex[:6]}",
                                overlap=overlap)
-    prompts = "".join(
-        json.dumps({"id": f"q{n}", "prompt": f"Question {n}: which answer helps more?",
-                    "responses": [{"id": f"q{n}-a", "text": f"A careful answer to {n}."},
-                                  {"id": f"q{n}-b", "text": f"A short answer to {n}."}]}) + "\n"
-        for n in range(items)
-    )
-    started, cpu = time.perf_counter(), time.process_time()
-    prompts_import(campaign=campaign, content=prompts, filename="bench.jsonl")
-    imported, cpu_imported = time.perf_counter(), time.process_time()
+    with tempfile.TemporaryFile() as prompts:  # a file, as a manager uploads it: the import streams it
+        for n in range(items):
+            prompts.write(json.dumps({"id": f"q{n}", "prompt": f"Question {n}: which answer helps more?",
+                                      "responses": [{"id": f"q{n}-a", "text": f"A careful answer to {n}."},
+                                                    {"id": f"q{n}-b", "text": f"A short answer to {n}."}]}).encode()
+                          + b"\n")
+        prompts.seek(0)
+        started, cpu = time.perf_counter(), time.process_time()
+        prompts_import(campaign=campaign, file=prompts, filename="bench.jsonl")
+        imported, cpu_imported = time.perf_counter(), time.process_time()
     print(f"set-up    prompt import {imported - started:.1f} s (CPU {cpu_imported - cpu:.1f} s)", file=sys.stderr)
     campaign_items_build(campaign=campaign, by=manager, on_progress=progress_bar("item build"))
     print(f"set-up    item build {time.perf_counter() - imported:.1f} s "

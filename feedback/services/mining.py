@@ -20,6 +20,7 @@ that the run's creator may see (`conversation_list_for`) are mined.
 from __future__ import annotations
 
 import functools
+import io
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -391,7 +392,7 @@ def _verify_items(run: MiningRun, campaign: Campaign, pairs: list[MinedPair]) ->
         lines.append(json.dumps({"id": key, "prompt": pair.prompt, "metadata": pair_provenance(pair), "responses": [
             {"id": f"{key}-chosen", "text": pair.chosen, "model": chosen_model},
             {"id": f"{key}-rejected", "text": pair.rejected, "model": rejected_model}]}, ensure_ascii=False))
-    prompts_import(campaign=campaign, content="\n".join(lines), filename="mined.jsonl")
+    prompts_import(campaign=campaign, file=io.BytesIO("\n".join(lines).encode()), filename="mined.jsonl")
     campaign_items_build(campaign=campaign, by=run.created_by)
     items = dict(Item.objects.filter(campaign=campaign, prompt__external_id__in=[f"mined-{p.signal_id}" for p in pairs])
                  .values_list("prompt__external_id", "external_id"))

@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -5,11 +6,17 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from annotate.models import Candidate, Item, Prompt
+from annotate.services import imports
 from annotate.services.imports import prompts_import
 
 
-def jsonl(*records) -> str:
-    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+def jsonl(*records, ensure_ascii: bool = False) -> str:
+    return "".join(json.dumps(record, ensure_ascii=ensure_ascii) + "\n" for record in records)
+
+
+def upload(content: str) -> io.BytesIO:
+    """The file a manager uploads: UTF-8 bytes, read by the service line by line."""
+    return io.BytesIO(content.encode())
 
 
 CAPITALS = jsonl(
@@ -20,7 +27,7 @@ CAPITALS = jsonl(
 
 
 def test_maria_imports_prompts_and_their_responses_from_jsonl(campaign):
-    assert prompts_import(campaign=campaign, content=CAPITALS, filename="prompts.jsonl") == 2
+    assert prompts_import(campaign=campaign, file=upload(CAPITALS), filename="prompts.jsonl") == 2
 
     capital = Prompt.objects.get(campaign=campaign, external_id="capital")
     assert capital.messages == [{"role": "user", "content": "What is the capital of France?"}]
@@ -32,13 +39,13 @@ def test_maria_imports_prompts_and_their_responses_from_jsonl(campaign):
 
 
 def test_importing_the_same_file_again_adds_nothing_but_new_responses_are_added(campaign):
-    prompts_import(campaign=campaign, content=CAPITALS, filename="prompts.jsonl")
-    assert prompts_import(campaign=campaign, content=CAPITALS, filename="prompts.jsonl") == 0
+    prompts_import(campaign=campaign, file=upload(CAPITALS), filename="prompts.jsonl")
+    assert prompts_import(campaign=campaign, file=upload(CAPITALS), filename="prompts.jsonl") == 0
     assert Prompt.objects.count() == 2 and Candidate.objects.count() == 2
 
     more = jsonl({"id": "capital", "prompt": "What is the capital of France?",
                   "responses": [{"id": "capital-c", "text": "Paris, since the 10th century."}]})
-    assert prompts_import(campaign=campaign, content=more, filename="more.jsonl") == 0
+    assert prompts_import(campaign=campaign, file=upload(more), filename="more.jsonl") == 0
     assert list(Prompt.objects.get(external_id="capital").candidates.values_list("external_id", flat=True)) == [
         "capital-a", "capital-b", "capital-c"]
 
@@ -49,7 +56,7 @@ def test_a_csv_has_id_prompt_and_numbered_response_and_model_columns_and_the_res
         'email,"Write an email\nto my landlord.",Dear Ms Martin,smol,Fix it.,big,letters\n'
         "short,Say hi.,Hi!,smol,,,greetings\n"
     )
-    assert prompts_import(campaign=campaign, content=content, filename="prompts.CSV") == 2
+    assert prompts_import(campaign=campaign, file=upload(content), filename="prompts.CSV") == 2
 
     email = Prompt.objects.get(external_id="email")
     assert email.messages == [{"role": "user", "content": "Write an email\nto my landlord."}]
@@ -71,7 +78,7 @@ def test_every_bad_line_is_reported_with_its_number_and_nothing_is_written(campa
         json.dumps({"id": "role", "prompt": [{"role": "robot", "content": "Hi"}]}),
     ])
     with pytest.raises(ValidationError) as error:
-        prompts_import(campaign=campaign, content=content, filename="prompts.jsonl")
+        prompts_import(campaign=campaign, file=upload(content), filename="prompts.jsonl")
 
     assert [message.split(":")[0] for message in error.value.messages] == [
         "line 2", "line 3", "line 4", "line 5", "line 6", "line 7"]
@@ -85,19 +92,19 @@ def test_every_bad_line_is_reported_with_its_number_and_nothing_is_written(campa
 def test_a_csv_row_is_reported_by_the_line_it_starts_on(campaign):
     content = 'id,prompt\nlong,"two\nlines"\n,No id\n'
     with pytest.raises(ValidationError) as error:
-        prompts_import(campaign=campaign, content=content, filename="prompts.csv")
+        prompts_import(campaign=campaign, file=upload(content), filename="prompts.csv")
     assert error.value.messages == ["line 4: id is empty"]
 
 
 def test_an_existing_prompt_or_response_is_never_overwritten_by_a_different_text(campaign):
-    prompts_import(campaign=campaign, content=CAPITALS, filename="prompts.jsonl")
+    prompts_import(campaign=campaign, file=upload(CAPITALS), filename="prompts.jsonl")
     changed = jsonl(
         {"id": "capital", "prompt": "What is the capital of Italy?"},
         {"id": "chat", "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi ☀"}],
          "responses": [{"id": "capital-a", "text": "Paris."}]},
     )
     with pytest.raises(ValidationError) as error:
-        prompts_import(campaign=campaign, content=changed, filename="changed.jsonl")
+        prompts_import(campaign=campaign, file=upload(changed), filename="changed.jsonl")
 
     assert error.value.messages == [
         "line 1: prompt 'capital' already exists in this campaign with a different text",
@@ -108,7 +115,7 @@ def test_an_existing_prompt_or_response_is_never_overwritten_by_a_different_text
 
 def test_only_jsonl_and_csv_files_are_taken(campaign):
     with pytest.raises(ValidationError, match="use a .jsonl or .csv file"):
-        prompts_import(campaign=campaign, content=CAPITALS, filename="prompts.xlsx")
+        prompts_import(campaign=campaign, file=upload(CAPITALS), filename="prompts.xlsx")
 
 
 def test_the_command_imports_a_file_and_builds_items(campaign, tmp_path, capsys):
@@ -131,11 +138,14 @@ def test_the_command_lists_the_errors_of_a_bad_file(campaign, tmp_path):
         call_command("import_prompts", str(path), "--campaign", "Nope")
 
 
-@pytest.mark.parametrize("bad, says", [
-    (jsonl({"id": "p\ud800", "prompt": "Hi"}), "lone surrogate"),
-    (jsonl({"id": "p1", "prompt": "Hi", "responses": [{"id": "r\ud800", "text": "Hello"}]}), "lone surrogate"),
-    (jsonl({"id": "p1", "prompt": "Hi", "responses": [{"id": "r1", "text": "Hel\ud800lo"}]}), "lone surrogate"),
-    (jsonl({"id": "p1", "prompt": "Hi", "metadata": {"note": "\udfff"}}), "metadata.note contains a lone surrogate"),
+@pytest.mark.parametrize("bad, says", [  # a file can only hold a lone surrogate as an escape: UTF-8 has none
+    (jsonl({"id": "p\ud800", "prompt": "Hi"}, ensure_ascii=True), "lone surrogate"),
+    (jsonl({"id": "p1", "prompt": "Hi", "responses": [{"id": "r\ud800", "text": "Hello"}]}, ensure_ascii=True),
+     "lone surrogate"),
+    (jsonl({"id": "p1", "prompt": "Hi", "responses": [{"id": "r1", "text": "Hel\ud800lo"}]}, ensure_ascii=True),
+     "lone surrogate"),
+    (jsonl({"id": "p1", "prompt": "Hi", "metadata": {"note": "\udfff"}}, ensure_ascii=True),
+     "metadata.note contains a lone surrogate"),
     (jsonl({"id": "p1", "prompt": "Hi", "metadata": {"k\u0000": 1}}), "NUL"),
     ('{"id": "p1", "prompt": "Hi", "metadata": {"score": NaN}}\n', "NaN is not a JSON number"),
     (jsonl({"id": "p1", "prompt": "Hi", "metadata": {"n": 2**70}}), "beyond 64 bits"),
@@ -144,7 +154,7 @@ def test_the_command_lists_the_errors_of_a_bad_file(campaign, tmp_path):
 def test_text_no_page_or_export_could_hold_is_a_line_error(campaign, bad, says):
     good = jsonl({"id": "fine", "prompt": "Hello?"})
     with pytest.raises(ValidationError) as error:
-        prompts_import(campaign=campaign, content=good + bad, filename="prompts.jsonl")
+        prompts_import(campaign=campaign, file=upload(good + bad), filename="prompts.jsonl")
     assert error.value.messages[0].startswith("line 2: ") and says in error.value.messages[0]
     assert not Prompt.objects.exists()
 
@@ -152,11 +162,30 @@ def test_text_no_page_or_export_could_hold_is_a_line_error(campaign, bad, says):
 def test_a_csv_cell_over_the_field_limit_is_a_line_error(campaign):
     content = "id,prompt\np1,Hello?\np2," + "x" * 131_073 + "\n"
     with pytest.raises(ValidationError) as error:
-        prompts_import(campaign=campaign, content=content, filename="prompts.csv")
+        prompts_import(campaign=campaign, file=upload(content), filename="prompts.csv")
     assert error.value.messages == ["line 3: cannot be read as CSV (field larger than field limit (131072)); "
                                     "the file is read no further"]
 
 
 def test_a_csv_metadata_cell_with_a_nul_is_a_line_error(campaign):
     with pytest.raises(ValidationError, match="line 2: metadata.topic contains a NUL"):
-        prompts_import(campaign=campaign, content="id,prompt,topic\np1,Hello?,geo\x00graphy\n", filename="p.csv")
+        prompts_import(campaign=campaign, file=upload("id,prompt,topic\np1,Hello?,geo\x00graphy\n"), filename="p.csv")
+
+
+def test_a_line_that_is_not_utf8_is_a_line_error(campaign):
+    content = jsonl({"id": "fine", "prompt": "Hello?"}).encode() + b'{"id": "p2", "prompt": "caf\xe9?"}\n'
+    with pytest.raises(ValidationError) as error:
+        prompts_import(campaign=campaign, file=io.BytesIO(content), filename="prompts.jsonl")
+    assert error.value.messages == ["line 2: is not UTF-8 text (byte 28 of the line)"]
+
+
+def test_a_bad_line_after_chunks_were_written_leaves_nothing_written(campaign, monkeypatch):
+    monkeypatch.setattr(imports, "PROMPTS_PER_CHUNK", 2)
+    content = jsonl(*({"id": f"p{n}", "prompt": "Hello?", "responses": [{"id": f"p{n}-a", "text": "Hi."}]}
+                      for n in range(5)), {"id": "p9", "prompt": ""})
+    with pytest.raises(ValidationError, match="line 6: prompt is empty"):
+        prompts_import(campaign=campaign, file=upload(content), filename="prompts.jsonl")
+    assert not Prompt.objects.exists() and not Candidate.objects.exists()
+
+    assert prompts_import(campaign=campaign, file=upload(content.rsplit("{", 1)[0]), filename="prompts.jsonl") == 5
+    assert Candidate.objects.filter(prompt__campaign=campaign).count() == 5

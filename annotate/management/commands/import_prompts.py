@@ -23,11 +23,10 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No campaign named {campaign!r}.")
         try:
-            content = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
+            with file.open("rb") as opened:
+                created = prompts_import(campaign=found, file=opened, filename=file.name)
+        except OSError as error:
             raise CommandError(f"Cannot read {file}: {error}") from None
-        try:
-            created = prompts_import(campaign=found, content=content, filename=file.name)
         except ValidationError as error:
             raise CommandError(f"{file} was not imported:\n" + "\n".join(error.messages)) from None
         self.stdout.write(f"{created} new prompts; the campaign has {found.prompts.count()}.")
