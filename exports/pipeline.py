@@ -268,7 +268,8 @@ def dataset_write(*, spec: dict, snapshot_id: int, directory: Path,
             hf_save(writers, directory, fingerprint=f"{canonical_json(spec)}:{snapshot_id}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    data_files = files_manifest(directory, {writer.path: writer.file.sha256.hexdigest() for writer in writers.values()})
+    data_files = files_manifest(directory, {writer.path: writer.file.sha256.hexdigest()
+                                            for writer in writers.values() if writer.kept})
     digest = content_hash(data_files)
     card = directory / CARD
     card_write(card, spec=spec, layout=layout, stats=stats, files=data_files, content_hash=digest,

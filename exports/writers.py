@@ -28,16 +28,17 @@ class HashedFile(io.RawIOBase):
     """A file written front to back that hashes its bytes on the way: the manifest needs each file's SHA-256, and
     reading a 3 GB file again once written took seconds of the main thread."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, hashed: bool = True):
         super().__init__()
         self._file = open(path, "wb")
-        self.sha256 = hashlib.sha256()
+        self.sha256 = hashlib.sha256() if hashed else None
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
-        self.sha256.update(data)
+        if self.sha256:
+            self.sha256.update(data)
         return self._file.write(data)
 
     def close(self) -> None:
@@ -60,11 +61,13 @@ class SplitWriter(ABC):
     Arrow, zlib and zstd release the GIL), so that work overlaps with making the next table; one at a time, which
     keeps the order and at most two tables in memory."""
 
+    kept = True  # the file is one of the dataset's: hashed as it is written, for the manifest
+
     def __init__(self, path: Path, schema: pa.Schema | None, clock: StageClock | None = None):
         self.path = path
         self.schema = schema
         self.clock = clock or StageClock()
-        self.file = HashedFile(path)
+        self.file = HashedFile(path, hashed=self.kept)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer")
         self._pending: Future | None = None
 
@@ -135,6 +138,8 @@ class ParquetWriter(SplitWriter):
 
 class ArrowStreamWriter(SplitWriter):
     """The Arrow IPC stream a Hugging Face split is made from (see `hf_save`)."""
+
+    kept = False  # a scratch file: the dataset's own files are hashed once `datasets` has written them
 
     def __init__(self, path: Path, schema: pa.Schema, clock: StageClock | None = None):
         super().__init__(path, schema, clock)
